@@ -1,0 +1,249 @@
+#include "gossip/sim/cluster.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace shoal::sim {
+
+namespace {
+bool later_wake(const std::pair<Time, std::size_t>& a, const std::pair<Time, std::size_t>& b) {
+    return a > b;
+}
+constexpr std::uint16_t kGossipPort = 7946;
+}  // namespace
+
+Cluster::Cluster(ClusterOptions opts)
+    : opts_(opts), rng_(Rng::from_u64(opts.seed)), net_(opts.link, rng_.fork()) {
+    ClusterKey key;
+    rng_.fill(key);
+    default_ring_ = Keyring({key});
+}
+
+std::size_t Cluster::add_node(const std::vector<std::size_t>& seed_nodes,
+                              const std::optional<Keyring>& ring) {
+    std::size_t i = nodes_.size();
+    SimNode n;
+    rng_.fill(n.id.bytes);
+    n.name = "node-" + std::to_string(i);
+    // 10.0.0.0/8 addresses that exist only inside this process.
+    n.addr = Address{0x0a000001u + static_cast<std::uint32_t>(i), kGossipPort};
+    for (auto s : seed_nodes) n.seeds.push_back(nodes_[s].addr);
+    nodes_.push_back(std::move(n));
+    rings_.push_back(ring ? *ring : default_ring_);
+    start(i, 0);
+    return i;
+}
+
+void Cluster::start(std::size_t i, std::uint32_t incarnation) {
+    SimNode& n = nodes_[i];
+    NodeConfig cfg{n.id, n.name, n.addr, n.seeds, {}, opts_.timing};
+    n.node = std::make_unique<Node>(std::move(cfg), rings_[i], rng_.fork(), now_, incarnation);
+    n.status = NodeStatus::Running;
+    drain(i);
+}
+
+std::size_t Cluster::index_of(const Address& a) const {
+    if (a.port != kGossipPort || a.ip < 0x0a000001u) return SIZE_MAX;
+    std::size_t i = a.ip - 0x0a000001u;
+    return i < nodes_.size() ? i : SIZE_MAX;
+}
+
+void Cluster::drain(std::size_t i) {
+    SimNode& n = nodes_[i];
+    if (!n.node) return;
+    while (auto t = n.node->poll_transmit()) {
+        n.bytes_sent += t->bytes.size() + kIpUdpHeaderBytes;
+        ++n.datagrams_sent;
+        std::size_t to = index_of(t->to);
+        if (to == SIZE_MAX) continue;
+        net_.send(now_, n.group, nodes_[to].group, to, n.addr, std::move(t->bytes));
+    }
+    while (auto e = n.node->poll_event()) {
+        if (on_event) on_event(now_, i, *e);
+    }
+    while (auto l = n.node->poll_log()) {
+        if (on_log) on_log(now_, i, *l);
+    }
+    if (n.node->stopped()) n.status = NodeStatus::Stopped;
+    n.wake = n.status == NodeStatus::Running ? n.node->poll_timeout() : std::nullopt;
+    if (n.wake) {
+        wakeups_.emplace_back(*n.wake, i);
+        std::push_heap(wakeups_.begin(), wakeups_.end(), later_wake);
+    }
+}
+
+void Cluster::deliver(InFlight f) {
+    // Fold every delivery into the trace: two runs with one seed must produce the same hash.
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, nullptr, 0, trace_.size());
+    crypto_generichash_update(&st, trace_.data(), trace_.size());
+    std::int64_t at = f.at.time_since_epoch().count();
+    std::uint64_t to = f.to;
+    crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(&at), sizeof(at));
+    crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(&to), sizeof(to));
+    crypto_generichash_update(&st, f.bytes.data(), f.bytes.size());
+    crypto_generichash_final(&st, trace_.data(), trace_.size());
+
+    SimNode& n = nodes_[f.to];
+    switch (n.status) {
+        case NodeStatus::Running:
+            n.node->handle_datagram(now_, f.from, f.bytes);
+            drain(f.to);
+            break;
+        case NodeStatus::Paused:
+            if (n.buffered.size() < opts_.socket_buffer) n.buffered.push_back(std::move(f));
+            break;
+        case NodeStatus::Crashed:
+        case NodeStatus::Stopped:
+            break;
+    }
+}
+
+void Cluster::wake(std::size_t i) {
+    SimNode& n = nodes_[i];
+    if (n.status != NodeStatus::Running) return;
+    n.node->handle_timeout(now_);
+    drain(i);
+}
+
+void Cluster::run_until(Time t) {
+    for (;;) {
+        while (!wakeups_.empty()) {
+            auto [w, i] = wakeups_.front();
+            if (nodes_[i].status == NodeStatus::Running && nodes_[i].wake == w) break;
+            std::pop_heap(wakeups_.begin(), wakeups_.end(), later_wake);
+            wakeups_.pop_back();
+        }
+        Time next_net = net_.empty() ? Time::max() : net_.next_time();
+        Time next_wake = wakeups_.empty() ? Time::max() : wakeups_.front().first;
+        Time next = std::min(next_net, next_wake);
+        if (next > t) break;
+        now_ = std::max(now_, next);
+        if (next_net <= next_wake) {
+            deliver(net_.pop());
+        } else {
+            std::size_t i = wakeups_.front().second;
+            std::pop_heap(wakeups_.begin(), wakeups_.end(), later_wake);
+            wakeups_.pop_back();
+            nodes_[i].wake.reset();
+            wake(i);
+        }
+    }
+    now_ = std::max(now_, t);
+}
+
+bool Cluster::run_until(const std::function<bool()>& done, Duration limit, Duration step) {
+    Time end = now_ + limit;
+    while (!done()) {
+        if (now_ >= end) return false;
+        run_until(std::min(end, now_ + step));
+    }
+    return true;
+}
+
+void Cluster::crash(std::size_t i) {
+    SimNode& n = nodes_[i];
+    n.node.reset();
+    n.status = NodeStatus::Crashed;
+    n.buffered.clear();
+    n.wake.reset();
+}
+
+void Cluster::pause(std::size_t i) {
+    if (nodes_[i].status == NodeStatus::Running) nodes_[i].status = NodeStatus::Paused;
+}
+
+void Cluster::resume(std::size_t i) {
+    SimNode& n = nodes_[i];
+    if (n.status != NodeStatus::Paused) return;
+    n.status = NodeStatus::Running;
+    // As libuv does after SIGCONT: due timers first, then whatever waited in the socket buffer.
+    n.node->handle_timeout(now_);
+    auto buffered = std::move(n.buffered);
+    n.buffered.clear();
+    for (auto& f : buffered) {
+        if (n.status != NodeStatus::Running) break;
+        n.node->handle_datagram(now_, f.from, f.bytes);
+    }
+    drain(i);
+}
+
+void Cluster::restart(std::size_t i, const std::vector<std::size_t>& seed_nodes) {
+    crash(i);
+    nodes_[i].seeds.clear();
+    for (auto s : seed_nodes) nodes_[i].seeds.push_back(nodes_[s].addr);
+    start(i, 0);
+}
+
+void Cluster::leave(std::size_t i) {
+    if (nodes_[i].status != NodeStatus::Running) return;
+    nodes_[i].node->leave(now_);
+    drain(i);
+}
+
+void Cluster::heal() {
+    for (auto& n : nodes_) n.group = 0;
+}
+
+void Cluster::set_keyring(std::size_t i, Keyring ring) {
+    rings_[i] = ring;
+    if (nodes_[i].node) nodes_[i].node->set_keyring(std::move(ring));
+}
+
+std::optional<MemberState> Cluster::view(std::size_t i, std::size_t j) const {
+    const SimNode& n = nodes_[i];
+    if (!n.node) return std::nullopt;
+    const Member* m = n.node->members().find(nodes_[j].id);
+    if (!m) return std::nullopt;
+    return m->state;
+}
+
+bool Cluster::all_see_alive(const std::vector<std::size_t>& members) const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        if (!is_up(i)) continue;
+        for (auto j : members)
+            if (j != i && view(i, j) != MemberState::Alive) return false;
+    }
+    return true;
+}
+
+bool Cluster::all_see_live(const std::vector<std::size_t>& members) const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        if (!is_up(i)) continue;
+        // Cheap necessary condition first: this runs every few simulated milliseconds.
+        if (nodes_[i].node->members().live_count() < members.size()) return false;
+        for (auto j : members) {
+            auto v = view(i, j);
+            if (j != i && (!v || !is_live(*v))) return false;
+        }
+    }
+    return true;
+}
+
+bool Cluster::quiet() const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+        if (is_up(i) && nodes_[i].node->pending_broadcasts() > 0) return false;
+    return true;
+}
+
+std::vector<std::size_t> Cluster::running() const {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+        if (is_up(i)) out.push_back(i);
+    return out;
+}
+
+std::uint64_t Cluster::trace_hash() const {
+    std::uint64_t h = 0;
+    for (int i = 0; i < 8; ++i) h = (h << 8) | trace_[i];
+    return h;
+}
+
+std::uint64_t Cluster::total_bytes_sent() const {
+    std::uint64_t b = 0;
+    for (const auto& n : nodes_) b += n.bytes_sent;
+    return b;
+}
+
+}  // namespace shoal::sim

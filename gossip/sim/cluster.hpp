@@ -1,0 +1,101 @@
+#pragma once
+// Many membership cores on one virtual clock and network: the real `Node` code, with crashes,
+// pauses (a frozen process whose socket buffer fills), restarts, leaves and partitions.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "gossip/node.hpp"
+#include "gossip/sim/network.hpp"
+
+namespace shoal::sim {
+
+struct ClusterOptions {
+    Timing timing;
+    LinkModel link;
+    std::uint64_t seed = 1;
+    std::size_t socket_buffer = 256;  // datagrams a paused node keeps queued
+};
+
+enum class NodeStatus { Running, Paused, Crashed, Stopped };
+
+struct SimNode {
+    std::unique_ptr<Node> node;
+    NodeId id;
+    std::string name;
+    Address addr;
+    std::vector<Address> seeds;
+    NodeStatus status = NodeStatus::Running;
+    std::size_t group = 0;
+    std::vector<InFlight> buffered;  // arrived while paused
+    std::optional<Time> wake;        // when the node asked to be woken
+    std::uint64_t bytes_sent = 0, datagrams_sent = 0;  // including IPv4+UDP headers
+};
+
+class Cluster {
+public:
+    explicit Cluster(ClusterOptions opts);
+
+    // Starts a node now; its seeds are the given members' addresses. It uses the cluster's key
+    // unless given a keyring of its own.
+    std::size_t add_node(const std::vector<std::size_t>& seed_nodes,
+                         const std::optional<Keyring>& ring = std::nullopt);
+    void crash(std::size_t i);
+    void pause(std::size_t i);
+    void resume(std::size_t i);
+    // A crashed node comes back with the same identity and address but no memory.
+    void restart(std::size_t i, const std::vector<std::size_t>& seed_nodes);
+    void leave(std::size_t i);
+    // Nodes in different groups cannot reach each other.
+    void set_group(std::size_t i, std::size_t group) { nodes_[i].group = group; }
+    void heal();
+    Keyring& keyring_of(std::size_t i) { return rings_[i]; }
+    void set_keyring(std::size_t i, Keyring ring);
+
+    void run_until(Time t);
+    void run_for(Duration d) { run_until(now_ + d); }
+    // Runs until `done()` holds (checked every `step`) or `limit` passes; true if it held.
+    bool run_until(const std::function<bool()>& done, Duration limit, Duration step = 10ms);
+
+    Time now() const { return now_; }
+    std::size_t size() const { return nodes_.size(); }
+    const SimNode& at(std::size_t i) const { return nodes_[i]; }
+    bool is_up(std::size_t i) const { return nodes_[i].status == NodeStatus::Running; }
+    // State of member `j` as node `i` sees it.
+    std::optional<MemberState> view(std::size_t i, std::size_t j) const;
+    // Every running node sees every node in `members` alive.
+    bool all_see_alive(const std::vector<std::size_t>& members) const;
+    // Every running node holds every node in `members` alive or suspect (under loss some member
+    // is always suspected somewhere for a moment).
+    bool all_see_live(const std::vector<std::size_t>& members) const;
+    // No running node has updates left to gossip.
+    bool quiet() const;
+    std::vector<std::size_t> running() const;
+    std::uint64_t trace_hash() const;
+    std::uint64_t total_bytes_sent() const;
+
+    // Observers: every membership event and log line of every node.
+    std::function<void(Time, std::size_t, const MemberEvent&)> on_event;
+    std::function<void(Time, std::size_t, const LogLine&)> on_log;
+
+private:
+    void start(std::size_t i, std::uint32_t incarnation);
+    void deliver(InFlight f);
+    void drain(std::size_t i);
+    void wake(std::size_t i);
+    std::size_t index_of(const Address& a) const;
+
+    ClusterOptions opts_;
+    Rng rng_;
+    Network net_;
+    Time now_{};
+    std::vector<SimNode> nodes_;
+    std::vector<Keyring> rings_;
+    Keyring default_ring_;
+    // Node wake-ups, lazily invalidated: an entry counts only if it matches the node's `wake`.
+    std::vector<std::pair<Time, std::size_t>> wakeups_;
+    std::array<std::uint8_t, 16> trace_{};
+};
+
+}  // namespace shoal::sim

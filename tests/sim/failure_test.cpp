@@ -1,0 +1,93 @@
+// Failure detection, loss, pauses and partitions, each over several seeds.
+#include <gtest/gtest.h>
+
+#include "gossip/sim/scenario.hpp"
+#include "sim_fixture.hpp"
+
+using namespace shoal;
+using namespace shoal::test;
+
+class Failures : public ::testing::TestWithParam<std::uint64_t> {};
+INSTANTIATE_TEST_SUITE_P(Sim, Failures, ::testing::Values(11, 12, 13));
+
+TEST_P(Failures, CrashedNodeIsDeclaredDeadByEverySurvivorAndNoSurvivorEverIs) {
+    SimCluster s(32, GetParam());
+    std::size_t victim = 9;
+    s.c().crash(victim);
+    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(victim, MemberState::Dead); }, 10s, 1ms));
+    s.c().run_for(60s);
+    EXPECT_TRUE(s.all_others_see(victim, MemberState::Dead));
+    EXPECT_EQ(s.false_deaths({victim}), 0u);
+}
+
+TEST_P(Failures, NoFalseDeathsAtFiveAndTenPercentLossForTenMinutes) {
+    for (double loss : {0.05, 0.10}) {
+        SimCluster s(32, GetParam(), Profile::Lan, loss);
+        s.c().run_for(600s);
+        EXPECT_EQ(s.false_deaths(), 0u) << "loss " << loss;
+        EXPECT_TRUE(s.c().all_see_live(s.all())) << "loss " << loss;
+    }
+}
+
+TEST_P(Failures, FastProfileHasNoFalseDeathsAtFivePercentLoss) {
+    SimCluster s(32, GetParam(), Profile::Fast, 0.05);
+    s.c().run_for(600s);
+    EXPECT_EQ(s.false_deaths(), 0u);
+}
+
+TEST_P(Failures, ShortPauseIsRefutedAndNeverDead) {
+    SimCluster s(32, GetParam());
+    std::size_t sleeper = 4;
+    // Shorter than the smallest possible suspicion: a probe interval plus the minimum timeout.
+    Duration pause = suspicion_min(timing_for(Profile::Lan), 32);
+    for (int round = 0; round < 5; ++round) {
+        s.c().pause(sleeper);
+        s.c().run_for(pause);
+        s.c().resume(sleeper);
+        s.c().run_for(10s);
+    }
+    EXPECT_TRUE(s.events(sleeper, MemberEvent::Kind::Dead).empty());
+    EXPECT_TRUE(s.all_others_see(sleeper, MemberState::Alive));
+    EXPECT_EQ(s.false_deaths(), 0u);
+}
+
+TEST_P(Failures, LongPauseIsDeadThenRejoinsWithHigherIncarnation) {
+    SimCluster s(32, GetParam());
+    std::size_t sleeper = 4;
+    std::uint32_t inc_before = s.c().at(sleeper).node->incarnation();
+    s.c().pause(sleeper);
+    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(sleeper, MemberState::Dead); }, 30s, 10ms));
+    s.c().resume(sleeper);
+    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(sleeper, MemberState::Alive); }, 30s, 10ms));
+    EXPECT_GT(s.c().at(sleeper).node->incarnation(), inc_before);
+    for (auto i : s.all()) {
+        if (i != sleeper) {
+            EXPECT_GT(s.c().at(i).node->members().find(s.c().at(sleeper).id)->inc(), inc_before);
+        }
+    }
+    // The sleeper itself declared nobody dead over its own gap.
+    EXPECT_EQ(s.false_deaths({sleeper}), 0u);
+    EXPECT_GT(s.c().at(sleeper).node->stats().stalls, 0u);
+}
+
+TEST_P(Failures, PartitionIntoHalvesHealsWithoutAnOperator) {
+    SimCluster s(24, GetParam());
+    for (std::size_t i = 12; i < 24; ++i) s.c().set_group(i, 1);
+    s.c().run_for(60s);
+    // Each half has declared the other dead.
+    EXPECT_EQ(s.c().view(0, 20), MemberState::Dead);
+    EXPECT_EQ(s.c().view(20, 0), MemberState::Dead);
+    s.c().heal();
+    EXPECT_TRUE(s.c().run_until([&] { return s.c().all_see_alive(s.all()); }, 120s, 100ms))
+        << "partition did not heal";
+}
+
+TEST_P(Failures, UnreachableSeedIsRetriedUntilItAnswers) {
+    SimCluster s(4, GetParam());
+    std::size_t late = s.add();
+    s.c().set_group(late, 1);  // cut off from everyone, seed included
+    s.c().run_for(20s);
+    EXPECT_FALSE(s.c().at(late).node->joined());
+    s.c().heal();
+    EXPECT_TRUE(s.c().run_until([&] { return s.c().all_see_alive(s.all()); }, 60s, 100ms));
+}

@@ -1,0 +1,127 @@
+#include "gossip/messages.hpp"
+
+#include <gtest/gtest.h>
+
+#include "gossip/msgpack_reader.hpp"
+#include "gossip/msgpack_writer.hpp"
+
+using namespace shoal;
+
+namespace {
+NodeId id_of(std::uint8_t b) {
+    NodeId id;
+    id.bytes.fill(b);
+    return id;
+}
+Message round_trip(const Message& m) {
+    std::vector<std::uint8_t> buf;
+    encode_message(m, buf);
+    MsgReader r(buf);
+    auto out = decode_message(r);
+    EXPECT_TRUE(out.has_value());
+    EXPECT_TRUE(r.at_end());
+    return out ? *out : Message{};
+}
+}  // namespace
+
+TEST(Messages, EveryTypeRoundTrips) {
+    Alive alive{id_of(1), 42, "node-a", Address{0x0a000001, 7946}, 1, {9, 8, 7}};
+    auto a = std::get<Alive>(round_trip(alive));
+    EXPECT_EQ(a.id, alive.id);
+    EXPECT_EQ(a.inc, 42u);
+    EXPECT_EQ(a.name, "node-a");
+    EXPECT_EQ(a.addr, alive.addr);
+    EXPECT_EQ(a.meta, alive.meta);
+
+    auto p = std::get<Ping>(round_trip(Ping{77, id_of(2), 5}));
+    EXPECT_EQ(p.seq, 77u);
+    EXPECT_EQ(p.target, id_of(2));
+    EXPECT_EQ(p.sender_inc, 5u);
+
+    auto pr = std::get<PingReq>(round_trip(PingReq{9, id_of(3), Address{1, 2}}));
+    EXPECT_EQ(pr.target_addr, (Address{1, 2}));
+    EXPECT_EQ(std::get<Ack>(round_trip(Ack{UINT32_MAX})).seq, UINT32_MAX);
+    EXPECT_EQ(std::get<Nack>(round_trip(Nack{3})).seq, 3u);
+    auto s = std::get<Suspect>(round_trip(Suspect{id_of(4), 6, id_of(5)}));
+    EXPECT_EQ(s.from, id_of(5));
+    auto d = std::get<Dead>(round_trip(Dead{id_of(4), 7, id_of(6)}));
+    EXPECT_EQ(d.inc, 7u);
+    EXPECT_EQ(std::get<Left>(round_trip(Left{id_of(8), 1})).id, id_of(8));
+
+    SyncDigest dg;
+    dg.digest.fill(0xab);
+    dg.members = 4096;
+    dg.reply = true;
+    auto dg2 = std::get<SyncDigest>(round_trip(dg));
+    EXPECT_EQ(dg2.digest, dg.digest);
+    EXPECT_TRUE(dg2.reply);
+
+    auto pull = std::get<SyncPull>(round_trip(SyncPull{5, id_of(9), 16}));
+    EXPECT_EQ(pull.cursor, id_of(9));
+    EXPECT_EQ(pull.max_chunks, 16);
+
+    SyncChunk c{11, id_of(1), id_of(2), false, true, {}};
+    c.records.push_back(MemberRecord{alive, MemberState::Dead, 1234});
+    auto c2 = std::get<SyncChunk>(round_trip(c));
+    ASSERT_EQ(c2.records.size(), 1u);
+    EXPECT_EQ(c2.records[0].state, MemberState::Dead);
+    EXPECT_EQ(c2.records[0].age_ms, 1234u);
+    EXPECT_TRUE(c2.last_in_batch);
+}
+
+TEST(Messages, TrailingFieldsFromANewerMinorVersionAreSkipped) {
+    std::vector<std::uint8_t> buf;
+    {
+        MsgWriter w(buf);
+        w.array(3);  // [type, seq, extra]
+        w.uint(static_cast<std::uint8_t>(MsgType::Ack));
+        w.uint(12);
+        w.str("a field from the future");
+    }
+    MsgReader r(buf);
+    auto m = decode_message(r);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(std::get<Ack>(*m).seq, 12u);
+    EXPECT_TRUE(r.at_end());
+}
+
+TEST(Messages, MissingFieldsUnknownTypesAndBadValuesAreRejected) {
+    auto decode = [](auto build) {
+        std::vector<std::uint8_t> buf;
+        {
+            MsgWriter w(buf);
+            build(w);
+        }
+        MsgReader r(buf);
+        return decode_message(r).has_value();
+    };
+    EXPECT_FALSE(decode([](MsgWriter& w) {  // ping without target and incarnation
+        w.array(2);
+        w.uint(1);
+        w.uint(5);
+    }));
+    EXPECT_FALSE(decode([](MsgWriter& w) {  // unknown type
+        w.array(2);
+        w.uint(99);
+        w.uint(5);
+    }));
+    EXPECT_FALSE(decode([](MsgWriter& w) {  // id of the wrong length
+        w.array(3);
+        w.uint(static_cast<std::uint8_t>(MsgType::Left));
+        w.bin(std::vector<std::uint8_t>(15, 1));
+        w.uint(1);
+    }));
+    EXPECT_FALSE(decode([](MsgWriter& w) {  // port out of range
+        w.array(5);
+        w.uint(static_cast<std::uint8_t>(MsgType::PingReq));
+        w.uint(1);
+        w.bin(std::vector<std::uint8_t>(16, 1));
+        w.uint(1);
+        w.uint(70000);
+    }));
+    EXPECT_FALSE(decode([](MsgWriter& w) {  // seq beyond 32 bits
+        w.array(2);
+        w.uint(static_cast<std::uint8_t>(MsgType::Ack));
+        w.uint(1ull << 40);
+    }));
+}
