@@ -20,19 +20,24 @@ Run add_simulate(CLI::App& app) {
         std::vector<std::string> settings;
     };
     auto args = std::make_shared<Args>();
-    auto* cmd = app.add_subcommand("simulate", "Run N membership cores on a virtual network and report");
+    auto* cmd =
+        app.add_subcommand("simulate", "Run N membership cores on a virtual network and report");
     cmd->add_option("--nodes", args->nodes, "Cluster size")->check(CLI::Range(2, 65536));
     cmd->add_option("--profile", args->profile, "Timing profile: lan or fast")
         ->check(CLI::IsMember({"lan", "fast"}));
     cmd->add_option("--loss", args->loss, "Fraction of datagrams lost, 0 to 0.9")
         ->check(CLI::Range(0.0, 0.9));
-    cmd->add_option("--seconds", args->seconds, "Simulated seconds after the cluster settled (>= 20)")
+    cmd->add_option("--seconds", args->seconds,
+                    "Simulated seconds after the cluster settled (>= 20)")
         ->check(CLI::Range(20.0, 86400.0));
-    cmd->add_option("--rng-seed", args->seed, "Seed: the same seed gives the same run, bit for bit");
-    cmd->add_option("--latency-ms", args->latency_ms, "One-way latency")->check(CLI::Range(0.0, 10000.0));
+    cmd->add_option("--rng-seed", args->seed,
+                    "Seed: the same seed gives the same run, bit for bit");
+    cmd->add_option("--latency-ms", args->latency_ms, "One-way latency")
+        ->check(CLI::Range(0.0, 10000.0));
     cmd->add_option("--jitter-ms", args->jitter_ms, "Extra random latency, uniform")
         ->check(CLI::Range(0.0, 10000.0));
-    cmd->add_option("--set", args->settings, "Override one timer, NAME=VALUE (e.g. probe-interval=1s)");
+    cmd->add_option("--set", args->settings,
+                    "Override one timer, NAME=VALUE (e.g. probe-interval=1s)");
     cmd->add_flag("--json", args->json, "Print one JSON object instead of prose");
     cmd->add_flag("--verbose", args->verbose, "Print every member's log lines to stderr");
 
@@ -61,10 +66,15 @@ Run add_simulate(CLI::App& app) {
         o.latency = from_seconds(args->latency_ms / 1000);
         o.jitter = from_seconds(args->jitter_ms / 1000);
         o.verbose = args->verbose;
-        auto print = [](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); };
+        auto print = [](const std::string& line) {
+            std::printf("%s\n", line.c_str());
+            std::fflush(stdout);
+        };
         auto r = sim::run_scenario(o, args->json ? nullptr : +print);
-        if (args->json) std::printf("%s\n", sim::to_json(r).c_str());
-        else std::printf("wall time: %.2f s\n", r.wall_s);
+        if (args->json)
+            std::printf("%s\n", sim::to_json(r).c_str());
+        else
+            std::printf("wall time: %.2f s\n", r.wall_s);
         return r.settled ? 0 : 1;
     };
 }

@@ -9,7 +9,9 @@ std::string ipv4_to_string(std::uint32_t ip) {
            std::to_string((ip >> 8) & 0xff) + "." + std::to_string(ip & 0xff);
 }
 
-std::string Address::to_string() const { return ipv4_to_string(ip) + ":" + std::to_string(port); }
+std::string Address::to_string() const {
+    return ipv4_to_string(ip) + ":" + std::to_string(port);
+}
 
 static bool parse_decimal(std::string_view text, std::uint32_t max, std::uint32_t& out) {
     if (text.empty() || text.size() > 5) return false;
@@ -35,7 +37,8 @@ std::optional<Address> Address::parse(std::string_view text) {
     if (colon == std::string_view::npos) return std::nullopt;
     auto ip = parse_ipv4(text.substr(0, colon));
     std::uint32_t port = 0;
-    if (!ip || !parse_decimal(text.substr(colon + 1), 65535, port) || port == 0) return std::nullopt;
+    if (!ip || !parse_decimal(text.substr(colon + 1), 65535, port) || port == 0)
+        return std::nullopt;
     return Address{*ip, static_cast<std::uint16_t>(port)};
 }
 

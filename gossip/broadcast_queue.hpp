@@ -13,7 +13,7 @@
 namespace shoal {
 
 class BroadcastQueue {
-public:
+  public:
     void push(const NodeId& about, std::vector<std::uint8_t> encoded);
     // Adds queued updates that fit into `b`; each added one counts a transmission and is dropped
     // once it has been sent `limit` times.
@@ -23,7 +23,7 @@ public:
     std::size_t size() const { return items_.size(); }
     void clear();
 
-private:
+  private:
     struct Key {
         int transmits;
         std::uint64_t newest_first;  // smaller = newer

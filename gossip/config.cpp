@@ -13,7 +13,9 @@ std::optional<Profile> parse_profile(std::string_view name) {
     return std::nullopt;
 }
 
-const char* to_string(Profile p) { return p == Profile::Fast ? "fast" : "lan"; }
+const char* to_string(Profile p) {
+    return p == Profile::Fast ? "fast" : "lan";
+}
 
 Timing timing_for(Profile p) {
     Timing t;
@@ -34,11 +36,16 @@ std::optional<Duration> parse_duration(std::string_view text) {
     if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;
     std::string_view unit(end, text.data() + text.size() - end);
     double scale = 0;
-    if (unit == "ms") scale = 1e-3;
-    else if (unit == "s") scale = 1;
-    else if (unit == "m") scale = 60;
-    else if (unit == "h") scale = 3600;
-    else return std::nullopt;
+    if (unit == "ms")
+        scale = 1e-3;
+    else if (unit == "s")
+        scale = 1;
+    else if (unit == "m")
+        scale = 60;
+    else if (unit == "h")
+        scale = 3600;
+    else
+        return std::nullopt;
     double seconds = value * scale;
     if (seconds > 1e7) return std::nullopt;
     return from_seconds(seconds);
@@ -125,7 +132,8 @@ std::string validate(const Timing& t) {
     if (t.sync_retry < 1ms) return "sync-retry must be at least 1ms";
     if (t.join_retry_min < 1ms || t.join_retry_max < t.join_retry_min)
         return "join-retry-min must be at least 1ms and at most join-retry-max";
-    if (t.leave_timeout < t.gossip_interval) return "leave-timeout must be at least gossip-interval";
+    if (t.leave_timeout < t.gossip_interval)
+        return "leave-timeout must be at least gossip-interval";
     return {};
 }
 

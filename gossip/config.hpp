@@ -14,26 +14,26 @@
 namespace shoal {
 
 struct Timing {
-    Duration probe_interval = 500ms;  // one probe per interval, scaled by local health
-    Duration probe_timeout = 150ms;   // wait for a direct ack before asking others
-    int indirect_checks = 3;          // members asked to probe on our behalf
-    Duration gossip_interval = 100ms; // send queued updates this often (only when there are any)
+    Duration probe_interval = 500ms;   // one probe per interval, scaled by local health
+    Duration probe_timeout = 150ms;    // wait for a direct ack before asking others
+    int indirect_checks = 3;           // members asked to probe on our behalf
+    Duration gossip_interval = 100ms;  // send queued updates this often (only when there are any)
     int gossip_fanout = 4;
-    int retransmit_mult = 4;          // each update is sent mult * ceil(log10(N+1)) times
-    double suspicion_mult = 1.0;      // min suspicion = mult * max(1, log10 N) * probe_interval
-    double suspicion_max_mult = 6.0;  // unconfirmed suspicion lasts max_mult times the minimum
-    int suspicion_confirmations = 3;  // independent suspicions that shrink the timeout to min
-    double confirm_probes = 6.0;      // expected members that re-probe a fresh suspect
-    int max_local_health = 8;         // Lifeguard: probe interval/timeout scale by (1 + score)
-    Duration sync_interval = 20s;     // anti-entropy digest exchange with one random member
-    Duration reconnect_interval = 5s; // re-probe one dead member or unreached seed
-    Duration sync_retry = 400ms;      // re-ask for missing state chunks after this
-    int sync_max_chunks = 16;         // chunks sent per state request
-    Duration join_retry_min = 400ms;    // seed retry backoff starts here ...
-    Duration join_retry_max = 30s;    // ... and doubles up to here
-    Duration leave_timeout = 2s;      // a leave completes once disseminated or after this
-    Duration dead_retention = 24h;    // dead and left members are forgotten after this
-    std::size_t max_datagram = 1400;  // UDP payload bytes, headers excluded
+    int retransmit_mult = 4;           // each update is sent mult * ceil(log10(N+1)) times
+    double suspicion_mult = 1.0;       // min suspicion = mult * max(1, log10 N) * probe_interval
+    double suspicion_max_mult = 6.0;   // unconfirmed suspicion lasts max_mult times the minimum
+    int suspicion_confirmations = 3;   // independent suspicions that shrink the timeout to min
+    double confirm_probes = 6.0;       // expected members that re-probe a fresh suspect
+    int max_local_health = 8;          // Lifeguard: probe interval/timeout scale by (1 + score)
+    Duration sync_interval = 20s;      // anti-entropy digest exchange with one random member
+    Duration reconnect_interval = 5s;  // re-probe one dead member or unreached seed
+    Duration sync_retry = 400ms;       // re-ask for missing state chunks after this
+    int sync_max_chunks = 16;          // chunks sent per state request
+    Duration join_retry_min = 400ms;   // seed retry backoff starts here ...
+    Duration join_retry_max = 30s;     // ... and doubles up to here
+    Duration leave_timeout = 2s;       // a leave completes once disseminated or after this
+    Duration dead_retention = 24h;     // dead and left members are forgotten after this
+    std::size_t max_datagram = 1400;   // UDP payload bytes, headers excluded
 };
 
 enum class Profile { Lan, Fast };

@@ -15,7 +15,7 @@ namespace shoal {
 using ClusterKey = std::array<std::uint8_t, 32>;
 
 class Keyring {
-public:
+  public:
     Keyring() = default;
     explicit Keyring(std::vector<ClusterKey> keys) : keys_(std::move(keys)) {}
 
@@ -33,7 +33,7 @@ public:
     // A short, non-secret name for a key (first bytes of its BLAKE2b hash), for logs and status.
     static std::string fingerprint(const ClusterKey& key);
 
-private:
+  private:
     std::vector<ClusterKey> keys_;
 };
 

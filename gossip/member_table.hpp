@@ -28,7 +28,7 @@ struct Member {
 };
 
 class MemberTable {
-public:
+  public:
     explicit MemberTable(const NodeId& self) : self_(self) {}
 
     const Member* find(const NodeId& id) const;
@@ -44,19 +44,22 @@ public:
 
     std::size_t size() const { return members_.size(); }
     std::size_t count(MemberState s) const { return counts_[static_cast<int>(s)]; }
-    std::size_t live_count() const { return count(MemberState::Alive) + count(MemberState::Suspect); }
+    std::size_t live_count() const {
+        return count(MemberState::Alive) + count(MemberState::Suspect);
+    }
     const Digest& digest() const { return digest_; }
     const std::map<NodeId, Member>& all() const { return members_; }
     std::map<NodeId, Member>& all() { return members_; }
 
     // Up to `n` distinct random members other than self and `exclude` for which `want` holds.
     template <typename Pred>
-    std::vector<const Member*> pick(Rng& rng, std::size_t n, const NodeId& exclude, Pred want) const;
+    std::vector<const Member*> pick(Rng& rng, std::size_t n, const NodeId& exclude,
+                                    Pred want) const;
 
     // The next member to probe: randomized round-robin over live members (SWIM).
     const Member* next_probe_target(Rng& rng);
 
-private:
+  private:
     void digest_toggle(const Member& m);
 
     NodeId self_;

@@ -8,7 +8,9 @@ namespace {
 
 constexpr std::uint32_t kMaxRecordsPerChunk = 4096;
 
-void put_id(MsgWriter& w, const NodeId& id) { w.bin(id.bytes); }
+void put_id(MsgWriter& w, const NodeId& id) {
+    w.bin(id.bytes);
+}
 void put_addr(MsgWriter& w, const Address& a) {
     w.uint(a.ip);
     w.uint(a.port);
@@ -23,7 +25,9 @@ bool get_id(MsgReader& r, NodeId& id) {
 bool get_addr(MsgReader& r, Address& a) {
     return r.uint_as(a.ip, UINT32_MAX) && r.uint_as(a.port, UINT16_MAX);
 }
-bool get_u32(MsgReader& r, std::uint32_t& v) { return r.uint_as(v, UINT32_MAX); }
+bool get_u32(MsgReader& r, std::uint32_t& v) {
+    return r.uint_as(v, UINT32_MAX);
+}
 
 void put_alive_fields(MsgWriter& w, const Alive& a) {
     put_id(w, a.id);
@@ -212,14 +216,25 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type) {
 
 constexpr std::uint32_t known_fields(MsgType t) {
     switch (t) {
-        case MsgType::Ping: return 3;
-        case MsgType::PingReq: return 4;
-        case MsgType::Ack: case MsgType::Nack: return 1;
-        case MsgType::Alive: return kAliveFields;
-        case MsgType::Suspect: case MsgType::Dead: return 3;
-        case MsgType::Left: return 2;
-        case MsgType::SyncDigest: case MsgType::SyncPull: return 3;
-        case MsgType::SyncChunk: return 6;
+        case MsgType::Ping:
+            return 3;
+        case MsgType::PingReq:
+            return 4;
+        case MsgType::Ack:
+        case MsgType::Nack:
+            return 1;
+        case MsgType::Alive:
+            return kAliveFields;
+        case MsgType::Suspect:
+        case MsgType::Dead:
+            return 3;
+        case MsgType::Left:
+            return 2;
+        case MsgType::SyncDigest:
+        case MsgType::SyncPull:
+            return 3;
+        case MsgType::SyncChunk:
+            return 6;
     }
     return 0;
 }

@@ -58,7 +58,7 @@ struct Alive {
     std::uint32_t inc = 0;
     std::string name;
     Address addr;
-    std::uint8_t proto = 0;        // highest protocol version the member speaks
+    std::uint8_t proto = 0;          // highest protocol version the member speaks
     std::vector<std::uint8_t> meta;  // opaque to the core
 };
 struct Suspect {

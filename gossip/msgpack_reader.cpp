@@ -44,11 +44,16 @@ bool MsgReader::uint(std::uint64_t& v) {
         return true;
     }
     switch (tag) {
-        case 0xcc: return be(1, v);
-        case 0xcd: return be(2, v);
-        case 0xce: return be(4, v);
-        case 0xcf: return be(8, v);
-        default: return fail();
+        case 0xcc:
+            return be(1, v);
+        case 0xcd:
+            return be(2, v);
+        case 0xce:
+            return be(4, v);
+        case 0xcf:
+            return be(8, v);
+        default:
+            return fail();
     }
 }
 
@@ -112,13 +117,15 @@ bool MsgReader::skip(int max_depth) {
     auto skip_n = [&](std::size_t n) { return take(n, p); };
     if (tag <= 0x7f || tag >= 0xe0 || tag == 0xc0 || tag == 0xc2 || tag == 0xc3) return skip_n(1);
     if ((tag & 0xe0) == 0xa0) return skip_n(1 + (tag & 0x1f));
-    if ((tag & 0xf0) == 0x90 || (tag & 0xf0) == 0x80 || tag == 0xdc || tag == 0xdd ||
-        tag == 0xde || tag == 0xdf) {
+    if ((tag & 0xf0) == 0x90 || (tag & 0xf0) == 0x80 || tag == 0xdc || tag == 0xdd || tag == 0xde ||
+        tag == 0xdf) {
         std::uint64_t count = 0;
         bool is_map = (tag & 0xf0) == 0x80 || tag == 0xde || tag == 0xdf;
         skip_n(1);
-        if ((tag & 0xf0) == 0x90 || (tag & 0xf0) == 0x80) count = tag & 0x0f;
-        else if (!be(tag == 0xdc || tag == 0xde ? 2 : 4, count)) return false;
+        if ((tag & 0xf0) == 0x90 || (tag & 0xf0) == 0x80)
+            count = tag & 0x0f;
+        else if (!be(tag == 0xdc || tag == 0xde ? 2 : 4, count))
+            return false;
         if (is_map) count *= 2;
         if (count > remaining()) return fail();
         for (std::uint64_t i = 0; i < count; ++i)
@@ -127,22 +134,53 @@ bool MsgReader::skip(int max_depth) {
     }
     std::uint64_t len = 0;
     switch (tag) {
-        case 0xcc: case 0xd0: return skip_n(2);
-        case 0xcd: case 0xd1: return skip_n(3);
-        case 0xce: case 0xd2: case 0xca: return skip_n(5);
-        case 0xcf: case 0xd3: case 0xcb: return skip_n(9);
-        case 0xd4: return skip_n(3);
-        case 0xd5: return skip_n(4);
-        case 0xd6: return skip_n(6);
-        case 0xd7: return skip_n(10);
-        case 0xd8: return skip_n(18);
-        case 0xc4: case 0xd9: skip_n(1); return be(1, len) && skip_n(len);
-        case 0xc5: case 0xda: skip_n(1); return be(2, len) && skip_n(len);
-        case 0xc6: case 0xdb: skip_n(1); return be(4, len) && skip_n(len);
-        case 0xc7: skip_n(1); return be(1, len) && skip_n(len + 1);
-        case 0xc8: skip_n(1); return be(2, len) && skip_n(len + 1);
-        case 0xc9: skip_n(1); return be(4, len) && skip_n(len + 1);
-        default: return fail();
+        case 0xcc:
+        case 0xd0:
+            return skip_n(2);
+        case 0xcd:
+        case 0xd1:
+            return skip_n(3);
+        case 0xce:
+        case 0xd2:
+        case 0xca:
+            return skip_n(5);
+        case 0xcf:
+        case 0xd3:
+        case 0xcb:
+            return skip_n(9);
+        case 0xd4:
+            return skip_n(3);
+        case 0xd5:
+            return skip_n(4);
+        case 0xd6:
+            return skip_n(6);
+        case 0xd7:
+            return skip_n(10);
+        case 0xd8:
+            return skip_n(18);
+        case 0xc4:
+        case 0xd9:
+            skip_n(1);
+            return be(1, len) && skip_n(len);
+        case 0xc5:
+        case 0xda:
+            skip_n(1);
+            return be(2, len) && skip_n(len);
+        case 0xc6:
+        case 0xdb:
+            skip_n(1);
+            return be(4, len) && skip_n(len);
+        case 0xc7:
+            skip_n(1);
+            return be(1, len) && skip_n(len + 1);
+        case 0xc8:
+            skip_n(1);
+            return be(2, len) && skip_n(len + 1);
+        case 0xc9:
+            skip_n(1);
+            return be(4, len) && skip_n(len + 1);
+        default:
+            return fail();
     }
 }
 

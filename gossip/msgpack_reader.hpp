@@ -12,7 +12,7 @@
 namespace shoal {
 
 class MsgReader {
-public:
+  public:
     explicit MsgReader(std::span<const std::uint8_t> data) : data_(data) {}
 
     bool array(std::uint32_t& n);
@@ -34,7 +34,7 @@ public:
     bool at_end() const { return ok_ && pos_ == data_.size(); }
     std::size_t remaining() const { return data_.size() - pos_; }
 
-private:
+  private:
     bool fail() {
         ok_ = false;
         return false;

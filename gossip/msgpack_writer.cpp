@@ -2,7 +2,9 @@
 
 namespace shoal {
 
-MsgWriter::MsgWriter(std::vector<std::uint8_t>& out) { msgpack_packer_init(&pk_, &out, &write); }
+MsgWriter::MsgWriter(std::vector<std::uint8_t>& out) {
+    msgpack_packer_init(&pk_, &out, &write);
+}
 
 int MsgWriter::write(void* data, const char* buf, std::size_t len) {
     auto* out = static_cast<std::vector<std::uint8_t>*>(data);

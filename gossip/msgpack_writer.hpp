@@ -10,7 +10,7 @@
 namespace shoal {
 
 class MsgWriter {
-public:
+  public:
     explicit MsgWriter(std::vector<std::uint8_t>& out);
     MsgWriter(const MsgWriter&) = delete;
     MsgWriter& operator=(const MsgWriter&) = delete;
@@ -21,7 +21,7 @@ public:
     void bin(std::span<const std::uint8_t> data);
     void str(std::string_view s);
 
-private:
+  private:
     static int write(void* data, const char* buf, std::size_t len);
     msgpack_packer pk_;
 };

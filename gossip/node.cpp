@@ -7,13 +7,20 @@ namespace shoal {
 
 const char* to_string(MemberEvent::Kind k) {
     switch (k) {
-        case MemberEvent::Kind::Joined: return "joined";
-        case MemberEvent::Kind::Updated: return "updated";
-        case MemberEvent::Kind::Suspect: return "suspect";
-        case MemberEvent::Kind::Recovered: return "recovered";
-        case MemberEvent::Kind::Dead: return "dead";
-        case MemberEvent::Kind::Left: return "left";
-        case MemberEvent::Kind::LeaveComplete: return "leave-complete";
+        case MemberEvent::Kind::Joined:
+            return "joined";
+        case MemberEvent::Kind::Updated:
+            return "updated";
+        case MemberEvent::Kind::Suspect:
+            return "suspect";
+        case MemberEvent::Kind::Recovered:
+            return "recovered";
+        case MemberEvent::Kind::Dead:
+            return "dead";
+        case MemberEvent::Kind::Left:
+            return "left";
+        case MemberEvent::Kind::LeaveComplete:
+            return "leave-complete";
     }
     return "?";
 }
@@ -22,7 +29,9 @@ namespace {
 // A timer this late means the process was frozen (SIGSTOP, VM pause, swap storm, CPU
 // starvation): acks may be sitting unread in the socket buffer, so nothing measured across the gap
 // says anything about the others.
-Duration stall_threshold(const Timing& t) { return std::max<Duration>(100ms, t.probe_timeout); }
+Duration stall_threshold(const Timing& t) {
+    return std::max<Duration>(100ms, t.probe_timeout);
+}
 Duration jitter(Rng& rng, Duration d) {
     // 0.75..1.25 of d, so that members started together do not stay in lock step.
     return std::chrono::duration_cast<Duration>(d * (0.75 + 0.5 * rng.unit()));
@@ -93,7 +102,9 @@ std::string Node::describe(const NodeId& id, const Address& addr) const {
     return name + " (" + id.short_hex() + ", " + addr.to_string() + ")";
 }
 
-std::string Node::describe(const Member& m) const { return describe(m.id(), m.info.addr); }
+std::string Node::describe(const Member& m) const {
+    return describe(m.id(), m.info.addr);
+}
 
 void Node::emit(MemberEvent::Kind kind, const Member& m) {
     events_.push_back(MemberEvent{kind, m.id(), m.info.name, m.info.addr, m.inc()});
@@ -111,7 +122,8 @@ void Node::adjust_health(int delta) {
 void Node::send(const Address& to, const std::vector<Message>& msgs, bool piggyback) {
     DatagramBuilder b(cfg_.timing.max_datagram);
     for (const auto& m : msgs) {
-        if (!b.add(m)) log(LogLine::Level::Error, "message does not fit into max-datagram; dropped");
+        if (!b.add(m))
+            log(LogLine::Level::Error, "message does not fit into max-datagram; dropped");
     }
     if (piggyback) queue_.fill(b, retransmit_limit());
     if (b.empty()) return;
@@ -175,17 +187,39 @@ void Node::advance(Time now) {
         Timer t = timers_.top();
         timers_.pop();
         switch (t.kind) {
-            case TimerKind::Probe: on_probe_tick(now); break;
-            case TimerKind::ProbeDirect: on_probe_direct_timeout(now, t.seq); break;
-            case TimerKind::ProbeFinal: on_probe_final(now, t.seq); break;
-            case TimerKind::Relay: on_relay_timer(now, t.seq); break;
-            case TimerKind::Suspicion: on_suspicion_timeout(now, t.id, t.gen); break;
-            case TimerKind::Gossip: gossip_now(); break;
-            case TimerKind::AntiEntropy: on_anti_entropy_tick(now); break;
-            case TimerKind::Reconnect: on_reconnect_tick(now); break;
-            case TimerKind::Join: on_join_timer(now); break;
-            case TimerKind::SyncRetry: on_sync_retry(now, t.seq); break;
-            case TimerKind::Leave: finish_leave(now); break;
+            case TimerKind::Probe:
+                on_probe_tick(now);
+                break;
+            case TimerKind::ProbeDirect:
+                on_probe_direct_timeout(now, t.seq);
+                break;
+            case TimerKind::ProbeFinal:
+                on_probe_final(now, t.seq);
+                break;
+            case TimerKind::Relay:
+                on_relay_timer(now, t.seq);
+                break;
+            case TimerKind::Suspicion:
+                on_suspicion_timeout(now, t.id, t.gen);
+                break;
+            case TimerKind::Gossip:
+                gossip_now();
+                break;
+            case TimerKind::AntiEntropy:
+                on_anti_entropy_tick(now);
+                break;
+            case TimerKind::Reconnect:
+                on_reconnect_tick(now);
+                break;
+            case TimerKind::Join:
+                on_join_timer(now);
+                break;
+            case TimerKind::SyncRetry:
+                on_sync_retry(now, t.seq);
+                break;
+            case TimerKind::Leave:
+                finish_leave(now);
+                break;
         }
     }
 }
@@ -206,10 +240,9 @@ void Node::handle_datagram(Time now, const Address& from, std::span<const std::u
         ++drops_since_log_;
         // One line per 10 s at most: a flood of bad datagrams must not become a flood of logs.
         if (last_drop_log_ == Time{} || now - last_drop_log_ >= 10s) {
-            log(LogLine::Level::Warn, "dropped a datagram from " + from.to_string() + ": " +
-                                          to_string(*reason) + " (" +
-                                          std::to_string(drops_since_log_) +
-                                          " dropped since the last report)");
+            log(LogLine::Level::Warn,
+                "dropped a datagram from " + from.to_string() + ": " + to_string(*reason) + " (" +
+                    std::to_string(drops_since_log_) + " dropped since the last report)");
             last_drop_log_ = now;
             drops_since_log_ = 0;
         }
@@ -225,17 +258,28 @@ void Node::handle_message(Time now, const Address& from, Message& msg) {
     std::visit(
         [&](auto& m) {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, Ping>) on_ping(now, from, m);
-            else if constexpr (std::is_same_v<T, PingReq>) on_ping_req(now, from, m);
-            else if constexpr (std::is_same_v<T, Ack>) on_ack(now, from, m);
-            else if constexpr (std::is_same_v<T, Nack>) on_nack(m);
-            else if constexpr (std::is_same_v<T, Alive>) on_alive(now, from, m);
-            else if constexpr (std::is_same_v<T, Suspect>) on_suspect(now, from, m);
-            else if constexpr (std::is_same_v<T, Dead>) on_dead(now, from, m);
-            else if constexpr (std::is_same_v<T, Left>) on_left(now, from, m);
-            else if constexpr (std::is_same_v<T, SyncDigest>) on_sync_digest(now, from, m);
-            else if constexpr (std::is_same_v<T, SyncPull>) on_sync_pull(now, from, m);
-            else if constexpr (std::is_same_v<T, SyncChunk>) on_sync_chunk(now, from, m);
+            if constexpr (std::is_same_v<T, Ping>)
+                on_ping(now, from, m);
+            else if constexpr (std::is_same_v<T, PingReq>)
+                on_ping_req(now, from, m);
+            else if constexpr (std::is_same_v<T, Ack>)
+                on_ack(now, from, m);
+            else if constexpr (std::is_same_v<T, Nack>)
+                on_nack(m);
+            else if constexpr (std::is_same_v<T, Alive>)
+                on_alive(now, from, m);
+            else if constexpr (std::is_same_v<T, Suspect>)
+                on_suspect(now, from, m);
+            else if constexpr (std::is_same_v<T, Dead>)
+                on_dead(now, from, m);
+            else if constexpr (std::is_same_v<T, Left>)
+                on_left(now, from, m);
+            else if constexpr (std::is_same_v<T, SyncDigest>)
+                on_sync_digest(now, from, m);
+            else if constexpr (std::is_same_v<T, SyncPull>)
+                on_sync_pull(now, from, m);
+            else if constexpr (std::is_same_v<T, SyncChunk>)
+                on_sync_chunk(now, from, m);
         },
         msg);
 }
@@ -270,8 +314,8 @@ void Node::on_probe_direct_timeout(Time, std::uint32_t seq) {
     // A second direct ping is the cheapest extra chance on a lossy link; the indirect probes
     // tell a dead member from a broken path between us and it.
     send(p.addr, {Ping{seq, p.target, incarnation()}});
-    auto relays = table_.pick(rng_, static_cast<std::size_t>(cfg_.timing.indirect_checks),
-                              p.target, [](const Member& m) { return m.state == MemberState::Alive; });
+    auto relays = table_.pick(rng_, static_cast<std::size_t>(cfg_.timing.indirect_checks), p.target,
+                              [](const Member& m) { return m.state == MemberState::Alive; });
     for (const Member* r : relays) {
         send(r->info.addr, {PingReq{seq, p.target, p.addr}});
         ++p.expected_nacks;
@@ -289,9 +333,8 @@ void Node::on_probe_final(Time now, std::uint32_t seq) {
     adjust_health(p.expected_nacks > 0 ? std::max(0, p.expected_nacks - p.nacks) : 1);
     Member* m = table_.find(p.target);
     if (!m || !is_live(m->state) || m->inc() > p.target_inc) return;
-    log(LogLine::Level::Debug, "probe of " + describe(*m) + " failed (" +
-                                   std::to_string(p.nacks) + "/" +
-                                   std::to_string(p.expected_nacks) + " relays answered)");
+    log(LogLine::Level::Debug, "probe of " + describe(*m) + " failed (" + std::to_string(p.nacks) +
+                                   "/" + std::to_string(p.expected_nacks) + " relays answered)");
     if (p.kind == ProbeKind::LastChance) {
         if (m->state == MemberState::Suspect) declare_dead(now, *m);
         return;
@@ -373,10 +416,14 @@ void Node::on_nack(const Nack& n) {
 
 Message Node::record_message(const Member& m) const {
     switch (m.state) {
-        case MemberState::Alive: return m.info;
-        case MemberState::Suspect: return Suspect{m.id(), m.inc(), cfg_.id};
-        case MemberState::Dead: return Dead{m.id(), m.inc(), cfg_.id};
-        case MemberState::Left: return Left{m.id(), m.inc()};
+        case MemberState::Alive:
+            return m.info;
+        case MemberState::Suspect:
+            return Suspect{m.id(), m.inc(), cfg_.id};
+        case MemberState::Dead:
+            return Dead{m.id(), m.inc(), cfg_.id};
+        case MemberState::Left:
+            return Left{m.id(), m.inc()};
     }
     return m.info;
 }
@@ -478,8 +525,10 @@ void Node::suspect_member(Time now, Member& m, const NodeId& from) {
 
 void Node::on_suspect(Time now, const Address& from, const Suspect& s) {
     if (s.id == cfg_.id) {
-        if (!leaving_ && s.inc >= incarnation()) refute(now, from, s.inc);
-        else answer_stale_accusation(now, from, s.inc);
+        if (!leaving_ && s.inc >= incarnation())
+            refute(now, from, s.inc);
+        else
+            answer_stale_accusation(now, from, s.inc);
         return;
     }
     Member* m = table_.find(s.id);
@@ -507,7 +556,8 @@ void Node::on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t gen) {
         // Nobody else could confirm it: before declaring it dead, check it ourselves once more.
         // A live member answers, and the suspicion our ping carries makes it refute to us.
         if (!start_probe(now, *m, ProbeKind::LastChance))
-            schedule(now + cfg_.timing.probe_interval, TimerKind::Suspicion, 0, id, m->suspicion_gen);
+            schedule(now + cfg_.timing.probe_interval, TimerKind::Suspicion, 0, id,
+                     m->suspicion_gen);
         return;
     }
     declare_dead(now, *m);
@@ -529,8 +579,10 @@ void Node::declare_dead(Time now, Member& m) {
 
 void Node::on_dead(Time now, const Address& from, const Dead& d) {
     if (d.id == cfg_.id) {
-        if (!leaving_ && d.inc >= incarnation()) refute(now, from, d.inc);
-        else answer_stale_accusation(now, from, d.inc);
+        if (!leaving_ && d.inc >= incarnation())
+            refute(now, from, d.inc);
+        else
+            answer_stale_accusation(now, from, d.inc);
         return;
     }
     Member* m = table_.find(d.id);
@@ -541,7 +593,8 @@ void Node::on_dead(Time now, const Address& from, const Dead& d) {
     ++m->suspicion_gen;
     broadcast(d.id, d);
     emit(MemberEvent::Kind::Dead, *m);
-    log(LogLine::Level::Warn, "member dead: " + describe(*m) + ", reported by " + d.from.short_hex());
+    log(LogLine::Level::Warn,
+        "member dead: " + describe(*m) + ", reported by " + d.from.short_hex());
 }
 
 void Node::on_left(Time now, const Address& from, const Left& l) {

@@ -21,7 +21,7 @@
 namespace shoal {
 
 class Node {
-public:
+  public:
     // `incarnation` lets a restarted node start above what it announced before.
     Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarnation = 0);
 
@@ -49,10 +49,19 @@ public:
     bool leaving() const { return leaving_; }
     bool stopped() const { return stopped_; }
 
-private:
+  private:
     enum class TimerKind : std::uint8_t {
-        Probe, ProbeDirect, ProbeFinal, Relay, Suspicion, Gossip, AntiEntropy, Reconnect, Join,
-        SyncRetry, Leave,
+        Probe,
+        ProbeDirect,
+        ProbeFinal,
+        Relay,
+        Suspicion,
+        Gossip,
+        AntiEntropy,
+        Reconnect,
+        Join,
+        SyncRetry,
+        Leave,
     };
     struct Timer {
         Time when;

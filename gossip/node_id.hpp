@@ -41,14 +41,14 @@ struct NodeId {
     std::uint64_t prefix64() const { return load_be(0); }
     std::uint64_t suffix64() const { return load_be(8); }
 
-private:
+  private:
     std::uint64_t load_be(std::size_t at) const {
         std::uint64_t v;
         std::memcpy(&v, bytes.data() + at, sizeof(v));
         return __builtin_bswap64(v);
     }
 
-public:
+  public:
 };
 
 }  // namespace shoal

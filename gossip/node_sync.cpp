@@ -164,10 +164,11 @@ void Node::on_sync_retry(Time now, std::uint32_t session) {
     if (sync_->join && !joined_) return;  // the join timer resends to every seed
     if (++sync_->retries > kMaxSyncRetries) {
         ++stats_.syncs_abandoned;
-        log(LogLine::Level::Warn, "state transfer from " +
-                                      (sync_->peer ? sync_->peer->to_string() : std::string("seeds")) +
-                                      " abandoned after " + std::to_string(kMaxSyncRetries) +
-                                      " retries; anti-entropy will try again");
+        log(LogLine::Level::Warn,
+            "state transfer from " +
+                (sync_->peer ? sync_->peer->to_string() : std::string("seeds")) +
+                " abandoned after " + std::to_string(kMaxSyncRetries) +
+                " retries; anti-entropy will try again");
         sync_.reset();
         return;
     }
@@ -179,8 +180,10 @@ void Node::on_sync_retry(Time now, std::uint32_t session) {
 void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
     const Alive& a = r.alive;
     if (a.id == cfg_.id) {
-        if (is_live(r.state)) on_alive(now, from, a);
-        else if (!leaving_ && a.inc >= incarnation()) refute(now, from, a.inc);
+        if (is_live(r.state))
+            on_alive(now, from, a);
+        else if (!leaving_ && a.inc >= incarnation())
+            refute(now, from, a.inc);
         return;
     }
     if (is_live(r.state)) {
@@ -209,7 +212,8 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
 
 void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
     if (leaving_) return;
-    serve_tokens_ = std::min(kServeBurst, serve_tokens_ + to_seconds(now - serve_refill_) * kServeRate);
+    serve_tokens_ =
+        std::min(kServeBurst, serve_tokens_ + to_seconds(now - serve_refill_) * kServeRate);
     serve_refill_ = now;
     int chunks = std::min({static_cast<int>(p.max_chunks), cfg_.timing.sync_max_chunks,
                            static_cast<int>(serve_tokens_)});
@@ -229,8 +233,10 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
             const Member& m = it->second;
             MemberRecord rec{m.info, m.state, 0};
             if (!is_live(m.state)) {
-                auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - m.state_since);
-                rec.age_ms = static_cast<std::uint32_t>(std::min<std::int64_t>(age.count(), UINT32_MAX));
+                auto age =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(now - m.state_since);
+                rec.age_ms =
+                    static_cast<std::uint32_t>(std::min<std::int64_t>(age.count(), UINT32_MAX));
             }
             if (rec.state == MemberState::Suspect) rec.state = MemberState::Alive;
             enc.clear();

@@ -55,7 +55,9 @@ std::uint64_t Rng::below(std::uint64_t n) {
     }
 }
 
-double Rng::unit() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double Rng::unit() {
+    return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
 Rng Rng::fork() {
     Seed s;

@@ -9,7 +9,7 @@
 namespace shoal {
 
 class Rng {
-public:
+  public:
     using Seed = std::array<std::uint8_t, 32>;
     explicit Rng(const Seed& seed);
     static Rng from_u64(std::uint64_t seed);
@@ -25,7 +25,7 @@ public:
     // An independent generator whose seed is drawn from this one.
     Rng fork();
 
-private:
+  private:
     void refill();
     Seed key_;
     std::uint64_t counter_ = 0;

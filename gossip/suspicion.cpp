@@ -6,12 +6,17 @@
 namespace shoal {
 
 Duration suspicion_min(const Timing& t, std::size_t members) {
-    double scale = std::max(1.0, std::log10(static_cast<double>(std::max<std::size_t>(members, 1))));
+    double scale =
+        std::max(1.0, std::log10(static_cast<double>(std::max<std::size_t>(members, 1))));
     return std::chrono::duration_cast<Duration>(t.probe_interval * (t.suspicion_mult * scale));
 }
 
 Suspicion::Suspicion(const NodeId& first, int needed, Duration min, Duration max, Time start)
-    : first_(first), needed_(std::max(0, needed)), min_(min), max_(std::max(min, max)), start_(start) {}
+    : first_(first),
+      needed_(std::max(0, needed)),
+      min_(min),
+      max_(std::max(min, max)),
+      start_(start) {}
 
 bool Suspicion::confirm(const NodeId& from) {
     if (from == first_ || confirmations() >= needed_) return false;

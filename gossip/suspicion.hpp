@@ -14,7 +14,7 @@ namespace shoal {
 Duration suspicion_min(const Timing& t, std::size_t members);
 
 class Suspicion {
-public:
+  public:
     // `needed` confirmations bring the timeout down to `min`; with none possible (tiny clusters)
     // the timeout is `min` from the start.
     Suspicion(const NodeId& first, int needed, Duration min, Duration max, Time start);
@@ -26,7 +26,7 @@ public:
     Time start() const { return start_; }
     void restart(Time start) { start_ = start; }
 
-private:
+  private:
     NodeId first_;
     std::vector<NodeId> confirmers_;
     int needed_;

@@ -19,10 +19,14 @@ using Time = CoreClock::time_point;
 
 using namespace std::chrono_literals;
 
-inline double to_seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+inline double to_seconds(Duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 inline Duration from_seconds(double s) {
     return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
 }
-inline Duration from_millis(std::int64_t ms) { return std::chrono::milliseconds(ms); }
+inline Duration from_millis(std::int64_t ms) {
+    return std::chrono::milliseconds(ms);
+}
 
 }  // namespace shoal

@@ -12,19 +12,41 @@ constexpr std::size_t kArrayHeaderMax = 5;
 
 const char* to_string(DropReason r) {
     switch (r) {
-        case DropReason::Truncated: return "truncated";
-        case DropReason::Oversized: return "oversized";
-        case DropReason::NewerVersion: return "newer_version";
-        case DropReason::OlderVersion: return "older_version";
-        case DropReason::Unauthenticated: return "unauthenticated";
-        case DropReason::Malformed: return "malformed";
-        case DropReason::Count: break;
+        case DropReason::Truncated:
+            return "truncated";
+        case DropReason::Oversized:
+            return "oversized";
+        case DropReason::NewerVersion:
+            return "newer_version";
+        case DropReason::OlderVersion:
+            return "older_version";
+        case DropReason::Unauthenticated:
+            return "unauthenticated";
+        case DropReason::Malformed:
+            return "malformed";
+        case DropReason::Count:
+            break;
     }
     return "?";
 }
 
+std::optional<std::vector<Message>> decode_messages(std::span<const std::uint8_t> plain) {
+    MsgReader r(plain);
+    std::uint32_t n = 0;
+    if (!r.array(n) || n == 0) return std::nullopt;
+    std::vector<Message> out;
+    out.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto m = decode_message(r);
+        if (!m) return std::nullopt;
+        out.push_back(std::move(*m));
+    }
+    if (!r.at_end()) return std::nullopt;
+    return out;
+}
+
 std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> bytes,
-                                                  const Keyring& ring) {
+                                                 const Keyring& ring) {
     if (bytes.size() > kMaxDatagramIn) return DropReason::Oversized;
     if (bytes.size() < kDatagramOverhead) return DropReason::Truncated;
     std::uint8_t version = bytes[0];
@@ -48,16 +70,9 @@ std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> b
     }
     if (!opened) return DropReason::Unauthenticated;
 
-    MsgReader r(plain);
-    std::uint32_t n = 0;
-    if (!r.array(n) || n == 0) return DropReason::Malformed;
-    d.messages.reserve(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        auto m = decode_message(r);
-        if (!m) return DropReason::Malformed;
-        d.messages.push_back(std::move(*m));
-    }
-    if (!r.at_end()) return DropReason::Malformed;
+    auto messages = decode_messages(plain);
+    if (!messages) return DropReason::Malformed;
+    d.messages = std::move(*messages);
     return d;
 }
 
@@ -93,8 +108,8 @@ std::vector<std::uint8_t> DatagramBuilder::seal(const Keyring& ring, Rng& rng) c
     rng.fill({out.data() + 1, kNonceBytes});
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + 1 + kNonceBytes, &clen, plain.data(),
-                                               plain.size(), out.data(), 1, nullptr,
-                                               out.data() + 1, ring.primary().data());
+                                               plain.size(), out.data(), 1, nullptr, out.data() + 1,
+                                               ring.primary().data());
     out.resize(1 + kNonceBytes + clen);
     return out;
 }

@@ -8,6 +8,7 @@
 // A receiver accepts the current protocol version and the one before it, so a cluster can be
 // upgraded one node at a time.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <variant>
 #include <vector>
@@ -19,7 +20,8 @@
 namespace shoal {
 
 inline constexpr std::uint8_t kProtocolVersion = 1;
-inline constexpr std::uint8_t kOldestAcceptedVersion = kProtocolVersion > 1 ? kProtocolVersion - 1 : 1;
+inline constexpr std::uint8_t kOldestAcceptedVersion =
+    kProtocolVersion > 1 ? kProtocolVersion - 1 : 1;
 inline constexpr std::size_t kNonceBytes = 24;
 inline constexpr std::size_t kTagBytes = 16;
 inline constexpr std::size_t kDatagramOverhead = 1 + kNonceBytes + kTagBytes;
@@ -45,12 +47,15 @@ struct Datagram {
     std::size_t key_index = 0;  // which ring key opened it
 };
 
+// The messages of an opened datagram's plaintext; nullopt when anything in it is malformed.
+std::optional<std::vector<Message>> decode_messages(std::span<const std::uint8_t> plain);
+
 std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> bytes,
-                                                  const Keyring& ring);
+                                                 const Keyring& ring);
 
 // Collects encoded messages up to a datagram size, then seals them.
 class DatagramBuilder {
-public:
+  public:
     explicit DatagramBuilder(std::size_t max_datagram);
     // Appends one encoded message if it fits; false (and nothing appended) otherwise.
     bool add(std::span<const std::uint8_t> encoded);
@@ -59,7 +64,7 @@ public:
     bool empty() const { return count_ == 0; }
     std::vector<std::uint8_t> seal(const Keyring& ring, Rng& rng) const;
 
-private:
+  private:
     std::size_t budget_;
     std::vector<std::uint8_t> body_;
     std::uint32_t count_ = 0;

@@ -28,13 +28,13 @@ struct SimNode {
     std::vector<Address> seeds;
     NodeStatus status = NodeStatus::Running;
     std::size_t group = 0;
-    std::vector<InFlight> buffered;  // arrived while paused
-    std::optional<Time> wake;        // when the node asked to be woken
+    std::vector<InFlight> buffered;                    // arrived while paused
+    std::optional<Time> wake;                          // when the node asked to be woken
     std::uint64_t bytes_sent = 0, datagrams_sent = 0;  // including IPv4+UDP headers
 };
 
 class Cluster {
-public:
+  public:
     explicit Cluster(ClusterOptions opts);
 
     // Starts a node now; its seeds are the given members' addresses. It uses the cluster's key
@@ -79,7 +79,7 @@ public:
     std::function<void(Time, std::size_t, const MemberEvent&)> on_event;
     std::function<void(Time, std::size_t, const LogLine&)> on_log;
 
-private:
+  private:
     void start(std::size_t i, std::uint32_t incarnation);
     void deliver(InFlight f);
     void drain(std::size_t i);

@@ -26,7 +26,7 @@ struct InFlight {
 };
 
 class Network {
-public:
+  public:
     Network(LinkModel link, Rng rng) : link_(link), rng_(std::move(rng)) {}
 
     // Queues a datagram unless loss or a partition eats it; false when it is dropped.
@@ -37,7 +37,7 @@ public:
     InFlight pop();
     LinkModel& link() { return link_; }
 
-private:
+  private:
     LinkModel link_;
     Rng rng_;
     std::vector<InFlight> heap_;

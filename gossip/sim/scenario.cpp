@@ -17,7 +17,8 @@ Summary summarize(std::vector<double> v) {
     if (v.empty()) return s;
     std::sort(v.begin(), v.end());
     auto pct = [&](double p) {
-        std::size_t idx = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+        std::size_t idx =
+            static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
         return v[std::min(idx, v.size() - 1)];
     };
     s.min = v.front();
@@ -36,7 +37,9 @@ std::string fmt(double v, int prec = 3) {
 }
 
 // Stagger the joins so the seed is not asked for its whole table by everyone at once.
-Duration join_spacing(std::size_t n) { return n <= 64 ? 20ms : 5ms; }
+Duration join_spacing(std::size_t n) {
+    return n <= 64 ? 20ms : 5ms;
+}
 
 }  // namespace
 
@@ -69,7 +72,8 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
             if (!really_down.count(subject)) falsely_dead.insert(e.id);
             if (subject == victim) dead_seen.try_emplace(observer, now);
         }
-        if (e.kind == MemberEvent::Kind::Left && subject == leaver) left_seen.try_emplace(observer, now);
+        if (e.kind == MemberEvent::Kind::Left && subject == leaver)
+            left_seen.try_emplace(observer, now);
         if (e.kind == MemberEvent::Kind::Joined && subject == newcomer)
             joined_seen.try_emplace(observer, now);
     };
@@ -101,7 +105,8 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
     say(std::string(r.settled ? "settled" : "did NOT settle") + ": " + std::to_string(opts.nodes) +
         " members see each other after " + fmt(r.settle_s, 1) + " s (simulated)");
     if (!r.settled) {
-        r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+        r.wall_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
         return r;
     }
 
@@ -118,12 +123,13 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
     double idle_s = to_seconds(t_join - t0);
     std::uint64_t dgrams1 = 0;
     for (std::size_t i = 0; i < c.size(); ++i) dgrams1 += c.at(i).datagrams_sent;
-    r.bytes_per_node_per_s =
-        static_cast<double>(c.total_bytes_sent() - bytes0) / static_cast<double>(opts.nodes) / idle_s;
+    r.bytes_per_node_per_s = static_cast<double>(c.total_bytes_sent() - bytes0) /
+                             static_cast<double>(opts.nodes) / idle_s;
     r.datagrams_per_node_per_s =
         static_cast<double>(dgrams1 - dgrams0) / static_cast<double>(opts.nodes) / idle_s;
     say("idle traffic: " + fmt(r.bytes_per_node_per_s, 0) + " B/s and " +
-        fmt(r.datagrams_per_node_per_s, 2) + " datagrams/s sent per member (IPv4+UDP headers included)");
+        fmt(r.datagrams_per_node_per_s, 2) +
+        " datagrams/s sent per member (IPv4+UDP headers included)");
 
     // 3. One more member joins.
     newcomer = add({0});
@@ -154,8 +160,10 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
     std::vector<double> detect;
     for (auto i : c.running()) {
         auto it = dead_seen.find(i);
-        if (it == dead_seen.end()) ++r.detect_missing;
-        else detect.push_back(to_seconds(it->second - t_kill));
+        if (it == dead_seen.end())
+            ++r.detect_missing;
+        else
+            detect.push_back(to_seconds(it->second - t_kill));
     }
     r.detect = summarize(detect);
     say("every survivor marked it dead: min " + fmt(r.detect.min) + " s, median " +
@@ -173,7 +181,8 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
         Time last{};
         for (auto& [i, t] : left_seen) last = std::max(last, t);
         r.leave_all_s = to_seconds(last - t_leave);
-        say(c.at(leaver).name + " left; every member saw it leave after " + fmt(r.leave_all_s) + " s");
+        say(c.at(leaver).name + " left; every member saw it leave after " + fmt(r.leave_all_s) +
+            " s");
     } else {
         say(c.at(leaver).name + " left, but not every member saw it before the end");
     }
@@ -207,8 +216,9 @@ std::string to_json(const ScenarioResult& r) {
     j += ",\"settled\":" + std::string(r.settled ? "true" : "false");
     j += ",\"settle_s\":" + fmt(r.settle_s, 2);
     j += ",\"join_converge_s\":" + num(r.join_converge_s);
-    j += ",\"detect_s\":{\"min\":" + fmt(r.detect.min, 4) + ",\"median\":" + fmt(r.detect.median, 4) +
-         ",\"p99\":" + fmt(r.detect.p99, 4) + ",\"all\":" +
+    j += ",\"detect_s\":{\"min\":" + fmt(r.detect.min, 4) +
+         ",\"median\":" + fmt(r.detect.median, 4) + ",\"p99\":" + fmt(r.detect.p99, 4) +
+         ",\"all\":" +
          (r.detect_missing || r.detect.count == 0 ? std::string("null") : fmt(r.detect.max, 4)) +
          ",\"survivors_missing\":" + std::to_string(r.detect_missing) + "}";
     j += ",\"false_positives\":" + std::to_string(r.false_positives);

@@ -16,8 +16,8 @@ struct ScenarioOptions {
     Duration latency = 200us;
     Duration jitter = 50us;
     std::uint64_t seed = 1;
-    double seconds = 60;  // simulated time after the cluster has settled
-    bool verbose = false; // print each node's log lines
+    double seconds = 60;   // simulated time after the cluster has settled
+    bool verbose = false;  // print each node's log lines
 };
 
 struct Summary {
@@ -30,8 +30,8 @@ struct ScenarioResult {
     ScenarioOptions opts;
     bool settled = false;
     double settle_s = 0;
-    double join_converge_s = -1;   // -1: never converged
-    Summary detect;                // per survivor: kill -> marked dead
+    double join_converge_s = -1;     // -1: never converged
+    Summary detect;                  // per survivor: kill -> marked dead
     std::size_t detect_missing = 0;  // survivors that never marked the victim dead
     std::size_t false_positives = 0;
     double leave_all_s = -1;
@@ -44,7 +44,8 @@ struct ScenarioResult {
 };
 
 // Progress lines go to `progress` as they happen (may be null).
-ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const std::string&) = nullptr);
+ScenarioResult run_scenario(const ScenarioOptions& opts,
+                            void (*progress)(const std::string&) = nullptr);
 std::string to_json(const ScenarioResult& r);
 
 }  // namespace shoal::sim

@@ -14,7 +14,8 @@ TEST_P(Failures, CrashedNodeIsDeclaredDeadByEverySurvivorAndNoSurvivorEverIs) {
     SimCluster s(32, GetParam());
     std::size_t victim = 9;
     s.c().crash(victim);
-    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(victim, MemberState::Dead); }, 10s, 1ms));
+    EXPECT_TRUE(
+        s.c().run_until([&] { return s.all_others_see(victim, MemberState::Dead); }, 10s, 1ms));
     s.c().run_for(60s);
     EXPECT_TRUE(s.all_others_see(victim, MemberState::Dead));
     EXPECT_EQ(s.false_deaths({victim}), 0u);
@@ -56,9 +57,11 @@ TEST_P(Failures, LongPauseIsDeadThenRejoinsWithHigherIncarnation) {
     std::size_t sleeper = 4;
     std::uint32_t inc_before = s.c().at(sleeper).node->incarnation();
     s.c().pause(sleeper);
-    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(sleeper, MemberState::Dead); }, 30s, 10ms));
+    EXPECT_TRUE(
+        s.c().run_until([&] { return s.all_others_see(sleeper, MemberState::Dead); }, 30s, 10ms));
     s.c().resume(sleeper);
-    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(sleeper, MemberState::Alive); }, 30s, 10ms));
+    EXPECT_TRUE(
+        s.c().run_until([&] { return s.all_others_see(sleeper, MemberState::Alive); }, 30s, 10ms));
     EXPECT_GT(s.c().at(sleeper).node->incarnation(), inc_before);
     for (auto i : s.all()) {
         if (i != sleeper) {

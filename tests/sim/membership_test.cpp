@@ -21,7 +21,8 @@ TEST_P(Seeds, GracefulLeaveShowsLeftEverywhereAndNeverDead) {
     SimCluster s(32, GetParam());
     std::size_t leaver = 5;
     s.c().leave(leaver);
-    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(leaver, MemberState::Left); }, 5s, 1ms));
+    EXPECT_TRUE(
+        s.c().run_until([&] { return s.all_others_see(leaver, MemberState::Left); }, 5s, 1ms));
     s.c().run_for(30s);
     EXPECT_TRUE(s.all_others_see(leaver, MemberState::Left));
     EXPECT_TRUE(s.events(leaver, MemberEvent::Kind::Dead).empty());

@@ -24,8 +24,9 @@ TEST(Scenario, ReportsJoinDetectionLeaveAndTraffic) {
     EXPECT_GT(r.bytes_per_node_per_s, 100);
     EXPECT_LT(r.bytes_per_node_per_s, 1000);
     auto json = sim::to_json(r);
-    for (const char* key : {"\"nodes\"", "\"profile\"", "\"loss\"", "\"rng_seed\"", "\"join_converge_s\"",
-                            "\"detect_s\"", "\"median\"", "\"p99\"", "\"all\"", "\"false_positives\"",
-                            "\"leave_all_s\"", "\"bytes_per_node_per_s\"", "\"wall_s\""})
+    for (const char* key :
+         {"\"nodes\"", "\"profile\"", "\"loss\"", "\"rng_seed\"", "\"join_converge_s\"",
+          "\"detect_s\"", "\"median\"", "\"p99\"", "\"all\"", "\"false_positives\"",
+          "\"leave_all_s\"", "\"bytes_per_node_per_s\"", "\"wall_s\""})
         EXPECT_NE(json.find(key), std::string::npos) << key;
 }

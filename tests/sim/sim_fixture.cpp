@@ -39,7 +39,8 @@ std::size_t SimCluster::add(const std::optional<Keyring>& ring) {
 std::size_t SimCluster::false_deaths(const std::set<std::size_t>& except) const {
     std::set<std::size_t> victims;
     for (const auto& s : seen_)
-        if (s.kind == MemberEvent::Kind::Dead && !except.count(s.subject)) victims.insert(s.subject);
+        if (s.kind == MemberEvent::Kind::Dead && !except.count(s.subject))
+            victims.insert(s.subject);
     return victims.size();
 }
 

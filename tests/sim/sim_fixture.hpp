@@ -17,7 +17,7 @@ struct Seen {
 };
 
 class SimCluster {
-public:
+  public:
     SimCluster(std::size_t n, std::uint64_t seed, Profile profile = Profile::Lan, double loss = 0);
 
     sim::Cluster& c() { return cluster_; }
@@ -31,7 +31,7 @@ public:
     bool all_others_see(std::size_t subject, MemberState s) const;
     std::vector<std::size_t> all() const;
 
-private:
+  private:
     sim::Cluster cluster_;
     std::map<NodeId, std::size_t> index_;
     std::vector<Seen> seen_;
