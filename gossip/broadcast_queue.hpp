@@ -3,7 +3,7 @@
 // update is transmitted a bounded number of times (SWIM's infection-style dissemination); the
 // least-sent go first, and a newer update about a member replaces the older one.
 #include <cstdint>
-#include <map>
+#include <list>
 #include <unordered_map>
 #include <vector>
 
@@ -19,23 +19,21 @@ class BroadcastQueue {
     // once it has been sent `limit` times.
     void fill(DatagramBuilder& b, int limit);
     bool contains(const NodeId& about) const { return index_.count(about) != 0; }
-    bool empty() const { return items_.empty(); }
-    std::size_t size() const { return items_.size(); }
+    bool empty() const { return index_.empty(); }
+    std::size_t size() const { return index_.size(); }
     void clear();
 
   private:
-    struct Key {
-        int transmits;
-        std::uint64_t newest_first;  // smaller = newer
-        auto operator<=>(const Key&) const = default;
-    };
     struct Item {
         NodeId about;
         std::vector<std::uint8_t> bytes;
+        std::size_t transmits = 0;
     };
-    std::map<Key, Item> items_;
-    std::unordered_map<NodeId, Key> index_;
-    std::uint64_t counter_ = UINT64_MAX;
+    using Bucket = std::list<Item>;
+    // buckets_[t] holds the updates sent t times, newest first: moving one along is a splice, so
+    // a send costs no lookups however long the queue is (it holds thousands during mass joins).
+    std::vector<Bucket> buckets_;
+    std::unordered_map<NodeId, Bucket::iterator> index_;
 };
 
 }  // namespace shoal

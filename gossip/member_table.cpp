@@ -5,13 +5,13 @@
 namespace shoal {
 
 const Member* MemberTable::find(const NodeId& id) const {
-    auto it = members_.find(id);
-    return it == members_.end() ? nullptr : &it->second;
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
 }
 
 Member* MemberTable::find(const NodeId& id) {
-    auto it = members_.find(id);
-    return it == members_.end() ? nullptr : &it->second;
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
 }
 
 const Member* MemberTable::find_by_addr(const Address& a) const {
@@ -34,6 +34,7 @@ void MemberTable::digest_toggle(const Member& m) {
 Member& MemberTable::insert(const Alive& info, MemberState state, Time since) {
     auto [it, fresh] = members_.try_emplace(info.id);
     Member& m = it->second;
+    if (fresh) by_id_[info.id] = &m;
     if (!fresh) {
         digest_toggle(m);
         --counts_[static_cast<int>(m.state)];
@@ -98,6 +99,7 @@ void MemberTable::erase(const NodeId& id) {
         }
         others_.pop_back();
     }
+    by_id_.erase(id);
     members_.erase(it);
 }
 

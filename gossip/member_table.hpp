@@ -63,7 +63,8 @@ class MemberTable {
     void digest_toggle(const Member& m);
 
     NodeId self_;
-    std::map<NodeId, Member> members_;
+    std::map<NodeId, Member> members_;           // ordered: state transfers page through it by id
+    std::unordered_map<NodeId, Member*> by_id_;  // map nodes never move: O(1) lookups
     std::unordered_map<Address, NodeId> by_addr_;
     std::array<std::size_t, 4> counts_{};
     Digest digest_{};

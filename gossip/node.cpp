@@ -303,7 +303,10 @@ bool Node::start_probe(Time now, const Member& target, ProbeKind kind) {
     if (target.state == MemberState::Suspect) msgs.push_back(record_message(target));
     send(target.info.addr, msgs);
     schedule(now + scaled(cfg_.timing.probe_timeout), TimerKind::ProbeDirect, seq);
-    schedule(now + scaled(cfg_.timing.probe_interval) * 9 / 10, TimerKind::ProbeFinal, seq);
+    // Relays answer within about two probe timeouts; waiting longer only delays detection.
+    Duration window =
+        std::min<Duration>(cfg_.timing.probe_interval * 9 / 10, cfg_.timing.probe_timeout * 5 / 2);
+    schedule(now + scaled(window), TimerKind::ProbeFinal, seq);
     return true;
 }
 

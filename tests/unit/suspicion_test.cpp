@@ -45,5 +45,6 @@ TEST(Suspicion, MinimumGrowsWithLogOfClusterSize) {
     Timing t;
     EXPECT_EQ(suspicion_min(t, 5), suspicion_min(t, 10));  // max(1, log10 N)
     EXPECT_GT(suspicion_min(t, 1000), suspicion_min(t, 100));
-    EXPECT_EQ(suspicion_min(t, 1000), std::chrono::duration_cast<Duration>(t.probe_interval * 3.0));
+    EXPECT_EQ(suspicion_min(t, 1000),
+              std::chrono::duration_cast<Duration>(t.probe_interval * (3.0 * t.suspicion_mult)));
 }
