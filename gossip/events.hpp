@@ -3,6 +3,7 @@
 #include <string>
 
 #include "gossip/address.hpp"
+#include "gossip/announcement.hpp"
 #include "gossip/node_id.hpp"
 #include "gossip/wire.hpp"
 
@@ -17,6 +18,7 @@ struct MemberEvent {
         Dead,           // declared failed
         Left,           // left gracefully
         LeaveComplete,  // our own leave has been disseminated; the node is now inert
+        Learned,        // first heard of as already dead or left, from a state transfer
     };
     Kind kind;
     NodeId id;
@@ -40,6 +42,7 @@ struct Transmit {
 struct Stats {
     std::uint64_t datagrams_out = 0, bytes_out = 0, datagrams_in = 0, bytes_in = 0;
     std::uint64_t dropped[static_cast<int>(DropReason::Count)] = {};
+    std::uint64_t rejected[static_cast<int>(Rejection::Count)] = {};
     std::uint64_t misdirected_pings = 0;
     std::uint64_t probes_sent = 0, probes_failed = 0, indirect_probes = 0, confirm_probes = 0;
     std::uint64_t suspicions_raised = 0, suspicions_refuted = 0, deaths_declared = 0;

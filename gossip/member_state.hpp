@@ -9,14 +9,10 @@ inline constexpr std::uint8_t kMaxMemberState = 3;
 
 constexpr std::string_view to_string(MemberState s) {
     switch (s) {
-        case MemberState::Alive:
-            return "alive";
-        case MemberState::Suspect:
-            return "suspect";
-        case MemberState::Dead:
-            return "dead";
-        case MemberState::Left:
-            return "left";
+        case MemberState::Alive: return "alive";
+        case MemberState::Suspect: return "suspect";
+        case MemberState::Dead: return "dead";
+        case MemberState::Left: return "left";
     }
     return "?";
 }

@@ -24,7 +24,7 @@ const Member* MemberTable::find_by_addr(const Address& a) const {
 void MemberTable::digest_toggle(const Member& m) {
     std::array<std::uint8_t, 16 + 4 + 1> in{};
     std::copy(m.info.id.bytes.begin(), m.info.id.bytes.end(), in.begin());
-    for (int i = 0; i < 4; ++i) in[16 + i] = static_cast<std::uint8_t>(m.info.inc >> (8 * i));
+    for (int i = 0; i < 4; ++i) in[16 + i] = static_cast<std::uint8_t>(m.state_inc >> (8 * i));
     in[20] = m.state == MemberState::Suspect ? 0 : static_cast<std::uint8_t>(m.state);
     Digest h{};
     crypto_generichash(h.data(), h.size(), in.data(), in.size(), nullptr, 0);
@@ -42,6 +42,7 @@ Member& MemberTable::insert(const Alive& info, MemberState state, Time since) {
             by_addr_.erase(m.info.addr);
     }
     m.info = info;
+    m.state_inc = info.inc;
     m.state = state;
     m.state_since = since;
     ++counts_[static_cast<int>(state)];
@@ -63,6 +64,7 @@ void MemberTable::set_info(Member& m, const Alive& info) {
     if (auto it = by_addr_.find(m.info.addr); it != by_addr_.end() && it->second == m.info.id)
         by_addr_.erase(it);
     m.info = info;
+    m.state_inc = info.inc;
     by_addr_[info.addr] = info.id;
     digest_toggle(m);
 }
@@ -78,7 +80,7 @@ void MemberTable::set_state(Member& m, MemberState state, Time since) {
 
 void MemberTable::set_incarnation(Member& m, std::uint32_t inc) {
     digest_toggle(m);
-    m.info.inc = inc;
+    m.state_inc = inc;
     digest_toggle(m);
 }
 

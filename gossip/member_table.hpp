@@ -16,15 +16,19 @@
 namespace shoal {
 
 struct Member {
-    Alive info;  // the member's latest own announcement (id, incarnation, name, address, meta)
+    Alive info;  // the member's latest own announcement, exactly as it signed it
+    // The incarnation our view of its state refers to: at least info.inc, higher when others
+    // accused it at an incarnation whose announcement we have not seen.
+    std::uint32_t state_inc = 0;
     MemberState state = MemberState::Alive;
     Time state_since{};
     std::optional<Suspicion> suspicion;
     std::uint64_t suspicion_gen = 0;
     Time last_told{};  // when we last told this member that we hold it dead/left/suspect
+    std::vector<std::uint8_t> left_sig;  // its signed leave, passed on in state transfers
 
     const NodeId& id() const { return info.id; }
-    std::uint32_t inc() const { return info.inc; }
+    std::uint32_t inc() const { return state_inc; }
 };
 
 class MemberTable {

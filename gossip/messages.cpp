@@ -50,21 +50,28 @@ bool get_alive_fields(MsgReader& r, Alive& a) {
     return true;
 }
 
+constexpr std::size_t kMaxSigLen = 64;
+
 void put_record(MsgWriter& w, const MemberRecord& rec) {
-    w.array(kAliveFields + 2);
+    w.array(kAliveFields + 4);
     put_alive_fields(w, rec.alive);
     w.uint(static_cast<std::uint8_t>(rec.state));
     w.uint(rec.age_ms);
+    w.bin(rec.left_sig);
+    w.uint(rec.state_inc);
 }
 
 bool get_record(MsgReader& r, MemberRecord& rec) {
     std::uint32_t n = 0;
     std::uint8_t state = 0;
-    if (!r.array(n) || n < kAliveFields + 2 || !get_alive_fields(r, rec.alive) ||
-        !r.uint_as(state, kMaxMemberState) || !get_u32(r, rec.age_ms))
+    std::span<const std::uint8_t> sig;
+    if (!r.array(n) || n < kAliveFields + 4 || !get_alive_fields(r, rec.alive) ||
+        !r.uint_as(state, kMaxMemberState) || !get_u32(r, rec.age_ms) || !r.bin(sig, kMaxSigLen) ||
+        !get_u32(r, rec.state_inc) || rec.state_inc < rec.alive.inc)
         return false;
     rec.state = static_cast<MemberState>(state);
-    for (std::uint32_t i = kAliveFields + 2; i < n; ++i)
+    rec.left_sig.assign(sig.begin(), sig.end());
+    for (std::uint32_t i = kAliveFields + 4; i < n; ++i)
         if (!r.skip()) return false;
     return true;
 }
@@ -112,9 +119,10 @@ struct Encoder {
         put_id(w, m.from);
     }
     void operator()(const Left& m) {
-        head(MsgType::Left, 2);
+        head(MsgType::Left, 3);
         put_id(w, m.id);
         w.uint(m.inc);
+        w.bin(m.sig);
     }
     void operator()(const SyncDigest& m) {
         head(MsgType::SyncDigest, 3);
@@ -180,8 +188,11 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type) {
         }
         case MsgType::Left: {
             Left m;
-            if (get_id(r, m.id) && get_u32(r, m.inc)) return m;
-            return std::nullopt;
+            std::span<const std::uint8_t> sig;
+            if (!get_id(r, m.id) || !get_u32(r, m.inc) || !r.bin(sig, kMaxSigLen))
+                return std::nullopt;
+            m.sig.assign(sig.begin(), sig.end());
+            return m;
         }
         case MsgType::SyncDigest: {
             SyncDigest m;
@@ -216,25 +227,17 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type) {
 
 constexpr std::uint32_t known_fields(MsgType t) {
     switch (t) {
-        case MsgType::Ping:
-            return 3;
-        case MsgType::PingReq:
-            return 4;
+        case MsgType::Ping: return 3;
+        case MsgType::PingReq: return 4;
         case MsgType::Ack:
-        case MsgType::Nack:
-            return 1;
-        case MsgType::Alive:
-            return kAliveFields;
+        case MsgType::Nack: return 1;
+        case MsgType::Alive: return kAliveFields;
         case MsgType::Suspect:
-        case MsgType::Dead:
-            return 3;
-        case MsgType::Left:
-            return 2;
+        case MsgType::Dead: return 3;
+        case MsgType::Left: return 3;
         case MsgType::SyncDigest:
-        case MsgType::SyncPull:
-            return 3;
-        case MsgType::SyncChunk:
-            return 6;
+        case MsgType::SyncPull: return 3;
+        case MsgType::SyncChunk: return 6;
     }
     return 0;
 }

@@ -71,9 +71,12 @@ struct Dead {
     std::uint32_t inc = 0;
     NodeId from;
 };
+// Only the member itself signs its leave. An unsigned leave is a force-leave: accepted only for
+// a member the receiver already holds dead.
 struct Left {
     NodeId id;
     std::uint32_t inc = 0;
+    std::vector<std::uint8_t> sig;
 };
 // Anti-entropy: a digest of the whole membership table; equal digests mean equal tables.
 struct SyncDigest {
@@ -91,7 +94,9 @@ struct SyncPull {
 struct MemberRecord {
     Alive alive;
     MemberState state = MemberState::Alive;
-    std::uint32_t age_ms = 0;  // time spent dead or left; ages travel, clocks never do
+    std::uint32_t age_ms = 0;            // time spent dead or left; ages travel, clocks never do
+    std::vector<std::uint8_t> left_sig;  // the member's own signature on its leave, if any
+    std::uint32_t state_inc = 0;         // the incarnation the state refers to (>= alive.inc)
 };
 // Covers ids in [start, next), or [start, end of space) when `done`.
 struct SyncChunk {

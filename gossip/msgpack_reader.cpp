@@ -44,16 +44,11 @@ bool MsgReader::uint(std::uint64_t& v) {
         return true;
     }
     switch (tag) {
-        case 0xcc:
-            return be(1, v);
-        case 0xcd:
-            return be(2, v);
-        case 0xce:
-            return be(4, v);
-        case 0xcf:
-            return be(8, v);
-        default:
-            return fail();
+        case 0xcc: return be(1, v);
+        case 0xcd: return be(2, v);
+        case 0xce: return be(4, v);
+        case 0xcf: return be(8, v);
+        default: return fail();
     }
 }
 
@@ -135,52 +130,30 @@ bool MsgReader::skip(int max_depth) {
     std::uint64_t len = 0;
     switch (tag) {
         case 0xcc:
-        case 0xd0:
-            return skip_n(2);
+        case 0xd0: return skip_n(2);
         case 0xcd:
-        case 0xd1:
-            return skip_n(3);
+        case 0xd1: return skip_n(3);
         case 0xce:
         case 0xd2:
-        case 0xca:
-            return skip_n(5);
+        case 0xca: return skip_n(5);
         case 0xcf:
         case 0xd3:
-        case 0xcb:
-            return skip_n(9);
-        case 0xd4:
-            return skip_n(3);
-        case 0xd5:
-            return skip_n(4);
-        case 0xd6:
-            return skip_n(6);
-        case 0xd7:
-            return skip_n(10);
-        case 0xd8:
-            return skip_n(18);
+        case 0xcb: return skip_n(9);
+        case 0xd4: return skip_n(3);
+        case 0xd5: return skip_n(4);
+        case 0xd6: return skip_n(6);
+        case 0xd7: return skip_n(10);
+        case 0xd8: return skip_n(18);
         case 0xc4:
-        case 0xd9:
-            skip_n(1);
-            return be(1, len) && skip_n(len);
+        case 0xd9: skip_n(1); return be(1, len) && skip_n(len);
         case 0xc5:
-        case 0xda:
-            skip_n(1);
-            return be(2, len) && skip_n(len);
+        case 0xda: skip_n(1); return be(2, len) && skip_n(len);
         case 0xc6:
-        case 0xdb:
-            skip_n(1);
-            return be(4, len) && skip_n(len);
-        case 0xc7:
-            skip_n(1);
-            return be(1, len) && skip_n(len + 1);
-        case 0xc8:
-            skip_n(1);
-            return be(2, len) && skip_n(len + 1);
-        case 0xc9:
-            skip_n(1);
-            return be(4, len) && skip_n(len + 1);
-        default:
-            return fail();
+        case 0xdb: skip_n(1); return be(4, len) && skip_n(len);
+        case 0xc7: skip_n(1); return be(1, len) && skip_n(len + 1);
+        case 0xc8: skip_n(1); return be(2, len) && skip_n(len + 1);
+        case 0xc9: skip_n(1); return be(4, len) && skip_n(len + 1);
+        default: return fail();
     }
 }
 

@@ -7,20 +7,14 @@ namespace shoal {
 
 const char* to_string(MemberEvent::Kind k) {
     switch (k) {
-        case MemberEvent::Kind::Joined:
-            return "joined";
-        case MemberEvent::Kind::Updated:
-            return "updated";
-        case MemberEvent::Kind::Suspect:
-            return "suspect";
-        case MemberEvent::Kind::Recovered:
-            return "recovered";
-        case MemberEvent::Kind::Dead:
-            return "dead";
-        case MemberEvent::Kind::Left:
-            return "left";
-        case MemberEvent::Kind::LeaveComplete:
-            return "leave-complete";
+        case MemberEvent::Kind::Joined: return "joined";
+        case MemberEvent::Kind::Updated: return "updated";
+        case MemberEvent::Kind::Suspect: return "suspect";
+        case MemberEvent::Kind::Recovered: return "recovered";
+        case MemberEvent::Kind::Dead: return "dead";
+        case MemberEvent::Kind::Left: return "left";
+        case MemberEvent::Kind::LeaveComplete: return "leave-complete";
+        case MemberEvent::Kind::Learned: return "learned";
     }
     return "?";
 }
@@ -38,10 +32,14 @@ Duration jitter(Rng& rng, Duration d) {
 }
 }  // namespace
 
-Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarnation)
-    : cfg_(std::move(cfg)), ring_(std::move(ring)), rng_(std::move(rng)), table_(cfg_.id) {
-    Alive self{cfg_.id, incarnation, cfg_.name, cfg_.addr, kProtocolVersion, cfg_.meta};
-    table_.insert(self, MemberState::Alive, now);
+Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarnation,
+           std::shared_ptr<Credentials> creds)
+    : cfg_(std::move(cfg)),
+      creds_(std::move(creds)),
+      ring_(std::move(ring)),
+      rng_(std::move(rng)),
+      table_(cfg_.id) {
+    table_.insert(make_self_alive(incarnation), MemberState::Alive, now);
     now_ = now;
     serve_refill_ = now;
     const Timing& t = cfg_.timing;
@@ -51,11 +49,31 @@ Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarn
     schedule(now + jitter(rng_, t.reconnect_interval), TimerKind::Reconnect);
     std::erase(cfg_.seeds, cfg_.addr);
     if (cfg_.seeds.empty()) {
-        joined_ = true;  // the first member of a new cluster
+        joined_ = synced_ = true;  // the first member of a new cluster
     } else {
         join_backoff_ = t.join_retry_min;
         send_join(now);
         schedule(now + join_backoff_, TimerKind::Join);
+    }
+}
+
+Alive Node::make_self_alive(std::uint32_t inc) const {
+    if (creds_) return creds_->announce(inc, cfg_.addr);
+    return Alive{cfg_.id, inc, cfg_.name, cfg_.addr, kProtocolVersion, cfg_.meta};
+}
+
+void Node::reject(Time now, Rejection r, const Address& from, const NodeId& about) {
+    ++stats_.rejected[static_cast<int>(r)];
+    if (r == Rejection::Replayed) return;  // stale copies are normal gossip; count, do not log
+    if (last_reject_log_ == Time{} || now - last_reject_log_ >= 10s) {
+        last_reject_log_ = now;
+        std::string why = r == Rejection::ForeignNetwork
+                              ? " (it was signed for another pod network: that is another "
+                                "cluster; changing the network means building a new one)"
+                              : "";
+        log(LogLine::Level::Warn, "rejected an announcement about " + about.short_hex() +
+                                      " relayed by " + from.to_string() + ": " + to_string(r) +
+                                      why);
     }
 }
 
@@ -187,39 +205,17 @@ void Node::advance(Time now) {
         Timer t = timers_.top();
         timers_.pop();
         switch (t.kind) {
-            case TimerKind::Probe:
-                on_probe_tick(now);
-                break;
-            case TimerKind::ProbeDirect:
-                on_probe_direct_timeout(now, t.seq);
-                break;
-            case TimerKind::ProbeFinal:
-                on_probe_final(now, t.seq);
-                break;
-            case TimerKind::Relay:
-                on_relay_timer(now, t.seq);
-                break;
-            case TimerKind::Suspicion:
-                on_suspicion_timeout(now, t.id, t.gen);
-                break;
-            case TimerKind::Gossip:
-                gossip_now();
-                break;
-            case TimerKind::AntiEntropy:
-                on_anti_entropy_tick(now);
-                break;
-            case TimerKind::Reconnect:
-                on_reconnect_tick(now);
-                break;
-            case TimerKind::Join:
-                on_join_timer(now);
-                break;
-            case TimerKind::SyncRetry:
-                on_sync_retry(now, t.seq);
-                break;
-            case TimerKind::Leave:
-                finish_leave(now);
-                break;
+            case TimerKind::Probe: on_probe_tick(now); break;
+            case TimerKind::ProbeDirect: on_probe_direct_timeout(now, t.seq); break;
+            case TimerKind::ProbeFinal: on_probe_final(now, t.seq); break;
+            case TimerKind::Relay: on_relay_timer(now, t.seq); break;
+            case TimerKind::Suspicion: on_suspicion_timeout(now, t.id, t.gen); break;
+            case TimerKind::Gossip: gossip_now(); break;
+            case TimerKind::AntiEntropy: on_anti_entropy_tick(now); break;
+            case TimerKind::Reconnect: on_reconnect_tick(now); break;
+            case TimerKind::Join: on_join_timer(now); break;
+            case TimerKind::SyncRetry: on_sync_retry(now, t.seq); break;
+            case TimerKind::Leave: finish_leave(now); break;
         }
     }
 }
@@ -419,22 +415,17 @@ void Node::on_nack(const Nack& n) {
 
 Message Node::record_message(const Member& m) const {
     switch (m.state) {
-        case MemberState::Alive:
-            return m.info;
-        case MemberState::Suspect:
-            return Suspect{m.id(), m.inc(), cfg_.id};
-        case MemberState::Dead:
-            return Dead{m.id(), m.inc(), cfg_.id};
-        case MemberState::Left:
-            return Left{m.id(), m.inc()};
+        case MemberState::Alive: return m.info;
+        case MemberState::Suspect: return Suspect{m.id(), m.inc(), cfg_.id};
+        case MemberState::Dead: return Dead{m.id(), m.inc(), cfg_.id};
+        case MemberState::Left: return Left{m.id(), m.inc(), m.left_sig};
     }
     return m.info;
 }
 
 void Node::refute(Time now, const Address& from, std::uint32_t accused_inc) {
     Member& me = *table_.find(cfg_.id);
-    Alive a = me.info;
-    a.inc = std::max(me.inc(), accused_inc) + 1;
+    Alive a = make_self_alive(std::max(me.inc(), accused_inc) + 1);
     table_.set_info(me, a);
     broadcast(cfg_.id, a);
     if (!from.is_unset() && from != cfg_.addr) send(from, {a});
@@ -457,6 +448,12 @@ void Node::answer_stale_accusation(Time now, const Address& from, std::uint32_t 
 }
 
 void Node::on_alive(Time now, const Address& from, const Alive& a) {
+    if (creds_) {
+        if (auto r = creds_->check(a)) {
+            reject(now, *r, from, a.id);
+            return;
+        }
+    }
     if (a.id == cfg_.id) {
         const Member& me = self();
         if (leaving_) return;
@@ -473,7 +470,10 @@ void Node::on_alive(Time now, const Address& from, const Alive& a) {
         log(LogLine::Level::Info, "member joined: " + describe(n));
         return;
     }
-    if (a.inc <= m->inc()) return;
+    if (a.inc <= m->inc()) {
+        if (a.inc < m->inc()) reject(now, Rejection::Replayed, from, a.id);
+        return;
+    }
     MemberState prev = m->state;
     bool changed = a.addr != m->info.addr || a.name != m->info.name || a.meta != m->info.meta;
     table_.set_info(*m, a);
@@ -607,7 +607,14 @@ void Node::on_left(Time now, const Address& from, const Left& l) {
     }
     Member* m = table_.find(l.id);
     if (!m || l.inc < m->inc() || m->state == MemberState::Left) return;
+    // Only the member leaves itself; an unsigned leave is a force-leave, for the dead only.
+    bool self_signed = !creds_ || (!l.sig.empty() && creds_->check_leave(m->info, l));
+    if (!self_signed && m->state != MemberState::Dead) {
+        reject(now, Rejection::UnsignedLeave, from, l.id);
+        return;
+    }
     if (l.inc > m->inc()) table_.set_incarnation(*m, l.inc);
+    m->left_sig = self_signed ? l.sig : std::vector<std::uint8_t>{};
     table_.set_state(*m, MemberState::Left, now);
     m->suspicion.reset();
     ++m->suspicion_gen;
@@ -618,17 +625,31 @@ void Node::on_left(Time now, const Address& from, const Left& l) {
 
 // ---- our own announcement ----------------------------------------------------------------------
 
-void Node::update_self(Time now, const Address& addr, std::vector<std::uint8_t> meta) {
-    if (stopped_) return;
+void Node::reannounce(Time now, std::optional<Address> addr) {
+    if (stopped_ || leaving_) return;
     advance(now);
+    if (addr) cfg_.addr = *addr;
     Member& me = *table_.find(cfg_.id);
-    Alive a = me.info;
-    a.addr = addr;
-    a.meta = std::move(meta);
-    a.inc = me.inc() + 1;
-    cfg_.addr = addr;
+    Alive a = make_self_alive(me.inc() + 1);
     table_.set_info(me, a);
     broadcast(cfg_.id, a);
+}
+
+std::string Node::force_leave(Time now, const NodeId& id) {
+    if (stopped_) return "this node has left the cluster";
+    advance(now);
+    Member* m = table_.find(id);
+    if (!m || id == cfg_.id) return "no such member";
+    if (m->state != MemberState::Dead)
+        return describe(*m) + " is " + std::string(to_string(m->state)) +
+               ": force-leave only removes members that are dead";
+    Left l{id, m->inc(), {}};
+    m->left_sig.clear();
+    table_.set_state(*m, MemberState::Left, now);
+    broadcast(id, l);
+    emit(MemberEvent::Kind::Left, *m);
+    log(LogLine::Level::Info, "forced out dead member " + describe(*m));
+    return {};
 }
 
 void Node::leave(Time now) {
@@ -638,7 +659,7 @@ void Node::leave(Time now) {
     leaving_ = true;
     Member& me = *table_.find(cfg_.id);
     table_.set_state(me, MemberState::Left, now);
-    Left l{cfg_.id, me.inc()};
+    Left l{cfg_.id, me.inc(), creds_ ? creds_->sign_leave(me.inc()) : std::vector<std::uint8_t>{}};
     broadcast(cfg_.id, l);
     // Tell a few members at once; gossip carries it from there.
     auto targets = table_.pick(rng_, 2 * static_cast<std::size_t>(cfg_.timing.gossip_fanout),

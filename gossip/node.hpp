@@ -7,12 +7,14 @@
 //   handle_timeout(now)                 poll_timeout() has passed
 //   poll_transmit() / poll_event() / poll_log()   drain outputs after each call
 #include <deque>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <unordered_map>
 
 #include "gossip/broadcast_queue.hpp"
 #include "gossip/config.hpp"
+#include "gossip/credentials.hpp"
 #include "gossip/events.hpp"
 #include "gossip/keyring.hpp"
 #include "gossip/member_table.hpp"
@@ -22,8 +24,10 @@ namespace shoal {
 
 class Node {
   public:
-    // `incarnation` lets a restarted node start above what it announced before.
-    Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarnation = 0);
+    // `incarnation` lets a restarted node start above what it announced before. `creds`, when
+    // given, signs this node's announcements and verifies everyone else's.
+    Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarnation = 0,
+         std::shared_ptr<Credentials> creds = nullptr);
 
     void handle_datagram(Time now, const Address& from, std::span<const std::uint8_t> bytes);
     void handle_timeout(Time now);
@@ -35,8 +39,11 @@ class Node {
     // Announces a graceful leave; LeaveComplete follows once it has spread (or leave-timeout).
     void leave(Time now);
     void set_keyring(Keyring ring) { ring_ = std::move(ring); }
-    // A new address or metadata: re-announced with a higher incarnation.
-    void update_self(Time now, const Address& addr, std::vector<std::uint8_t> meta);
+    // Announces again with a higher incarnation: a new address, or new content from the
+    // credentials (a changed subnet claim).
+    void reannounce(Time now, std::optional<Address> addr = std::nullopt);
+    // Frees a dead member at once (as Serf's force-leave); an error unless it is dead here.
+    std::string force_leave(Time now, const NodeId& id);
 
     const MemberTable& members() const { return table_; }
     const Stats& stats() const { return stats_; }
@@ -46,6 +53,8 @@ class Node {
     int local_health() const { return health_; }
     std::size_t pending_broadcasts() const { return queue_.size(); }
     bool joined() const { return joined_; }
+    // A full state transfer has completed (or this node is the first of its cluster).
+    bool synced() const { return synced_; }
     bool leaving() const { return leaving_; }
     bool stopped() const { return stopped_; }
 
@@ -106,6 +115,8 @@ class Node {
     };
 
     const Member& self() const { return *table_.find(cfg_.id); }
+    Alive make_self_alive(std::uint32_t inc) const;
+    void reject(Time now, Rejection r, const Address& from, const NodeId& about);
     Alive self_alive() const { return self().info; }
     Duration scaled(Duration d) const { return d * (1 + health_); }
     int retransmit_limit() const;
@@ -170,6 +181,7 @@ class Node {
     void finish_leave(Time now);
 
     NodeConfig cfg_;
+    std::shared_ptr<Credentials> creds_;
     Keyring ring_;
     Rng rng_;
     MemberTable table_;
@@ -196,10 +208,12 @@ class Node {
     Time serve_refill_{};
 
     bool joined_ = false;
+    bool synced_ = false;
     Duration join_backoff_{};
     bool leaving_ = false;
     bool stopped_ = false;
     Time last_drop_log_{};
+    Time last_reject_log_{};
     Time stale_reply_window_{};
     int stale_replies_ = 0;
     std::uint64_t drops_since_log_ = 0;

@@ -148,6 +148,7 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     for (const auto& iv : sync_->covered) ivs.push_back({iv.start, {iv.next, iv.to_end}});
     if (!first_gap(std::move(ivs))) {
         ++stats_.syncs_completed;
+        synced_ = true;
         sync_.reset();
         return;
     }
@@ -182,8 +183,8 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
     if (a.id == cfg_.id) {
         if (is_live(r.state))
             on_alive(now, from, a);
-        else if (!leaving_ && a.inc >= incarnation())
-            refute(now, from, a.inc);
+        else if (!leaving_ && r.state_inc >= incarnation())
+            refute(now, from, r.state_inc);
         return;
     }
     if (is_live(r.state)) {
@@ -193,18 +194,33 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
     Member* m = table_.find(a.id);
     Duration age = std::chrono::milliseconds(r.age_ms);
     if (!m) {
-        // Learn the dead and departed too, silently: their records age out by the same clock-free
-        // rule everywhere because the age travels with them.
-        if (age < cfg_.timing.dead_retention) table_.insert(a, r.state, now - age);
+        // Learn the dead and departed too: their subnets may be reserved, and their records age
+        // out by the same clock-free rule everywhere because the age travels with them.
+        if (age >= cfg_.timing.dead_retention) return;
+        if (creds_) {
+            if (auto rej = creds_->check(a)) {
+                reject(now, *rej, from, a.id);
+                return;
+            }
+            if (r.state == MemberState::Left && !r.left_sig.empty() &&
+                !creds_->check_leave(a, Left{a.id, r.state_inc, r.left_sig})) {
+                reject(now, Rejection::UnsignedLeave, from, a.id);
+                return;
+            }
+        }
+        Member& n = table_.insert(a, r.state, now - age);
+        table_.set_incarnation(n, r.state_inc);
+        n.left_sig = r.left_sig;
+        emit(MemberEvent::Kind::Learned, n);
         return;
     }
-    if (a.inc < m->inc()) return;
+    if (r.state_inc < m->inc()) return;
     if (r.state == MemberState::Left) {
-        on_left(now, from, Left{a.id, a.inc});
+        on_left(now, from, Left{a.id, r.state_inc, r.left_sig});
     } else if (is_live(m->state)) {
         // Someone else's verdict, not our observation: suspect it and let it refute.
         const Member* sender = table_.find_by_addr(from);
-        on_suspect(now, from, Suspect{a.id, a.inc, sender ? sender->id() : NodeId{}});
+        on_suspect(now, from, Suspect{a.id, r.state_inc, sender ? sender->id() : NodeId{}});
     }
 }
 
@@ -231,7 +247,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
         std::size_t used = 0;
         for (; it != all.end(); ++it) {
             const Member& m = it->second;
-            MemberRecord rec{m.info, m.state, 0};
+            MemberRecord rec{m.info, m.state, 0, m.left_sig, m.inc()};
             if (!is_live(m.state)) {
                 auto age =
                     std::chrono::duration_cast<std::chrono::milliseconds>(now - m.state_since);

@@ -12,20 +12,13 @@ constexpr std::size_t kArrayHeaderMax = 5;
 
 const char* to_string(DropReason r) {
     switch (r) {
-        case DropReason::Truncated:
-            return "truncated";
-        case DropReason::Oversized:
-            return "oversized";
-        case DropReason::NewerVersion:
-            return "newer_version";
-        case DropReason::OlderVersion:
-            return "older_version";
-        case DropReason::Unauthenticated:
-            return "unauthenticated";
-        case DropReason::Malformed:
-            return "malformed";
-        case DropReason::Count:
-            break;
+        case DropReason::Truncated: return "truncated";
+        case DropReason::Oversized: return "oversized";
+        case DropReason::NewerVersion: return "newer_version";
+        case DropReason::OlderVersion: return "older_version";
+        case DropReason::Unauthenticated: return "unauthenticated";
+        case DropReason::Malformed: return "malformed";
+        case DropReason::Count: break;
     }
     return "?";
 }

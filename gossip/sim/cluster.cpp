@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace shoal::sim {
 
@@ -13,8 +14,19 @@ bool later_wake(const std::pair<Time, std::size_t>& a, const std::pair<Time, std
 constexpr std::uint16_t kGossipPort = 7946;
 }  // namespace
 
+namespace {
+NetworkConfig network_or_die(const NetworkSettings& s) {
+    auto made = NetworkConfig::make(s);
+    if (auto* err = std::get_if<std::string>(&made)) throw std::invalid_argument(*err);
+    return std::get<NetworkConfig>(made);
+}
+}  // namespace
+
 Cluster::Cluster(ClusterOptions opts)
-    : opts_(opts), rng_(Rng::from_u64(opts.seed)), net_(opts.link, rng_.fork()) {
+    : opts_(opts),
+      network_(network_or_die(opts.network)),
+      rng_(Rng::from_u64(opts.seed)),
+      net_(opts.link, rng_.fork()) {
     ClusterKey key;
     rng_.fill(key);
     default_ring_ = Keyring({key});
@@ -24,7 +36,8 @@ std::size_t Cluster::add_node(const std::vector<std::size_t>& seed_nodes,
                               const std::optional<Keyring>& ring) {
     std::size_t i = nodes_.size();
     SimNode n;
-    rng_.fill(n.id.bytes);
+    n.identity = Identity::generate(rng_);
+    n.id = n.identity->id();
     n.name = "node-" + std::to_string(i);
     // 10.0.0.0/8 addresses that exist only inside this process.
     n.addr = Address{0x0a000001u + static_cast<std::uint32_t>(i), kGossipPort};
@@ -37,8 +50,11 @@ std::size_t Cluster::add_node(const std::vector<std::size_t>& seed_nodes,
 
 void Cluster::start(std::size_t i, std::uint32_t incarnation) {
     SimNode& n = nodes_[i];
-    NodeConfig cfg{n.id, n.name, n.addr, n.seeds, {}, opts_.timing};
-    n.node = std::make_unique<Node>(std::move(cfg), rings_[i], rng_.fork(), now_, incarnation);
+    SubnetNodeConfig cfg{NodeConfig{n.id, n.name, n.addr, n.seeds, {}, opts_.timing}, network_,
+                         opts_.grace, "sim"};
+    (void)incarnation;
+    n.node = std::make_unique<SubnetNode>(std::move(cfg), *n.identity, rings_[i], rng_.fork(), now_,
+                                          n.disk, cache_);
     n.status = NodeStatus::Running;
     drain(i);
 }
@@ -65,7 +81,11 @@ void Cluster::drain(std::size_t i) {
     while (auto l = n.node->poll_log()) {
         if (on_log) on_log(now_, i, *l);
     }
-    if (n.node->stopped()) n.status = NodeStatus::Stopped;
+    while (auto e = n.node->poll_subnet_event()) {
+        if (on_subnet) on_subnet(now_, i, *e);
+    }
+    n.disk = n.node->persisted();  // as the agent writes its state file on every change
+    if (n.node->node().stopped()) n.status = NodeStatus::Stopped;
     n.wake = n.status == NodeStatus::Running ? n.node->poll_timeout() : std::nullopt;
     if (n.wake) {
         wakeups_.emplace_back(*n.wake, i);
@@ -95,8 +115,7 @@ void Cluster::deliver(InFlight f) {
             if (n.buffered.size() < opts_.socket_buffer) n.buffered.push_back(std::move(f));
             break;
         case NodeStatus::Crashed:
-        case NodeStatus::Stopped:
-            break;
+        case NodeStatus::Stopped: break;
     }
 }
 
@@ -169,8 +188,9 @@ void Cluster::resume(std::size_t i) {
     drain(i);
 }
 
-void Cluster::restart(std::size_t i, const std::vector<std::size_t>& seed_nodes) {
+void Cluster::restart(std::size_t i, const std::vector<std::size_t>& seed_nodes, bool wipe) {
     crash(i);
+    if (wipe) nodes_[i].disk = PersistedState{};
     nodes_[i].seeds.clear();
     for (auto s : seed_nodes) nodes_[i].seeds.push_back(nodes_[s].addr);
     start(i, 0);
@@ -194,7 +214,7 @@ void Cluster::set_keyring(std::size_t i, Keyring ring) {
 std::optional<MemberState> Cluster::view(std::size_t i, std::size_t j) const {
     const SimNode& n = nodes_[i];
     if (!n.node) return std::nullopt;
-    const Member* m = n.node->members().find(nodes_[j].id);
+    const Member* m = n.node->node().members().find(nodes_[j].id);
     if (!m) return std::nullopt;
     return m->state;
 }
@@ -212,7 +232,7 @@ bool Cluster::all_see_live(const std::vector<std::size_t>& members) const {
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
         if (!is_up(i)) continue;
         // Cheap necessary condition first: this runs every few simulated milliseconds.
-        if (nodes_[i].node->members().live_count() < members.size()) return false;
+        if (nodes_[i].node->node().members().live_count() < members.size()) return false;
         for (auto j : members) {
             auto v = view(i, j);
             if (j != i && (!v || !is_live(*v))) return false;
@@ -223,7 +243,20 @@ bool Cluster::all_see_live(const std::vector<std::size_t>& members) const {
 
 bool Cluster::quiet() const {
     for (std::size_t i = 0; i < nodes_.size(); ++i)
-        if (is_up(i) && nodes_[i].node->pending_broadcasts() > 0) return false;
+        if (is_up(i) && nodes_[i].node->node().pending_broadcasts() > 0) return false;
+    return true;
+}
+
+bool Cluster::owners_agree() const {
+    std::optional<std::map<std::uint32_t, NodeId>> first;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        if (!is_up(i)) continue;
+        auto owners = nodes_[i].node->claims().owners();
+        if (!first)
+            first = std::move(owners);
+        else if (owners != *first)
+            return false;
+    }
     return true;
 }
 

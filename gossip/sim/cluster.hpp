@@ -6,13 +6,16 @@
 #include <optional>
 #include <vector>
 
-#include "gossip/node.hpp"
 #include "gossip/sim/network.hpp"
+#include "gossip/subnet_node.hpp"
 
 namespace shoal::sim {
 
 struct ClusterOptions {
     Timing timing;
+    // Large enough for thousands of nodes; tests of exhaustion use a smaller one.
+    NetworkSettings network{"10.128.0.0/9", 24, "", "", "", 0};
+    Duration grace = 24h;
     LinkModel link;
     std::uint64_t seed = 1;
     std::size_t socket_buffer = 256;  // datagrams a paused node keeps queued
@@ -21,7 +24,9 @@ struct ClusterOptions {
 enum class NodeStatus { Running, Paused, Crashed, Stopped };
 
 struct SimNode {
-    std::unique_ptr<Node> node;
+    std::unique_ptr<SubnetNode> node;
+    std::optional<Identity> identity;
+    PersistedState disk;  // what the node saved; a restart reads it back
     NodeId id;
     std::string name;
     Address addr;
@@ -44,8 +49,9 @@ class Cluster {
     void crash(std::size_t i);
     void pause(std::size_t i);
     void resume(std::size_t i);
-    // A crashed node comes back with the same identity and address but no memory.
-    void restart(std::size_t i, const std::vector<std::size_t>& seed_nodes);
+    // A crashed node comes back with the same identity, address and saved state (incarnation and
+    // claim), but nothing else; with `wipe`, its saved state is lost too.
+    void restart(std::size_t i, const std::vector<std::size_t>& seed_nodes, bool wipe = false);
     void leave(std::size_t i);
     // Nodes in different groups cannot reach each other.
     void set_group(std::size_t i, std::size_t group) { nodes_[i].group = group; }
@@ -78,6 +84,11 @@ class Cluster {
     // Observers: every membership event and log line of every node.
     std::function<void(Time, std::size_t, const MemberEvent&)> on_event;
     std::function<void(Time, std::size_t, const LogLine&)> on_log;
+    std::function<void(Time, std::size_t, const SubnetEvent&)> on_subnet;
+    const NetworkConfig& network() const { return network_; }
+    const VerifyCache& verify_cache() const { return *cache_; }
+    // Every running node computes the same owner for every slot.
+    bool owners_agree() const;
 
   private:
     void start(std::size_t i, std::uint32_t incarnation);
@@ -87,6 +98,8 @@ class Cluster {
     std::size_t index_of(const Address& a) const;
 
     ClusterOptions opts_;
+    NetworkConfig network_;
+    std::shared_ptr<VerifyCache> cache_ = std::make_shared<VerifyCache>();
     Rng rng_;
     Network net_;
     Time now_{};

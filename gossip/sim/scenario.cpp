@@ -191,7 +191,7 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
     r.false_positives = falsely_dead.size();
     for (std::size_t i = 0; i < c.size(); ++i) {
         if (!c.at(i).node) continue;
-        const Stats& s = c.at(i).node->stats();
+        const Stats& s = c.at(i).node->node().stats();
         r.suspicions += s.suspicions_raised;
         r.refutations += s.suspicions_refuted;
         r.stalls += s.stalls;

@@ -55,22 +55,23 @@ TEST_P(Failures, ShortPauseIsRefutedAndNeverDead) {
 TEST_P(Failures, LongPauseIsDeadThenRejoinsWithHigherIncarnation) {
     SimCluster s(32, GetParam());
     std::size_t sleeper = 4;
-    std::uint32_t inc_before = s.c().at(sleeper).node->incarnation();
+    std::uint32_t inc_before = s.c().at(sleeper).node->node().incarnation();
     s.c().pause(sleeper);
     EXPECT_TRUE(
         s.c().run_until([&] { return s.all_others_see(sleeper, MemberState::Dead); }, 30s, 10ms));
     s.c().resume(sleeper);
     EXPECT_TRUE(
         s.c().run_until([&] { return s.all_others_see(sleeper, MemberState::Alive); }, 30s, 10ms));
-    EXPECT_GT(s.c().at(sleeper).node->incarnation(), inc_before);
+    EXPECT_GT(s.c().at(sleeper).node->node().incarnation(), inc_before);
     for (auto i : s.all()) {
         if (i != sleeper) {
-            EXPECT_GT(s.c().at(i).node->members().find(s.c().at(sleeper).id)->inc(), inc_before);
+            EXPECT_GT(s.c().at(i).node->node().members().find(s.c().at(sleeper).id)->inc(),
+                      inc_before);
         }
     }
     // The sleeper itself declared nobody dead over its own gap.
     EXPECT_EQ(s.false_deaths({sleeper}), 0u);
-    EXPECT_GT(s.c().at(sleeper).node->stats().stalls, 0u);
+    EXPECT_GT(s.c().at(sleeper).node->node().stats().stalls, 0u);
 }
 
 TEST_P(Failures, PartitionIntoHalvesHealsWithoutAnOperator) {
@@ -90,7 +91,7 @@ TEST_P(Failures, UnreachableSeedIsRetriedUntilItAnswers) {
     std::size_t late = s.add();
     s.c().set_group(late, 1);  // cut off from everyone, seed included
     s.c().run_for(20s);
-    EXPECT_FALSE(s.c().at(late).node->joined());
+    EXPECT_FALSE(s.c().at(late).node->node().joined());
     s.c().heal();
     EXPECT_TRUE(s.c().run_until([&] { return s.c().all_see_alive(s.all()); }, 60s, 100ms));
 }

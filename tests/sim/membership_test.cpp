@@ -13,7 +13,7 @@ INSTANTIATE_TEST_SUITE_P(Sim, Seeds, ::testing::Values(1, 2, 3));
 TEST_P(Seeds, HundredNodesJoinFromOneSeedAndAllSeeAllAlive) {
     SimCluster s(100, GetParam());
     EXPECT_TRUE(s.c().all_see_alive(s.all()));
-    for (auto i : s.all()) EXPECT_EQ(s.c().at(i).node->members().size(), 100u);
+    for (auto i : s.all()) EXPECT_EQ(s.c().at(i).node->node().members().size(), 100u);
     EXPECT_EQ(s.false_deaths(), 0u);
 }
 
@@ -36,10 +36,10 @@ TEST_P(Seeds, ALeftNodeThatRestartsRejoinsWithAHigherIncarnation) {
     std::size_t n = 7;
     s.c().leave(n);
     s.c().run_for(5s);
-    std::uint32_t left_inc = s.c().at(0).node->members().find(s.c().at(n).id)->inc();
+    std::uint32_t left_inc = s.c().at(0).node->node().members().find(s.c().at(n).id)->inc();
     s.c().restart(n, {0});
     EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(n, MemberState::Alive); }, 10s));
-    EXPECT_GT(s.c().at(0).node->members().find(s.c().at(n).id)->inc(), left_inc);
+    EXPECT_GT(s.c().at(0).node->node().members().find(s.c().at(n).id)->inc(), left_inc);
 }
 
 TEST_P(Seeds, DatagramsSealedWithAnotherKeyAreIgnored) {
@@ -53,11 +53,13 @@ TEST_P(Seeds, DatagramsSealedWithAnotherKeyAreIgnored) {
     s.c().run_for(30s);
     for (std::size_t i = 0; i < stranger; ++i) {
         EXPECT_EQ(s.c().view(i, stranger), std::nullopt) << "node " << i << " admitted a stranger";
-        EXPECT_EQ(s.c().at(i).node->members().size(), 8u);
+        EXPECT_EQ(s.c().at(i).node->node().members().size(), 8u);
     }
-    EXPECT_FALSE(s.c().at(stranger).node->joined());
-    EXPECT_EQ(s.c().at(stranger).node->members().size(), 1u);
-    EXPECT_GT(s.c().at(0).node->stats().dropped[static_cast<int>(DropReason::Unauthenticated)], 0u);
+    EXPECT_FALSE(s.c().at(stranger).node->node().joined());
+    EXPECT_EQ(s.c().at(stranger).node->node().members().size(), 1u);
+    EXPECT_GT(
+        s.c().at(0).node->node().stats().dropped[static_cast<int>(DropReason::Unauthenticated)],
+        0u);
     EXPECT_EQ(s.false_deaths(), 0u);
 }
 

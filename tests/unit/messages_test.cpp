@@ -46,7 +46,7 @@ TEST(Messages, EveryTypeRoundTrips) {
     EXPECT_EQ(s.from, id_of(5));
     auto d = std::get<Dead>(round_trip(Dead{id_of(4), 7, id_of(6)}));
     EXPECT_EQ(d.inc, 7u);
-    EXPECT_EQ(std::get<Left>(round_trip(Left{id_of(8), 1})).id, id_of(8));
+    EXPECT_EQ(std::get<Left>(round_trip(Left{id_of(8), 1, {}})).id, id_of(8));
 
     SyncDigest dg;
     dg.digest.fill(0xab);
@@ -61,7 +61,7 @@ TEST(Messages, EveryTypeRoundTrips) {
     EXPECT_EQ(pull.max_chunks, 16);
 
     SyncChunk c{11, id_of(1), id_of(2), false, true, {}};
-    c.records.push_back(MemberRecord{alive, MemberState::Dead, 1234});
+    c.records.push_back(MemberRecord{alive, MemberState::Dead, 1234, {}, 42});
     auto c2 = std::get<SyncChunk>(round_trip(c));
     ASSERT_EQ(c2.records.size(), 1u);
     EXPECT_EQ(c2.records[0].state, MemberState::Dead);
