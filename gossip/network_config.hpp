@@ -37,10 +37,11 @@ std::variant<Ipv6Net, std::string> parse_ipv6_net(std::string_view text);
 
 // The operator's settings, as written; zero or empty means "the default".
 struct NetworkSettings {
-    std::string network;
+    std::string network = {};
     int subnet_len = 0;
-    std::string subnet_min, subnet_max;
-    std::string ipv6_network;
+    std::string subnet_min = {};
+    std::string subnet_max = {};
+    std::string ipv6_network = {};
     int ipv6_subnet_len = 0;
 };
 

@@ -33,7 +33,8 @@ Cluster::Cluster(ClusterOptions opts)
 }
 
 std::size_t Cluster::add_node(const std::vector<std::size_t>& seed_nodes,
-                              const std::optional<Keyring>& ring) {
+                              const std::optional<Keyring>& ring,
+                              const std::optional<NetworkConfig>& network) {
     std::size_t i = nodes_.size();
     SimNode n;
     n.identity = Identity::generate(rng_);
@@ -42,17 +43,17 @@ std::size_t Cluster::add_node(const std::vector<std::size_t>& seed_nodes,
     // 10.0.0.0/8 addresses that exist only inside this process.
     n.addr = Address{0x0a000001u + static_cast<std::uint32_t>(i), kGossipPort};
     for (auto s : seed_nodes) n.seeds.push_back(nodes_[s].addr);
+    n.network = network;
     nodes_.push_back(std::move(n));
     rings_.push_back(ring ? *ring : default_ring_);
-    start(i, 0);
+    start(i);
     return i;
 }
 
-void Cluster::start(std::size_t i, std::uint32_t incarnation) {
+void Cluster::start(std::size_t i) {
     SimNode& n = nodes_[i];
-    SubnetNodeConfig cfg{NodeConfig{n.id, n.name, n.addr, n.seeds, {}, opts_.timing}, network_,
-                         opts_.grace, "sim"};
-    (void)incarnation;
+    SubnetNodeConfig cfg{NodeConfig{n.id, n.name, n.addr, n.seeds, {}, opts_.timing},
+                         n.network ? *n.network : network_, opts_.grace, "sim"};
     n.node = std::make_unique<SubnetNode>(std::move(cfg), *n.identity, rings_[i], rng_.fork(), now_,
                                           n.disk, cache_);
     n.status = NodeStatus::Running;
@@ -117,6 +118,10 @@ void Cluster::deliver(InFlight f) {
         case NodeStatus::Crashed:
         case NodeStatus::Stopped: break;
     }
+}
+
+void Cluster::inject(std::size_t to, const Address& from, std::vector<std::uint8_t> bytes) {
+    deliver(InFlight{now_, 0, to, from, std::move(bytes)});
 }
 
 void Cluster::wake(std::size_t i) {
@@ -193,7 +198,7 @@ void Cluster::restart(std::size_t i, const std::vector<std::size_t>& seed_nodes,
     if (wipe) nodes_[i].disk = PersistedState{};
     nodes_[i].seeds.clear();
     for (auto s : seed_nodes) nodes_[i].seeds.push_back(nodes_[s].addr);
-    start(i, 0);
+    start(i);
 }
 
 void Cluster::leave(std::size_t i) {

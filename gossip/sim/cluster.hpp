@@ -34,6 +34,7 @@ struct SimNode {
     NodeStatus status = NodeStatus::Running;
     std::size_t group = 0;
     std::vector<InFlight> buffered;                    // arrived while paused
+    std::optional<NetworkConfig> network;              // when it differs from the cluster's
     std::optional<Time> wake;                          // when the node asked to be woken
     std::uint64_t bytes_sent = 0, datagrams_sent = 0;  // including IPv4+UDP headers
 };
@@ -45,7 +46,20 @@ class Cluster {
     // Starts a node now; its seeds are the given members' addresses. It uses the cluster's key
     // unless given a keyring of its own.
     std::size_t add_node(const std::vector<std::size_t>& seed_nodes,
-                         const std::optional<Keyring>& ring = std::nullopt);
+                         const std::optional<Keyring>& ring = std::nullopt,
+                         const std::optional<NetworkConfig>& network = std::nullopt);
+    // Runs `fn` on a running node now and collects what it sends (an operator's action).
+    template <typename Fn>
+    auto act(std::size_t i, Fn fn) {
+        struct Drain {
+            Cluster* c;
+            std::size_t i;
+            ~Drain() { c->drain(i); }
+        } d{this, i};
+        return fn(*nodes_[i].node);
+    }
+    // Delivers raw bytes to node `to` now, as if sent from `from` (forgery tests).
+    void inject(std::size_t to, const Address& from, std::vector<std::uint8_t> bytes);
     void crash(std::size_t i);
     void pause(std::size_t i);
     void resume(std::size_t i);
@@ -91,7 +105,7 @@ class Cluster {
     bool owners_agree() const;
 
   private:
-    void start(std::size_t i, std::uint32_t incarnation);
+    void start(std::size_t i);
     void deliver(InFlight f);
     void drain(std::size_t i);
     void wake(std::size_t i);

@@ -1,0 +1,82 @@
+#include "gossip/announcement.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace shoal;
+
+namespace {
+struct Fixture {
+    Rng rng = Rng::from_u64(7);
+    Identity me = Identity::generate(rng);
+    Identity other = Identity::generate(rng);
+    Digest net{1, 2, 3};
+    Announcement ann() const {
+        return Announcement{
+            me.public_key(), "node-a", Address{0x0a000001, 7946}, 4, Claim{9, 17}, net, "0.1.0"};
+    }
+};
+Rejection rejection(const std::variant<Announcement, Rejection>& r) {
+    return std::holds_alternative<Rejection>(r) ? std::get<Rejection>(r) : Rejection::Count;
+}
+}  // namespace
+
+TEST(Announcement, SignedAnnouncementVerifies) {
+    Fixture f;
+    Alive a = seal_announcement(f.ann(), f.me, 1);
+    EXPECT_EQ(a.id, f.me.id());
+    EXPECT_EQ(a.id, node_id_for(f.me.public_key()));
+    auto opened = open_announcement(a, f.net);
+    ASSERT_TRUE(std::holds_alternative<Announcement>(opened));
+    auto& got = std::get<Announcement>(opened);
+    EXPECT_EQ(got.claim, (Claim{9, 17}));
+    EXPECT_EQ(got.inc, 4u);
+    EXPECT_EQ(got.version, "0.1.0");
+}
+
+TEST(Announcement, EveryTamperingIsCaught) {
+    Fixture f;
+    Alive good = seal_announcement(f.ann(), f.me, 1);
+    Alive moved = good;
+    moved.addr.ip += 1;  // the unsigned outer address differs from the signed one
+    EXPECT_EQ(rejection(open_announcement(moved, f.net)), Rejection::FieldMismatch);
+    Alive bumped = good;
+    bumped.inc += 1;
+    EXPECT_EQ(rejection(open_announcement(bumped, f.net)), Rejection::FieldMismatch);
+    for (std::size_t i = 0; i < good.meta.size(); ++i) {
+        Alive t = good;
+        t.meta[i] ^= 0x20;
+        auto r = rejection(open_announcement(t, f.net));
+        EXPECT_TRUE(r == Rejection::BadSignature || r == Rejection::Malformed) << "byte " << i;
+    }
+    EXPECT_EQ(rejection(open_announcement(good, Digest{9})), Rejection::ForeignNetwork);
+}
+
+TEST(Announcement, NobodyElseCanSpeakForANode) {
+    Fixture f;
+    // `other` signs an announcement carrying `me`'s key: the signature does not verify.
+    Announcement a = f.ann();
+    Alive forged = seal_announcement(a, f.other, 1);
+    forged.id = f.me.id();
+    EXPECT_EQ(rejection(open_announcement(forged, f.net)), Rejection::BadSignature);
+    // `other` signs with its own key but claims `me`'s id.
+    a.key = f.other.public_key();
+    Alive claimed = seal_announcement(a, f.other, 1);
+    claimed.id = f.me.id();
+    EXPECT_EQ(rejection(open_announcement(claimed, f.net)), Rejection::IdMismatch);
+}
+
+TEST(Announcement, LeavesAreSignedPerIncarnation) {
+    Fixture f;
+    auto sig = sign_leave(f.me, 5);
+    EXPECT_TRUE(verify_leave(f.me.public_key(), 5, sig));
+    EXPECT_FALSE(verify_leave(f.me.public_key(), 6, sig));
+    EXPECT_FALSE(verify_leave(f.other.public_key(), 5, sig));
+    EXPECT_FALSE(verify_leave(f.me.public_key(), 5, std::vector<std::uint8_t>{}));
+}
+
+TEST(Announcement, IdentityFollowsFromTheSeed) {
+    Fixture f;
+    Identity again(f.me.seed());
+    EXPECT_EQ(again.id(), f.me.id());
+    EXPECT_EQ(again.public_key(), f.me.public_key());
+}
