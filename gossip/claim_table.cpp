@@ -6,6 +6,7 @@ void ClaimTable::set(const NodeId& id, const Claim& claim, bool reserved, Time s
     erase(id);
     by_member_[id] = Entry{claim, reserved, since};
     by_slot_[claim.slot].insert(Rank{claim.clock, id});
+    if (reserved) reservations_.emplace(since, id);
     max_clock_ = std::max(max_clock_, claim.clock);
 }
 
@@ -15,6 +16,7 @@ void ClaimTable::erase(const NodeId& id) {
     auto slot = by_slot_.find(it->second.claim.slot);
     slot->second.erase(Rank{it->second.claim.clock, id});
     if (slot->second.empty()) by_slot_.erase(slot);
+    if (it->second.reserved) reservations_.erase({it->second.since, id});
     by_member_.erase(it);
 }
 
@@ -43,8 +45,9 @@ bool ClaimTable::reserved(const NodeId& id) const {
 
 std::vector<NodeId> ClaimTable::expire(Time now, Duration grace) {
     std::vector<NodeId> gone;
-    for (const auto& [id, e] : by_member_)
-        if (e.reserved && now - e.since >= grace) gone.push_back(id);
+    for (auto it = reservations_.begin(); it != reservations_.end() && now - it->first >= grace;
+         ++it)
+        gone.push_back(it->second);
     for (const auto& id : gone) erase(id);
     return gone;
 }

@@ -49,6 +49,7 @@ class ClaimTable {
     using Rank = std::pair<std::uint64_t, NodeId>;  // (clock, id): begin() is the winner
     std::unordered_map<NodeId, Entry> by_member_;
     std::map<std::uint32_t, std::set<Rank>> by_slot_;
+    std::set<std::pair<Time, NodeId>> reservations_;  // oldest first: expiry touches only those due
     std::uint64_t max_clock_ = 0;
 };
 

@@ -57,6 +57,9 @@ struct NodeConfig {
     std::vector<Address> seeds;
     std::vector<std::uint8_t> meta;
     Timing timing;
+    // Announce ourselves only after the first full state transfer: a member that picks its
+    // subnet from the table it learns then announces once, with its claim, instead of twice.
+    bool announce_after_sync = false;
 };
 
 }  // namespace shoal

@@ -51,6 +51,7 @@ Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarn
     if (cfg_.seeds.empty()) {
         joined_ = synced_ = true;  // the first member of a new cluster
     } else {
+        announced_ = !cfg_.announce_after_sync;
         join_backoff_ = t.join_retry_min;
         send_join(now);
         schedule(now + join_backoff_, TimerKind::Join);
@@ -170,7 +171,11 @@ void Node::gossip_now() {
     if (queue_.empty()) return;
     auto targets = table_.pick(rng_, static_cast<std::size_t>(cfg_.timing.gossip_fanout), cfg_.id,
                                [](const Member& m) { return is_live(m.state); });
-    for (const Member* t : targets) send(t->info.addr, {});
+    // A long queue (a mass join, a whole site rebooting) gets up to four datagrams per target,
+    // so dissemination keeps up instead of queueing for tens of seconds.
+    std::size_t per_target = std::clamp<std::size_t>(queue_.size() / 16, 1, 4);
+    for (const Member* t : targets)
+        for (std::size_t i = 0; i < per_target && !queue_.empty(); ++i) send(t->info.addr, {});
     if (targets.empty() && !leaving_) queue_.clear();  // nobody to tell: a lone member
     if (leaving_ && !queue_.contains(cfg_.id)) {
         finish_leave(now_);
@@ -431,6 +436,7 @@ void Node::refute(Time now, const Address& from, std::uint32_t accused_inc) {
     Member& me = *table_.find(cfg_.id);
     Alive a = make_self_alive(std::max(me.inc(), accused_inc) + 1);
     table_.set_info(me, a);
+    announced_ = true;
     broadcast(cfg_.id, a);
     if (!from.is_unset() && from != cfg_.addr) send(from, {a});
     ++stats_.suspicions_refuted;
@@ -447,11 +453,22 @@ void Node::answer_stale_accusation(Time now, const Address& from, std::uint32_t 
         stale_reply_window_ = now;
         stale_replies_ = 0;
     }
-    if (++stale_replies_ > 8) return;
+    if (++stale_replies_ > 8 || !announced_) return;
     send(from, {self_alive()});
 }
 
 void Node::on_alive(Time now, const Address& from, const Alive& a) {
+    // Relayed copies of what we already hold are the common case: settle them before paying for
+    // a signature check. Older ones are replays; identical ones were verified when first stored.
+    if (const Member* known = table_.find(a.id); known && a.id != cfg_.id) {
+        if (a.inc < known->info.inc) {
+            reject(now, Rejection::Replayed, from, a.id);
+            return;
+        }
+        if (a.inc == known->info.inc && a.meta == known->info.meta && a.addr == known->info.addr &&
+            a.name == known->info.name)
+            return;
+    }
     if (creds_) {
         if (auto r = creds_->check(a)) {
             reject(now, *r, from, a.id);
@@ -474,10 +491,7 @@ void Node::on_alive(Time now, const Address& from, const Alive& a) {
         log(LogLine::Level::Info, "member joined: " + describe(n));
         return;
     }
-    if (a.inc <= m->inc()) {
-        if (a.inc < m->inc()) reject(now, Rejection::Replayed, from, a.id);
-        return;
-    }
+    if (a.inc <= m->inc()) return;
     MemberState prev = m->state;
     bool changed = a.addr != m->info.addr || a.name != m->info.name || a.meta != m->info.meta;
     table_.set_info(*m, a);
@@ -636,6 +650,7 @@ void Node::reannounce(Time now, std::optional<Address> addr) {
     Member& me = *table_.find(cfg_.id);
     Alive a = make_self_alive(me.inc() + 1);
     table_.set_info(me, a);
+    announced_ = true;
     broadcast(cfg_.id, a);
 }
 

@@ -55,6 +55,8 @@ class Node {
     bool joined() const { return joined_; }
     // A full state transfer has completed (or this node is the first of its cluster).
     bool synced() const { return synced_; }
+    // This node's announcement has been sent (see NodeConfig::announce_after_sync).
+    bool announced() const { return announced_; }
     bool leaving() const { return leaving_; }
     bool stopped() const { return stopped_; }
 
@@ -209,6 +211,7 @@ class Node {
 
     bool joined_ = false;
     bool synced_ = false;
+    bool announced_ = true;
     Duration join_backoff_{};
     bool leaving_ = false;
     bool stopped_ = false;

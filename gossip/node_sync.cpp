@@ -47,7 +47,12 @@ void Node::send_join(Time now) {
     sync_ = SyncSession{next_session_++, std::nullopt, {}, now, 0, true};
     ++stats_.syncs_started;
     SyncPull pull{sync_->id, NodeId{}, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks)};
-    for (const Address& seed : cfg_.seeds) send(seed, {self_alive(), pull});
+    for (const Address& seed : cfg_.seeds) {
+        if (announced_)
+            send(seed, {self_alive(), pull});
+        else
+            send(seed, {pull});
+    }
     schedule(now + cfg_.timing.sync_retry, TimerKind::SyncRetry, sync_->id);
 }
 
@@ -85,7 +90,11 @@ void Node::on_reconnect_tick(Time now) {
         if (!m || !is_live(m->state)) candidates.push_back(seed);
     }
     if (candidates.empty()) return;
-    send(candidates[rng_.below(candidates.size())], {self_alive(), digest_message(true)});
+    const Address& to = candidates[rng_.below(candidates.size())];
+    if (announced_)
+        send(to, {self_alive(), digest_message(true)});
+    else
+        send(to, {digest_message(true)});
 }
 
 void Node::reap(Time now) {

@@ -80,8 +80,10 @@ class SubnetNode::Signer final : public Credentials {
 // ---- the node ----------------------------------------------------------------------------------
 
 namespace {
-SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity) {
+SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity, bool has_claim) {
     cfg.node.id = identity.id();
+    // Without a saved claim, learn the table first and announce once, with the claim in it.
+    cfg.node.announce_after_sync = !has_claim;
     // The core must remember the dead at least as long as their subnets stay reserved.
     cfg.node.timing.dead_retention = std::max(cfg.node.timing.dead_retention, cfg.grace);
     return cfg;
@@ -94,7 +96,7 @@ std::uint32_t start_incarnation(const PersistedState& s) {
 
 SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring ring, Rng rng,
                        Time now, PersistedState saved, std::shared_ptr<VerifyCache> cache)
-    : cfg_(prepared(std::move(cfg), identity)),
+    : cfg_(prepared(std::move(cfg), identity, saved.claim.has_value())),
       signer_(std::make_shared<Signer>(
           identity, cfg_.node.name, cfg_.network.digest(), cfg_.version,
           cache ? std::move(cache) : std::make_shared<VerifyCache>(), saved.claim)),
@@ -234,7 +236,8 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous) {
             subnet_events_.push_back(SubnetEvent{SubnetEvent::Kind::Exhausted, {}, previous});
         }
         exhausted_ = true;
-        if (previous) node_.reannounce(now);  // withdraw the lost claim
+        // Withdraw a lost claim, or announce ourselves without one: we are still a member.
+        if (previous || !node_.announced()) node_.reannounce(now);
         return;
     }
     exhausted_ = false;

@@ -252,6 +252,19 @@ bool Cluster::quiet() const {
     return true;
 }
 
+bool Cluster::tables_agree() const {
+    const Digest* first = nullptr;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        if (!is_up(i)) continue;
+        const Digest& d = nodes_[i].node->node().members().digest();
+        if (!first)
+            first = &d;
+        else if (d != *first)
+            return false;
+    }
+    return true;
+}
+
 bool Cluster::owners_agree() const {
     std::optional<std::map<std::uint32_t, NodeId>> first;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {

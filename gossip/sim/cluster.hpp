@@ -91,6 +91,8 @@ class Cluster {
     bool all_see_live(const std::vector<std::size_t>& members) const;
     // No running node has updates left to gossip.
     bool quiet() const;
+    // Every running node's membership table has the same digest.
+    bool tables_agree() const;
     std::vector<std::size_t> running() const;
     std::uint64_t trace_hash() const;
     std::uint64_t total_bytes_sent() const;

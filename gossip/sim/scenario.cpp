@@ -100,8 +100,10 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
     Time settle_start{};
     r.settled = c.run_until([&] { return c.all_see_live(everyone); }, 600s, 100ms);
     r.settle_s = to_seconds(c.now() - settle_start);
-    // Idle means idle: wait until the join announcements have finished spreading.
-    c.run_until([&] { return c.quiet(); }, 120s, 100ms);
+    // Idle means idle: wait until the join announcements have finished spreading and every
+    // table agrees (anti-entropy repairs what gossip missed during the mass join).
+    c.run_until([&] { return c.quiet() && c.tables_agree(); }, 300s, 100ms);
+    r.converged_s = to_seconds(c.now() - settle_start);
     say(std::string(r.settled ? "settled" : "did NOT settle") + ": " + std::to_string(opts.nodes) +
         " members see each other after " + fmt(r.settle_s, 1) + " s (simulated)");
     if (!r.settled) {
@@ -215,6 +217,7 @@ std::string to_json(const ScenarioResult& r) {
     j += ",\"seconds\":" + fmt(r.opts.seconds, 1);
     j += ",\"settled\":" + std::string(r.settled ? "true" : "false");
     j += ",\"settle_s\":" + fmt(r.settle_s, 2);
+    j += ",\"converged_s\":" + fmt(r.converged_s, 2);
     j += ",\"join_converge_s\":" + num(r.join_converge_s);
     j += ",\"detect_s\":{\"min\":" + fmt(r.detect.min, 4) +
          ",\"median\":" + fmt(r.detect.median, 4) + ",\"p99\":" + fmt(r.detect.p99, 4) +

@@ -29,9 +29,10 @@ Summary summarize(std::vector<double> values);
 struct ScenarioResult {
     ScenarioOptions opts;
     bool settled = false;
-    double settle_s = 0;
-    double join_converge_s = -1;     // -1: never converged
-    Summary detect;                  // per survivor: kill -> marked dead
+    double settle_s = 0;          // every member sees every other
+    double converged_s = 0;       // ... and all tables are identical and nothing is left to gossip
+    double join_converge_s = -1;  // -1: never converged
+    Summary detect;               // per survivor: kill -> marked dead
     std::size_t detect_missing = 0;  // survivors that never marked the victim dead
     std::size_t false_positives = 0;
     double leave_all_s = -1;
