@@ -1,0 +1,227 @@
+#include "agent/state_dir.hpp"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "gossip/keyring.hpp"
+
+namespace shoal::agent {
+
+namespace {
+
+constexpr std::string_view kKeyHeader = "shoal-node-key 1";
+constexpr std::string_view kStateHeader = "shoal-state 1";
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+// RAII for a file descriptor.
+class Fd {
+  public:
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const { return fd_; }
+    bool ok() const { return fd_ >= 0; }
+
+  private:
+    int fd_;
+};
+
+struct FileRead {
+    std::string data;
+    bool missing = false;
+    std::string error;  // empty when the read worked (or the file is missing)
+};
+
+FileRead read_file(const std::string& path) {
+    FileRead r;
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.ok()) {
+        if (errno == ENOENT)
+            r.missing = true;
+        else
+            r.error = "cannot open " + path + ": " + errno_text();
+        return r;
+    }
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            r.error = "cannot read " + path + ": " + errno_text();
+            return r;
+        }
+        if (n == 0) return r;
+        r.data.append(buf, static_cast<std::size_t>(n));
+        if (r.data.size() > (1 << 20)) {
+            r.error = path + " is larger than 1 MiB: not a shoal file";
+            return r;
+        }
+    }
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        out.push_back(text.substr(0, nl));
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    }
+    return out;
+}
+
+template <typename T>
+bool parse_number(std::string_view s, T& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc{} && end == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string ensure_private_dir(const std::string& dir) {
+    if (::mkdir(dir.c_str(), 0700) == 0) return {};
+    if (errno != EEXIST) return "cannot create state directory " + dir + ": " + errno_text();
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return "cannot stat " + dir + ": " + errno_text();
+    if (!S_ISDIR(st.st_mode)) return dir + " exists and is not a directory";
+    return {};
+}
+
+std::string write_file_atomically(const std::string& path, std::string_view contents,
+                                  unsigned mode) {
+    std::string tmp = path + ".tmp";
+    {
+        Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+        if (!fd.ok()) return "cannot create " + tmp + ": " + errno_text();
+        ::fchmod(fd.get(), mode);  // whatever the umask said
+        std::size_t done = 0;
+        while (done < contents.size()) {
+            ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                std::string err = "cannot write " + tmp + ": " + errno_text();
+                ::unlink(tmp.c_str());
+                return err;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        if (::fsync(fd.get()) != 0) {
+            std::string err = "cannot sync " + tmp + ": " + errno_text();
+            ::unlink(tmp.c_str());
+            return err;
+        }
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::string err = "cannot rename " + tmp + " to " + path + ": " + errno_text();
+        ::unlink(tmp.c_str());
+        return err;
+    }
+    // The rename itself must reach the disk before we rely on it.
+    std::string dir =
+        path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+    Fd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dfd.ok()) ::fsync(dfd.get());
+    return {};
+}
+
+std::variant<LoadedIdentity, std::string> load_or_create_identity(const std::string& dir) {
+    if (auto err = ensure_private_dir(dir); !err.empty()) return err;
+    const std::string path = dir + "/node.key";
+    auto read = read_file(path);
+    if (!read.error.empty()) return read.error;
+    if (read.missing) {
+        KeySeed seed;
+        randombytes_buf(seed.data(), seed.size());
+        Identity id(seed);
+        std::string text = std::string(kKeyHeader) + "\n" + Keyring::encode_key(seed) + "\n";
+        sodium_memzero(seed.data(), seed.size());
+        auto err = write_file_atomically(path, text, 0600);
+        sodium_memzero(text.data(), text.size());
+        if (!err.empty()) return err;
+        return LoadedIdentity{std::move(id), true};
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return "cannot stat " + path + ": " + errno_text();
+    if (st.st_mode & 077) {
+        char mode[8];
+        std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
+        return path + " is readable or writable by group or others (mode " + mode +
+               "): the node key must be private; run chmod 600 " + path;
+    }
+    std::string& text = read.data;
+    auto lines = lines_of(text);
+    std::optional<ClusterKey> seed;
+    if (lines.size() >= 2 && lines[0] == kKeyHeader) seed = Keyring::decode_key(lines[1]);
+    sodium_memzero(text.data(), text.size());
+    if (!seed || lines.size() > 2)
+        return path + " is corrupt: not a shoal node key (expected '" + std::string(kKeyHeader) +
+               "' and one base64 line). Restore it from a backup; deleting it makes this host a "
+               "new node whose old subnet stays reserved until the grace period ends";
+    Identity id(*seed);
+    sodium_memzero(seed->data(), seed->size());
+    return LoadedIdentity{std::move(id), false};
+}
+
+std::variant<SavedState, std::string> load_state(const std::string& dir) {
+    const std::string path = dir + "/state";
+    auto read = read_file(path);
+    if (!read.error.empty()) return read.error;
+    SavedState s;
+    if (read.missing) return s;
+    auto lines = lines_of(read.data);
+    auto corrupt = [&](std::size_t line, const std::string& why) {
+        return path + " is corrupt (line " + std::to_string(line) + ": " + why +
+               "); move it away to start over: the node keeps its identity and picks up its "
+               "incarnation and subnet from the cluster";
+    };
+    if (lines.empty() || lines[0] != kStateHeader)
+        return corrupt(1, "no '" + std::string(kStateHeader) + "' header");
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        std::string_view l = lines[i];
+        if (l.empty()) continue;
+        auto sp = l.find(' ');
+        std::string_view key = l.substr(0, sp),
+                         value = sp == std::string_view::npos ? "" : l.substr(sp + 1);
+        if (key == "incarnation") {
+            if (!parse_number(value, s.node.incarnation)) return corrupt(i + 1, "bad incarnation");
+        } else if (key == "claim") {
+            if (value == "none") continue;
+            auto sp2 = value.find(' ');
+            Claim c;
+            if (sp2 == std::string_view::npos || !parse_number(value.substr(0, sp2), c.slot) ||
+                !parse_number(value.substr(sp2 + 1), c.clock))
+                return corrupt(i + 1, "bad claim (expected 'claim SLOT CLOCK' or 'claim none')");
+            s.node.claim = c;
+        } else if (key == "peer") {
+            auto a = Address::parse(value);
+            if (!a) return corrupt(i + 1, "bad peer address");
+            s.peers.push_back(*a);
+        } else {
+            return corrupt(i + 1, "unknown key '" + std::string(key) + "'");
+        }
+    }
+    return s;
+}
+
+std::string save_state(const std::string& dir, const SavedState& s) {
+    std::string text = std::string(kStateHeader) + "\n";
+    text += "incarnation " + std::to_string(s.node.incarnation) + "\n";
+    text += s.node.claim ? "claim " + std::to_string(s.node.claim->slot) + " " +
+                               std::to_string(s.node.claim->clock) + "\n"
+                         : std::string("claim none\n");
+    for (const auto& p : s.peers) text += "peer " + p.to_string() + "\n";
+    return write_file_atomically(dir + "/state", text, 0600);
+}
+
+}  // namespace shoal::agent

@@ -1,0 +1,45 @@
+#pragma once
+// What a node keeps on disk, in its state directory (default /var/lib/shoal, mode 0700):
+//
+//   node.key   its Ed25519 identity: the 32-byte seed in base64, mode 0600
+//   state      incarnation, subnet claim and last known peers, rewritten on every change
+//
+// Every write is atomic (temp file, fsync, rename, fsync of the directory), so a crash at any
+// point leaves the old or the new file, never a torn one. A missing key makes a new identity
+// (and says so); a key that cannot be read, does not parse or is readable by others is an
+// error: silently becoming a new node would orphan the old one's subnet for a day.
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "gossip/identity.hpp"
+#include "gossip/subnet_node.hpp"
+
+namespace shoal::agent {
+
+struct LoadedIdentity {
+    Identity identity;
+    bool created = false;
+};
+
+struct SavedState {
+    PersistedState node;
+    std::vector<Address> peers;  // seeds for the next start, beyond the configured ones
+    bool operator==(const SavedState& o) const {
+        return node.incarnation == o.node.incarnation && node.claim == o.node.claim &&
+               peers == o.peers;
+    }
+};
+
+std::variant<LoadedIdentity, std::string> load_or_create_identity(const std::string& dir);
+// A missing state file is a first start: empty state. A corrupt one is an error.
+std::variant<SavedState, std::string> load_state(const std::string& dir);
+std::string save_state(const std::string& dir, const SavedState& state);
+
+// Empty on success, else what went wrong, naming the path.
+std::string ensure_private_dir(const std::string& dir);
+std::string write_file_atomically(const std::string& path, std::string_view contents,
+                                  unsigned mode);
+
+}  // namespace shoal::agent

@@ -1,0 +1,100 @@
+#include "agent/state_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+using namespace shoal;
+using namespace shoal::agent;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/shoal-test-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+std::string error_of(const std::variant<LoadedIdentity, std::string>& v) {
+    return v.index() == 1 ? std::get<1>(v) : "";
+}
+void write(const std::string& path, const std::string& text, fs::perms perms) {
+    std::ofstream(path) << text;
+    fs::permissions(path, perms);
+}
+}  // namespace
+
+TEST(StateDir, MissingKeyCreatesAPrivateIdentityOnce) {
+    TempDir d;
+    auto first = load_or_create_identity(d.path + "/state");
+    ASSERT_EQ(error_of(first), "");
+    EXPECT_TRUE(std::get<LoadedIdentity>(first).created);
+    struct stat st {};
+    ASSERT_EQ(::stat((d.path + "/state/node.key").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat((d.path + "/state").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    auto again = load_or_create_identity(d.path + "/state");
+    ASSERT_EQ(error_of(again), "");
+    EXPECT_FALSE(std::get<LoadedIdentity>(again).created);
+    EXPECT_EQ(std::get<LoadedIdentity>(again).identity.id(),
+              std::get<LoadedIdentity>(first).identity.id());
+}
+
+TEST(StateDir, BadKeysAreErrorsNeverANewIdentity) {
+    TempDir d;
+    std::string key = d.path + "/node.key";
+    write(key, "garbage\n", fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_NE(error_of(load_or_create_identity(d.path)).find("corrupt"), std::string::npos);
+    write(key, "shoal-node-key 1\nAAAA\n", fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_NE(error_of(load_or_create_identity(d.path)).find("corrupt"), std::string::npos);
+    ASSERT_EQ(error_of(load_or_create_identity(d.path + "/fresh")), "");
+    fs::copy_file(d.path + "/fresh/node.key", key, fs::copy_options::overwrite_existing);
+    fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+    auto err = error_of(load_or_create_identity(d.path));
+    EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
+    fs::remove(key);
+    fs::create_directory(key);  // unreadable as a file
+    EXPECT_NE(error_of(load_or_create_identity(d.path)).find("cannot read"), std::string::npos);
+    // The broken key is still there: nothing replaced it.
+    EXPECT_TRUE(fs::is_directory(key));
+}
+
+TEST(StateDir, StateRoundTripsAtomically) {
+    TempDir d;
+    auto empty = load_state(d.path);
+    ASSERT_EQ(empty.index(), 0u);
+    EXPECT_EQ(std::get<SavedState>(empty).node.incarnation, 0u);
+    SavedState s;
+    s.node.incarnation = 42;
+    s.node.claim = Claim{7, 19};
+    s.peers = {*Address::parse("10.0.0.2:7946"), *Address::parse("10.0.0.3:7946")};
+    ASSERT_EQ(save_state(d.path, s), "");
+    auto back = load_state(d.path);
+    ASSERT_EQ(back.index(), 0u) << std::get<1>(back);
+    EXPECT_EQ(std::get<SavedState>(back), s);
+    for (const auto& e : fs::directory_iterator(d.path))
+        EXPECT_EQ(e.path().extension(), "") << "left behind " << e.path();
+    s.node.claim.reset();
+    ASSERT_EQ(save_state(d.path, s), "");
+    EXPECT_FALSE(std::get<SavedState>(load_state(d.path)).node.claim);
+}
+
+TEST(StateDir, CorruptStateNamesTheLine) {
+    TempDir d;
+    auto bad = [&](const std::string& text) {
+        write(d.path + "/state", text, fs::perms::owner_read | fs::perms::owner_write);
+        auto r = load_state(d.path);
+        return r.index() == 1 ? std::get<1>(r) : "";
+    };
+    EXPECT_NE(bad("").find("line 1"), std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\nincarnation x\n").find("line 2"), std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\nincarnation 1\nclaim 5\n").find("line 3"), std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\npeer 1.2.3\n").find("bad peer"), std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\nsubnet 10.0.0.0/24\n").find("unknown key"), std::string::npos);
+}
