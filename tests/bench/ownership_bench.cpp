@@ -40,9 +40,13 @@ int main(int argc, char** argv) {
     std::vector<Alive> alives;
     auto t0 = Clock::now();
     for (std::size_t i = 0; i < members; ++i) {
-        Announcement a{ids[i].public_key(), "node-" + std::to_string(i),
-                       Address{0x0a000001u + static_cast<std::uint32_t>(i), 7946}, 1,
-                       Claim{static_cast<std::uint32_t>(i), i + 1}, network.digest(), "bench"};
+        Announcement a{ids[i].public_key(),
+                       "node-" + std::to_string(i),
+                       Address{0x0a000001u + static_cast<std::uint32_t>(i), 7946},
+                       1,
+                       Claim{static_cast<std::uint32_t>(i), i + 1},
+                       network.digest(),
+                       "bench"};
         alives.push_back(seal_announcement(a, ids[i], kProtocolVersion));
     }
     std::printf("sign announcement:            %8.1f us\n", us_since(t0, members));
@@ -69,21 +73,24 @@ int main(int argc, char** argv) {
     t0 = Clock::now();
     for (int r = 0; r < rounds; ++r) {
         std::size_t i = static_cast<std::size_t>(r) % members;
-        table.set(ids[i].id(), Claim{static_cast<std::uint32_t>((i + r) % members), members + r}, r % 2);
+        table.set(ids[i].id(), Claim{static_cast<std::uint32_t>((i + r) % members), members + r},
+                  r % 2);
         (void)table.owner(static_cast<std::uint32_t>(i));
     }
     std::printf("ownership update, one change: %8.2f us (incremental, %zu members)\n",
                 us_since(t0, rounds), members);
     t0 = Clock::now();
     for (int r = 0; r < 20; ++r) (void)compute_ownership(inputs);
-    std::printf("ownership from scratch:       %8.1f us (%zu members)\n", us_since(t0, 20), members);
+    std::printf("ownership from scratch:       %8.1f us (%zu members)\n", us_since(t0, 20),
+                members);
 
     // 3. Memory per member: one real node learning `members` signed announcements.
     Keyring ring({ClusterKey{}});
     NodeConfig nc{NodeId{}, "bench", Address{0x0a0000ff, 7946}, {}, {}, timing_for(Profile::Lan)};
     Identity self = Identity::generate(rng);
     long before = rss_kib();
-    SubnetNode node(SubnetNodeConfig{nc, network, 24h, "bench"}, self, ring, rng.fork(), Time{}, {});
+    SubnetNode node(SubnetNodeConfig{nc, network, 24h, "bench"}, self, ring, rng.fork(), Time{},
+                    {});
     t0 = Clock::now();
     for (std::size_t i = 0; i < alives.size();) {
         DatagramBuilder b(kMaxDatagramIn);
@@ -100,7 +107,8 @@ int main(int argc, char** argv) {
     long after = rss_kib();
     std::printf("members known:                %8zu (claims %zu)\n", node.node().members().size(),
                 node.claims().size());
-    std::printf("learning one member:          %8.1f us (decrypt, verify, merge, claim)\n", join_us);
+    std::printf("learning one member:          %8.1f us (decrypt, verify, merge, claim)\n",
+                join_us);
     std::printf("memory per member:            %8.0f bytes (RSS growth / members)\n",
                 (after - before) * 1024.0 / static_cast<double>(members));
     return 0;

@@ -1,0 +1,150 @@
+// The reconciler against the real kernel, in a private network namespace per test process:
+// nothing outside it is touched, and the namespace disappears with the process, also on failure.
+#include "netlink/route_reconciler.hpp"
+
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <string>
+
+using namespace shoal;
+using namespace shoal::netlink;
+
+namespace {
+
+std::string run(const std::string& cmd) {
+    std::string out;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return "popen failed";
+    char buf[512];
+    while (std::fgets(buf, sizeof(buf), p)) out += buf;
+    ::pclose(p);
+    return out;
+}
+
+Ipv4Net net(const char* cidr) {
+    return std::get<Ipv4Net>(parse_ipv4_net(cidr));
+}
+std::uint32_t ip(const char* a) {
+    return *parse_ipv4(a);
+}
+
+class Reconciler : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ASSERT_EQ(::unshare(CLONE_NEWNET), 0)
+            << "needs root (CAP_SYS_ADMIN) for a network namespace";
+        // A host with eth0 on 192.168.50.0/24, as on the L2 segment the cluster shares.
+        ASSERT_EQ(run("ip link set lo up && ip link add eth0 type veth peer name peer0 && "
+                      "ip addr add 192.168.50.1/24 dev eth0 && ip link set eth0 up && "
+                      "ip link set peer0 up"),
+                  "");
+        eth0 = static_cast<int>(if_nametoindex("eth0"));
+        ASSERT_GT(eth0, 0);
+        ASSERT_EQ(rec.open(), "");
+    }
+    Route route(const char* dst, const char* via) { return Route{net(dst), ip(via), eth0}; }
+    std::string routes() { return run("ip -4 route show table main"); }
+
+    int eth0 = 0;
+    RouteReconciler rec;
+};
+
+}  // namespace
+
+TEST_F(Reconciler, InstallsMissingRoutesWithItsOwnProtocol) {
+    auto r = rec.reconcile(
+        {route("10.244.2.0/24", "192.168.50.2"), route("10.244.3.0/24", "192.168.50.3")},
+        std::nullopt);
+    EXPECT_EQ(r.added, 2);
+    EXPECT_EQ(r.errors, 0);
+    std::string shown = run("ip -4 route show proto 77");
+    EXPECT_NE(shown.find("10.244.2.0/24 via 192.168.50.2 dev eth0"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("10.244.3.0/24 via 192.168.50.3 dev eth0"), std::string::npos) << shown;
+    EXPECT_EQ(rec.own_routes().size(), 2u);
+    for (const auto& rep : r.reports) EXPECT_EQ(rep.state, RouteState::Installed);
+    // A second pass changes nothing.
+    auto again = rec.reconcile(
+        {route("10.244.2.0/24", "192.168.50.2"), route("10.244.3.0/24", "192.168.50.3")},
+        std::nullopt);
+    EXPECT_EQ(again.added + again.replaced + again.deleted, 0);
+    EXPECT_EQ(again.unchanged, 2);
+}
+
+TEST_F(Reconciler, ReplacesAWrongGatewayAndWithdrawsWhatIsNoLongerWanted) {
+    rec.reconcile({route("10.244.2.0/24", "192.168.50.2"), route("10.244.3.0/24", "192.168.50.3")},
+                  std::nullopt);
+    auto r = rec.reconcile({route("10.244.2.0/24", "192.168.50.9")}, std::nullopt);
+    EXPECT_EQ(r.replaced, 1);
+    EXPECT_EQ(r.deleted, 1);
+    std::string shown = run("ip -4 route show proto 77");
+    EXPECT_NE(shown.find("10.244.2.0/24 via 192.168.50.9"), std::string::npos) << shown;
+    EXPECT_EQ(shown.find("10.244.3.0/24"), std::string::npos) << shown;
+    rec.reconcile({}, std::nullopt);
+    EXPECT_EQ(run("ip -4 route show proto 77"), "");
+}
+
+TEST_F(Reconciler, NeverTouchesOtherRoutesAndReportsConflicts) {
+    ASSERT_EQ(run("ip route add 10.244.5.0/24 via 192.168.50.5 proto static && "
+                  "ip route add 172.16.0.0/16 via 192.168.50.7"),
+              "");
+    auto r = rec.reconcile(
+        {route("10.244.5.0/24", "192.168.50.6"), route("10.244.6.0/24", "192.168.50.6")},
+        std::nullopt);
+    EXPECT_EQ(r.conflicts, 1);
+    EXPECT_EQ(r.added, 1);
+    EXPECT_EQ(r.reports[0].state, RouteState::Conflict);
+    EXPECT_NE(r.reports[0].reason.find("left alone"), std::string::npos);
+    rec.reconcile({}, std::nullopt);  // withdraw everything of ours
+    std::string shown = routes();
+    EXPECT_NE(shown.find("10.244.5.0/24 via 192.168.50.5 dev eth0 proto static"), std::string::npos)
+        << shown;
+    EXPECT_NE(shown.find("172.16.0.0/16 via 192.168.50.7"), std::string::npos) << shown;
+    EXPECT_EQ(shown.find("10.244.6.0/24"), std::string::npos) << shown;
+}
+
+TEST_F(Reconciler, NextHopsOffTheSegmentAreNotRoutable) {
+    auto r = rec.reconcile({route("10.244.7.0/24", "10.9.9.9")}, std::nullopt);
+    EXPECT_EQ(r.unroutable, 1);
+    EXPECT_EQ(r.added, 0);
+    EXPECT_EQ(r.reports[0].state, RouteState::NotRoutable);
+    EXPECT_NE(r.reports[0].reason.find("not on eth0's network (192.168.50.0/24)"),
+              std::string::npos)
+        << r.reports[0].reason;
+    EXPECT_EQ(run("ip -4 route show proto 77"), "");
+}
+
+TEST_F(Reconciler, WithdrawnSubnetsFailFastThroughTheUnreachableRoute) {
+    ASSERT_EQ(run("ip route add default via 192.168.50.254"), "");
+    auto cluster = net("10.244.0.0/16");
+    rec.reconcile({route("10.244.2.0/24", "192.168.50.2")}, cluster);
+    EXPECT_NE(run("ip -4 route show proto 77").find("unreachable 10.244.0.0/16"),
+              std::string::npos);
+    EXPECT_NE(run("ip route get 10.244.2.10").find("via 192.168.50.2"), std::string::npos);
+    // The peer's route is withdrawn: its subnet must not leak to the default gateway.
+    rec.reconcile({}, cluster);
+    std::string got = run("ip route get 10.244.2.10");
+    EXPECT_NE(got.find("No route to host"), std::string::npos) << got;
+    EXPECT_EQ(got.find("192.168.50.254"), std::string::npos) << got;
+    // Without a cluster network, the unreachable route goes too.
+    rec.reconcile({}, std::nullopt);
+    EXPECT_EQ(run("ip -4 route show proto 77"), "");
+}
+
+TEST_F(Reconciler, RoutesDeletedByHandAreRestoredByTheNextPass) {
+    rec.reconcile({route("10.244.2.0/24", "192.168.50.2")}, std::nullopt);
+    ASSERT_EQ(run("ip route del 10.244.2.0/24"), "");
+    auto r = rec.reconcile({route("10.244.2.0/24", "192.168.50.2")}, std::nullopt);
+    EXPECT_EQ(r.added, 1);
+    EXPECT_NE(run("ip -4 route show proto 77").find("10.244.2.0/24"), std::string::npos);
+}
+
+TEST_F(Reconciler, TurnsOnForwarding) {
+    ASSERT_EQ(run("sysctl -qw net.ipv4.ip_forward=0"), "");
+    std::string err;
+    EXPECT_EQ(ensure_ipv4_forwarding(err), true) << err;
+    EXPECT_EQ(run("sysctl -n net.ipv4.ip_forward"), "1\n");
+    EXPECT_EQ(ensure_ipv4_forwarding(err), false);
+}
