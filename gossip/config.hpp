@@ -20,7 +20,7 @@ struct Timing {
     Duration gossip_interval = 100ms;  // send queued updates this often (only when there are any)
     int gossip_fanout = 4;
     int retransmit_mult = 4;           // each update is sent mult * ceil(log10(N+1)) times
-    double suspicion_mult = 0.8;       // min suspicion = mult * max(1, log10 N) * probe_interval
+    double suspicion_mult = 0.6;       // min suspicion = mult * max(1, log10 N) * probe_interval
     double suspicion_max_mult = 6.0;   // unconfirmed suspicion lasts max_mult times the minimum
     int suspicion_confirmations = 3;   // independent suspicions that shrink the timeout to min
     double confirm_probes = 6.0;       // expected members that re-probe a fresh suspect

@@ -185,17 +185,24 @@ std::optional<Announcement> SubnetNode::announcement_of(const Member& m) const {
 
 void SubnetNode::after(Time now) {
     while (auto l = node_.poll_log()) logs_.push_back(std::move(*l));
+    bool changed = false;
     while (auto e = node_.poll_event()) {
-        if (e->id != cfg_.node.id) refresh(e->id);
+        if (e->id != cfg_.node.id) {
+            refresh(e->id);
+            changed = true;
+        }
         events_.push_back(std::move(*e));
     }
     if (now - last_expiry_ >= 1s) {
         last_expiry_ = now;
-        for (const auto& id : claims_.expire(now, cfg_.grace))
+        for (const auto& id : claims_.expire(now, cfg_.grace)) {
             say(LogLine::Level::Info, "the reservation of dead member " + id.short_hex() +
                                           "'s subnet has ended; the subnet is free");
+            changed = true;
+        }
     }
-    reconcile(now);
+    // Ownership can only change with the claims; without a claim we wait for the first sync.
+    if (changed || !signer_->claim) reconcile(now);
 }
 
 void SubnetNode::refresh(const NodeId& id) {

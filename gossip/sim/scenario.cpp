@@ -98,11 +98,11 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
     std::vector<std::size_t> everyone(opts.nodes);
     for (std::size_t i = 0; i < opts.nodes; ++i) everyone[i] = i;
     Time settle_start{};
-    r.settled = c.run_until([&] { return c.all_see_live(everyone); }, 600s, 100ms);
+    r.settled = c.run_until([&] { return c.all_see_live(everyone); }, 600s, 500ms);
     r.settle_s = to_seconds(c.now() - settle_start);
     // Idle means idle: wait until the join announcements have finished spreading and every
     // table agrees (anti-entropy repairs what gossip missed during the mass join).
-    c.run_until([&] { return c.quiet() && c.tables_agree(); }, 300s, 100ms);
+    c.run_until([&] { return c.quiet() && c.tables_agree(); }, 300s, 500ms);
     r.converged_s = to_seconds(c.now() - settle_start);
     say(std::string(r.settled ? "settled" : "did NOT settle") + ": " + std::to_string(opts.nodes) +
         " members see each other after " + fmt(r.settle_s, 1) + " s (simulated)");
