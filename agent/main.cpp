@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
 
     int rc = 0;
     auto run_simulate = shoal::cli::add_simulate(app);
+    auto run_agent = shoal::cli::add_agent(app);
+    auto clients = shoal::cli::add_clients(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -43,5 +45,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (app.got_subcommand("simulate")) rc = run_simulate();
+    if (app.got_subcommand("agent")) rc = run_agent();
+    for (auto& [name, run] : clients)
+        if (app.got_subcommand(name)) rc = run();
     return rc;
 }

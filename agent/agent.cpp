@@ -1,0 +1,442 @@
+#include "agent/agent.hpp"
+
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include "agent/control.hpp"
+#include "agent/json.hpp"
+#include "agent/state_dir.hpp"
+#include "agent/subnet_env.hpp"
+#include "netlink/interfaces.hpp"
+#include "netlink/route_reconciler.hpp"
+
+namespace shoal::agent {
+
+namespace {
+
+Time monotonic_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return Time{} + std::chrono::seconds(ts.tv_sec) +
+           std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+bool has_net_admin() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("CapEff:", 0) == 0) {
+            unsigned long long caps = std::stoull(line.substr(7), nullptr, 16);
+            return caps & (1ull << 12);  // CAP_NET_ADMIN
+        }
+    }
+    return false;
+}
+
+const char* level_name(LogLine::Level l) {
+    switch (l) {
+        case LogLine::Level::Debug: return "debug";
+        case LogLine::Level::Info: return "info";
+        case LogLine::Level::Warn: return "warn";
+        case LogLine::Level::Error: return "error";
+    }
+    return "?";
+}
+
+class Agent {
+  public:
+    explicit Agent(const AgentConfig& cfg) : cfg_(cfg), routes_(cfg.route_table) {}
+    int run();
+
+  private:
+    void log(LogLine::Level level, const std::string& text);
+    void pump();
+    void apply_routes(bool force = false);
+    void write_subnet_env(std::uint32_t slot);
+    void save_state();
+    void on_signal(int signum);
+    void shutdown(int code);
+    Control::Reply handle_command(const std::string& line);
+
+    const AgentConfig& cfg_;
+    uv_loop_t loop_{};
+    uv_udp_t udp_{};
+    uv_timer_t wake_{};
+    uv_timer_t repair_{};
+    uv_signal_t sigint_{}, sigterm_{}, sighup_{};
+    std::unique_ptr<Control> control_;
+    std::unique_ptr<SubnetNode> node_;
+    netlink::RouteReconciler routes_;
+    std::vector<netlink::RouteReport> route_reports_;
+    SavedState saved_;
+    Time started_{};
+    bool routes_armed_ = false;
+    int exit_code_ = 0;
+    bool stopping_ = false;
+};
+
+void Agent::log(LogLine::Level level, const std::string& text) {
+    static const LogLine::Level threshold[] = {LogLine::Level::Debug, LogLine::Level::Info,
+                                               LogLine::Level::Warn, LogLine::Level::Error};
+    if (level < threshold[static_cast<int>(cfg_.log_level)]) return;
+    std::fprintf(stderr, "%s: %s\n", level_name(level), text.c_str());
+}
+
+int Agent::run() {
+    if (!has_net_admin()) {
+        std::fprintf(stderr,
+                     "error: shoal agent needs CAP_NET_ADMIN to manage routes; run it as root or "
+                     "grant the capability\n");
+        return 1;
+    }
+    if (auto err = routes_.open(); !err.empty()) {
+        log(LogLine::Level::Error, err);
+        return 1;
+    }
+    auto loaded = load_or_create_identity(cfg_.state_dir);
+    if (auto* err = std::get_if<std::string>(&loaded)) {
+        log(LogLine::Level::Error, *err);
+        return 1;
+    }
+    auto& id = std::get<LoadedIdentity>(loaded);
+    if (id.created)
+        log(LogLine::Level::Info,
+            "created a new node identity " + id.identity.id().hex() + " in " + cfg_.state_dir);
+    auto state = load_state(cfg_.state_dir);
+    if (auto* err = std::get_if<std::string>(&state)) {
+        log(LogLine::Level::Error, *err);
+        return 1;
+    }
+    saved_ = std::get<SavedState>(state);
+    std::string ferr;
+    if (auto changed = netlink::ensure_ipv4_forwarding(ferr); !changed)
+        log(LogLine::Level::Warn, ferr);
+    else if (*changed)
+        log(LogLine::Level::Info, "turned on IPv4 forwarding");
+
+    uv_loop_init(&loop_);
+    loop_.data = this;
+    started_ = monotonic_now();
+
+    sockaddr_in addr{};
+    uv_ip4_addr(ipv4_to_string(cfg_.bind.ip).c_str(), cfg_.bind.port, &addr);
+    uv_udp_init(&loop_, &udp_);
+    udp_.data = this;
+    if (int rc = uv_udp_bind(&udp_, reinterpret_cast<const sockaddr*>(&addr), 0); rc < 0) {
+        log(LogLine::Level::Error, "cannot bind " + cfg_.bind.to_string() + ": " + uv_strerror(rc));
+        uv_close(reinterpret_cast<uv_handle_t*>(&udp_), nullptr);
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_loop_close(&loop_);
+        return 1;
+    }
+
+    std::vector<Address> seeds = cfg_.seeds;
+    for (const auto& p : saved_.peers)
+        if (std::find(seeds.begin(), seeds.end(), p) == seeds.end()) seeds.push_back(p);
+    Address self{cfg_.advertise, cfg_.bind.port};
+    NodeConfig nc{NodeId{}, cfg_.name, self, seeds, {}, cfg_.timing};
+    node_ = std::make_unique<SubnetNode>(
+        SubnetNodeConfig{nc, cfg_.network, cfg_.grace, SHOAL_VERSION_STRING}, id.identity,
+        cfg_.keyring, Rng::from_os(), monotonic_now(), saved_.node);
+    log(LogLine::Level::Info, "member " + cfg_.name + " (" + id.identity.id().short_hex() + ", " +
+                                  self.to_string() + ") starting on " + cfg_.iface + ", network " +
+                                  cfg_.network.describe());
+
+    uv_udp_recv_start(
+        &udp_,
+        [](uv_handle_t*, size_t, uv_buf_t* buf) {
+            static char storage[kMaxDatagramIn + 1];
+            buf->base = storage;
+            buf->len = sizeof(storage);
+        },
+        [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned) {
+            auto* self = static_cast<Agent*>(h->data);
+            if (n <= 0 || !from || from->sa_family != AF_INET) return;
+            auto* in = reinterpret_cast<const sockaddr_in*>(from);
+            Address a{ntohl(in->sin_addr.s_addr), ntohs(in->sin_port)};
+            self->node_->handle_datagram(
+                monotonic_now(), a,
+                {reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(n)});
+            self->pump();
+        });
+
+    uv_timer_init(&loop_, &wake_);
+    wake_.data = this;
+    uv_timer_init(&loop_, &repair_);
+    repair_.data = this;
+    // Repairs routes deleted by someone else and notices interface changes within a second.
+    uv_timer_start(
+        &repair_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->apply_routes(); }, 1000, 1000);
+
+    for (auto [sig, num] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM},
+                            std::pair{&sighup_, SIGHUP}}) {
+        uv_signal_init(&loop_, sig);
+        sig->data = this;
+        uv_signal_start(
+            sig,
+            [](uv_signal_t* s, int signum) { static_cast<Agent*>(s->data)->on_signal(signum); },
+            num);
+    }
+
+    control_ = std::make_unique<Control>(
+        &loop_, [this](const std::string& line) { return handle_command(line); });
+    if (auto err = control_->listen(cfg_.socket); !err.empty()) {
+        log(LogLine::Level::Error, err);
+        shutdown(1);
+    }
+    pump();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* h, void*) {
+            if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+    return exit_code_;
+}
+
+void Agent::pump() {
+    while (auto t = node_->poll_transmit()) {
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(t->to.ip);
+        to.sin_port = htons(t->to.port);
+        uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(t->bytes.data()),
+                                   static_cast<unsigned>(t->bytes.size()));
+        // Datagrams are fire and forget: a full socket buffer is loss, which the protocol handles.
+        uv_udp_try_send(&udp_, &buf, 1, reinterpret_cast<const sockaddr*>(&to));
+    }
+    bool membership_changed = false;
+    while (auto l = node_->poll_log()) log(l->level, l->text);
+    while (auto e = node_->poll_event()) {
+        membership_changed = true;
+        if (e->kind == MemberEvent::Kind::LeaveComplete) {
+            // Out of the cluster for good: our routes to its members go too.
+            for (const auto& msg : routes_.reconcile({}, std::nullopt).messages)
+                log(LogLine::Level::Info, msg);
+            shutdown(exit_code_);
+        }
+    }
+    while (auto s = node_->poll_subnet_event()) {
+        membership_changed = true;
+        if (s->slot) write_subnet_env(*s->slot);
+    }
+    if (membership_changed) apply_routes();
+    save_state();
+    if (stopping_) return;
+    if (auto when = node_->poll_timeout()) {
+        auto delay =
+            std::chrono::duration_cast<std::chrono::milliseconds>(*when - monotonic_now()).count();
+        uv_timer_start(
+            &wake_,
+            [](uv_timer_t* t) {
+                auto* self = static_cast<Agent*>(t->data);
+                self->node_->handle_timeout(monotonic_now());
+                self->pump();
+            },
+            static_cast<std::uint64_t>(std::max<long long>(delay, 0)) + 1, 0);
+    }
+}
+
+void Agent::apply_routes(bool force) {
+    if (!node_ || stopping_) return;
+    Time now = monotonic_now();
+    // Hitless restart: adopt the routes already there and remove none until this node has the
+    // cluster's view (its first full state transfer) or 30 s have passed.
+    if (!routes_armed_ && !force) {
+        if (!(node_->node().synced() && now - started_ >= 2s) && now - started_ < 30s) return;
+        routes_armed_ = true;
+    }
+    auto ifindex = netlink::interface_index(cfg_.iface);
+    if (!ifindex) {
+        log(LogLine::Level::Warn, "interface " + cfg_.iface + " is gone; routes wait for it");
+        return;
+    }
+    std::vector<netlink::Route> desired;
+    for (const auto& [slot, owner] : node_->claims().owners()) {
+        if (owner == node_->node().id()) continue;
+        const Member* m = node_->node().members().find(owner);
+        if (!m || !is_live(m->state)) continue;  // reserved for a dead node: no route
+        desired.push_back(netlink::Route{cfg_.network.subnet(slot), m->info.addr.ip, *ifindex});
+    }
+    auto res = routes_.reconcile(desired, cfg_.network.network());
+    for (const auto& msg : res.messages)
+        log(res.errors ? LogLine::Level::Warn : LogLine::Level::Info, msg);
+    route_reports_ = std::move(res.reports);
+}
+
+void Agent::write_subnet_env(std::uint32_t slot) {
+    int mtu = netlink::interface_mtu(cfg_.iface).value_or(1500);
+    auto dir = cfg_.subnet_file.substr(0, cfg_.subnet_file.find_last_of('/'));
+    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
+    if (auto err = write_file_atomically(cfg_.subnet_file,
+                                         render_subnet_env(cfg_.network, slot, mtu), 0644);
+        !err.empty())
+        log(LogLine::Level::Error, err);
+    else
+        log(LogLine::Level::Info,
+            "wrote " + cfg_.subnet_file + " for subnet " + cfg_.network.subnet(slot).to_string());
+}
+
+void Agent::save_state() {
+    SavedState now{node_->persisted(), {}};
+    for (const auto& [id, m] : node_->node().members().all())
+        if (id != node_->node().id() && is_live(m.state) && now.peers.size() < 16)
+            now.peers.push_back(m.info.addr);
+    if (now.node.incarnation == saved_.node.incarnation && now.node.claim == saved_.node.claim)
+        return;
+    if (auto err = shoal::agent::save_state(cfg_.state_dir, now); !err.empty())
+        log(LogLine::Level::Error, err);
+    saved_ = now;
+}
+
+void Agent::on_signal(int signum) {
+    if (signum == SIGHUP) {
+        auto ring = read_keyring(cfg_.cluster_key_file);
+        if (auto* err = std::get_if<std::string>(&ring)) {
+            log(LogLine::Level::Error, "SIGHUP: keyring not reloaded: " + *err);
+        } else {
+            node_->set_keyring(std::get<Keyring>(ring));
+            log(LogLine::Level::Info, "SIGHUP: reloaded the keyring (" +
+                                          std::to_string(std::get<Keyring>(ring).size()) +
+                                          " keys)");
+        }
+        return;
+    }
+    if (signum == SIGINT || (signum == SIGTERM && cfg_.leave_on_terminate)) {
+        log(LogLine::Level::Info, "leaving the cluster");
+        node_->leave(monotonic_now());
+        pump();
+        return;
+    }
+    // SIGTERM: a planned restart. Routes stay as they are; peers will see us again shortly.
+    log(LogLine::Level::Info, "SIGTERM: stopping for a restart; routes are left in place");
+    shutdown(0);
+}
+
+Control::Reply Agent::handle_command(const std::string& line) {
+    auto sp = line.find(' ');
+    std::string cmd = line.substr(0, sp), arg = sp == std::string::npos ? "" : line.substr(sp + 1);
+    bool json = arg == "json";
+    const Node& n = node_->node();
+    auto subnet_of = [&](const NodeId& id) -> std::optional<std::string> {
+        auto claim = node_->claims().claim_of(id);
+        if (!claim || node_->claims().owner(claim->slot) != id) return std::nullopt;
+        return cfg_.network.subnet(claim->slot).to_string();
+    };
+    if (cmd == "members") {
+        std::map<std::string, const netlink::RouteReport*> by_subnet;
+        for (const auto& r : route_reports_) by_subnet[r.route.dst.to_string()] = &r;
+        std::string out = json ? "[" : "";
+        for (const auto& [id, m] : n.members().all()) {
+            auto sub = subnet_of(id);
+            bool self = id == n.id();
+            std::optional<std::string> reason;
+            if (!self && sub && by_subnet.count(*sub) &&
+                by_subnet[*sub]->state != netlink::RouteState::Installed)
+                reason = by_subnet[*sub]->reason.empty() ? to_string(by_subnet[*sub]->state)
+                                                         : by_subnet[*sub]->reason;
+            if (!self && is_live(m.state) && !sub) reason = "owns no subnet";
+            if (json) {
+                if (out.size() > 1) out += ",";
+                out += "{\"name\":" + json_string(m.info.name) +
+                       ",\"id\":" + json_string(id.hex()) +
+                       ",\"addr\":" + json_string(ipv4_to_string(m.info.addr.ip)) +
+                       ",\"port\":" + std::to_string(m.info.addr.port) +
+                       ",\"state\":" + json_string(to_string(m.state)) +
+                       ",\"subnet\":" + (sub ? json_string(*sub) : "null") +
+                       ",\"incarnation\":" + std::to_string(m.inc()) +
+                       ",\"routable\":" + (reason || !is_live(m.state) ? "false" : "true") +
+                       ",\"reason\":" + (reason ? json_string(*reason) : "null") + "}";
+            } else {
+                char row[512];
+                std::snprintf(row, sizeof(row), "%-20s %-16s %-21s %-8s %-18s %s\n",
+                              m.info.name.c_str(), id.short_hex().c_str(),
+                              m.info.addr.to_string().c_str(),
+                              std::string(to_string(m.state)).c_str(), sub ? sub->c_str() : "-",
+                              reason ? reason->c_str() : "");
+                out += row;
+            }
+        }
+        return {true, json ? out + "]\n" : out};
+    }
+    if (cmd == "routes") {
+        std::string out = json ? "[" : "";
+        for (const auto& r : route_reports_) {
+            if (json) {
+                if (out.size() > 1) out += ",";
+                out += "{\"subnet\":" + json_string(r.route.dst.to_string()) +
+                       ",\"via\":" + json_string(ipv4_to_string(r.route.via)) +
+                       ",\"dev\":" + json_string(cfg_.iface) +
+                       ",\"state\":" + json_string(netlink::to_string(r.state)) + "}";
+            } else {
+                out += r.route.dst.to_string() + " via " + ipv4_to_string(r.route.via) + " dev " +
+                       cfg_.iface + " " + netlink::to_string(r.state) +
+                       (r.reason.empty() ? "" : ": " + r.reason) + "\n";
+            }
+        }
+        return {true, json ? out + "]\n" : out};
+    }
+    if (cmd == "status") {
+        int installed = 0;
+        for (const auto& r : route_reports_) installed += r.state == netlink::RouteState::Installed;
+        auto sub = subnet_of(n.id());
+        const auto& t = n.members();
+        if (json)
+            return {true,
+                    "{\"name\":" + json_string(cfg_.name) + ",\"id\":" + json_string(n.id().hex()) +
+                        ",\"addr\":" + json_string(ipv4_to_string(cfg_.advertise)) +
+                        ",\"subnet\":" + (sub ? json_string(*sub) : "null") +
+                        ",\"network\":" + json_string(cfg_.network.network().to_string()) +
+                        ",\"members\":{\"alive\":" + std::to_string(t.count(MemberState::Alive)) +
+                        ",\"suspect\":" + std::to_string(t.count(MemberState::Suspect)) +
+                        ",\"dead\":" + std::to_string(t.count(MemberState::Dead)) +
+                        ",\"left\":" + std::to_string(t.count(MemberState::Left)) +
+                        "},\"routes_installed\":" + std::to_string(installed) + "}\n"};
+        return {true, "name " + cfg_.name + "\nid " + n.id().hex() + "\naddr " +
+                          ipv4_to_string(cfg_.advertise) + "\nsubnet " + sub.value_or("none") +
+                          "\nnetwork " + cfg_.network.describe() + "\nmembers " +
+                          std::to_string(t.live_count()) + " live, " +
+                          std::to_string(t.count(MemberState::Dead)) + " dead, " +
+                          std::to_string(t.count(MemberState::Left)) + " left\nroutes installed " +
+                          std::to_string(installed) + "\nlocal health " +
+                          std::to_string(n.local_health()) + "\n"};
+    }
+    if (cmd == "leave") {
+        log(LogLine::Level::Info, "leave requested over the control socket");
+        node_->leave(monotonic_now());
+        pump();
+        return {true, "leaving\n"};
+    }
+    if (cmd == "force-leave") {
+        auto err = node_->force_leave(monotonic_now(), arg);
+        pump();
+        if (!err.empty()) return {false, err + "\n"};
+        return {true, "forced out " + arg + "\n"};
+    }
+    return {false, "unknown command '" + cmd + "'\n"};
+}
+
+void Agent::shutdown(int code) {
+    if (stopping_) return;
+    stopping_ = true;
+    exit_code_ = code;
+    uv_stop(&loop_);
+}
+
+}  // namespace
+
+int run_agent(const AgentConfig& cfg) {
+    return Agent(cfg).run();
+}
+
+}  // namespace shoal::agent

@@ -1,0 +1,175 @@
+#include "agent/agent_config.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "netlink/interfaces.hpp"
+
+namespace shoal::agent {
+
+struct AgentOptions::Raw {
+    std::string name, bind = "0.0.0.0:7946", advertise, iface;
+    NetworkSettings network;
+    std::vector<std::string> seeds;
+    std::string cluster_key_file,
+        restart_hold = "60s", state_dir = "/var/lib/shoal", socket = "/run/shoal/shoal.sock",
+        subnet_file = "/run/flannel/subnet.env", cni_conf, profile = "lan", route_table = "main",
+        log_level = "info", grace_period = "24h";
+    bool leave_on_terminate = false;
+    std::map<std::string, std::string> timers;  // setting name -> value, only those given
+};
+
+std::optional<LogLevel> parse_log_level(std::string_view s) {
+    if (s == "debug") return LogLevel::Debug;
+    if (s == "info") return LogLevel::Info;
+    if (s == "warn") return LogLevel::Warn;
+    if (s == "error") return LogLevel::Error;
+    return std::nullopt;
+}
+
+std::variant<Keyring, std::string> read_keyring(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return "cluster-key-file: cannot read " + path;
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string err;
+    auto ring = Keyring::parse(text.str(), err);
+    if (!ring) return "cluster-key-file: " + path + ": " + err;
+    return *ring;
+}
+
+AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
+    Raw& r = *raw_;
+    cmd->set_config("--config", "", "TOML file with any of these settings, same names");
+    cmd->allow_config_extras(CLI::config_extras_mode::error);
+    cmd->add_option("--name", r.name, "Member name (default: the hostname)");
+    cmd->add_option("--bind", r.bind, "Gossip UDP address, IP:PORT")->capture_default_str();
+    cmd->add_option("--advertise", r.advertise,
+                    "Address the others reach us at (default: iface's IPv4)");
+    cmd->add_option("--iface", r.iface,
+                    "Interface of the L2 segment (default: the default route's)");
+    cmd->add_option("--network", r.network.network, "Pod network CIDR, e.g. 10.244.0.0/16");
+    cmd->add_option("--subnet-len", r.network.subnet_len, "Per-node subnet length (default 24)");
+    cmd->add_option("--subnet-min", r.network.subnet_min, "First subnet to hand out");
+    cmd->add_option("--subnet-max", r.network.subnet_max, "Last subnet to hand out");
+    cmd->add_option("--ipv6-network", r.network.ipv6_network, "IPv6 pod network (dual-stack)");
+    cmd->add_option("--ipv6-subnet-len", r.network.ipv6_subnet_len,
+                    "IPv6 per-node subnet length (default 64)");
+    cmd->add_option("--seed", r.seeds, "Seed peer HOST:PORT (repeatable)");
+    cmd->add_option("--cluster-key-file", r.cluster_key_file,
+                    "Keyring: one key per line, the first sends");
+    cmd->add_option("--restart-hold", r.restart_hold, "How long peers wait for a planned restart")
+        ->capture_default_str();
+    cmd->add_option("--state-dir", r.state_dir, "Node key and state")->capture_default_str();
+    cmd->add_option("--socket", r.socket, "Control socket")->capture_default_str();
+    cmd->add_option("--subnet-file", r.subnet_file, "flannel subnet.env to write")
+        ->capture_default_str();
+    cmd->add_option("--cni-conf", r.cni_conf, "CNI conflist to write (optional)");
+    cmd->add_option("--profile", r.profile, "Timing profile: lan or fast")->capture_default_str();
+    cmd->add_option("--route-table", r.route_table, "Routing table: main or a number")
+        ->capture_default_str();
+    cmd->add_flag("--leave-on-terminate", r.leave_on_terminate,
+                  "SIGTERM leaves instead of a planned restart");
+    cmd->add_option("--log-level", r.log_level, "debug, info, warn or error")
+        ->capture_default_str();
+    cmd->add_option("--grace-period", r.grace_period,
+                    "How long a dead node's subnet stays reserved")
+        ->capture_default_str();
+    for (const auto& name : setting_names()) {
+        cmd->add_option_function<std::string>(
+            "--" + name, [&r, name](const std::string& v) { r.timers[name] = v; },
+            "Timer (overrides the profile)");
+    }
+}
+
+std::variant<AgentConfig, std::string> AgentOptions::finish() const {
+    const Raw& r = *raw_;
+    AgentConfig c;
+
+    auto profile = parse_profile(r.profile);
+    if (!profile) return "profile: '" + r.profile + "' is not lan or fast";
+    c.profile = *profile;
+    c.timing = timing_for(*profile);
+    for (const auto& [name, value] : r.timers)
+        if (auto err = apply_setting(c.timing, name, value); !err.empty()) return err;
+    if (auto err = validate(c.timing); !err.empty()) return err;
+
+    auto net = NetworkConfig::make(r.network);
+    if (auto* err = std::get_if<std::string>(&net)) return *err;
+    c.network = std::get<NetworkConfig>(net);
+
+    if (r.cluster_key_file.empty())
+        return std::string("cluster-key-file: not set (make a key with `shoal keygen`)");
+    auto ring = read_keyring(r.cluster_key_file);
+    if (auto* err = std::get_if<std::string>(&ring)) return *err;
+    c.cluster_key_file = r.cluster_key_file;
+    c.keyring = std::get<Keyring>(ring);
+
+    auto bind = Address::parse(r.bind);
+    if (!bind) return "bind: '" + r.bind + "' is not IPv4:PORT";
+    c.bind = *bind;
+    for (const auto& s : r.seeds) {
+        auto a = Address::parse(s);
+        if (!a) return "seed: '" + s + "' is not IPv4:PORT";
+        c.seeds.push_back(*a);
+    }
+    for (auto [text, field] :
+         {std::pair{&r.restart_hold, &c.restart_hold}, std::pair{&r.grace_period, &c.grace}}) {
+        auto d = parse_duration(*text);
+        if (!d)
+            return std::string(field == &c.restart_hold ? "restart-hold" : "grace-period") + ": '" +
+                   *text + "' is not a duration (e.g. 60s, 24h)";
+        *field = *d;
+    }
+    auto level = parse_log_level(r.log_level);
+    if (!level) return "log-level: '" + r.log_level + "' is not debug, info, warn or error";
+    c.log_level = *level;
+    if (r.route_table == "main") {
+        c.route_table = 254;
+    } else {
+        char* end = nullptr;
+        long t = std::strtol(r.route_table.c_str(), &end, 10);
+        if (r.route_table.empty() || *end || t < 1 || t > 0xfffffffe || t == 255)
+            return "route-table: '" + r.route_table +
+                   "' is not main or a table number (1..2^32-2, not 255)";
+        c.route_table = static_cast<int>(t);
+    }
+
+    c.iface = r.iface;
+    if (c.iface.empty()) {
+        auto def = netlink::default_route_interface();
+        if (!def)
+            return std::string("iface: not set and there is no IPv4 default route to take it from");
+        c.iface = *def;
+    }
+    if (!netlink::interface_index(c.iface)) return "iface: no interface named '" + c.iface + "'";
+    if (r.advertise.empty()) {
+        auto a = netlink::primary_ipv4(c.iface);
+        if (!a) return "advertise: not set and " + c.iface + " has no IPv4 address";
+        c.advertise = a->first;
+    } else {
+        auto a = parse_ipv4(r.advertise);
+        if (!a) return "advertise: '" + r.advertise + "' is not an IPv4 address";
+        c.advertise = *a;
+    }
+    c.name = r.name;
+    if (c.name.empty()) {
+        char host[256] = {};
+        if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+            return std::string("name: not set and no hostname");
+        c.name = host;
+    }
+    if (c.name.size() > kMaxNameLen)
+        return "name: longer than " + std::to_string(kMaxNameLen) + " bytes";
+    c.state_dir = r.state_dir;
+    c.socket = r.socket;
+    c.subnet_file = r.subnet_file;
+    c.cni_conf = r.cni_conf;
+    c.leave_on_terminate = r.leave_on_terminate;
+    return c;
+}
+
+}  // namespace shoal::agent

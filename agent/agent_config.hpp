@@ -1,0 +1,59 @@
+#pragma once
+// `shoal agent` settings: from flags and from a TOML file (--config), under the same names.
+// Validation happens before anything is touched: a wrong setting exits 2 with a message that
+// names it, and nothing is half-applied.
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "gossip/config.hpp"
+#include "gossip/keyring.hpp"
+#include "gossip/network_config.hpp"
+
+namespace shoal::agent {
+
+enum class LogLevel { Debug, Info, Warn, Error };
+
+struct AgentConfig {
+    std::string name;
+    Address bind;
+    std::uint32_t advertise = 0;  // IPv4, host byte order
+    std::string iface;
+    NetworkConfig network;
+    std::vector<Address> seeds;
+    std::string cluster_key_file;
+    Keyring keyring;
+    Duration restart_hold = 60s;
+    std::string state_dir;
+    std::string socket;
+    std::string subnet_file;
+    std::string cni_conf;
+    Profile profile = Profile::Lan;
+    Timing timing;
+    int route_table = 254;
+    bool leave_on_terminate = false;
+    LogLevel log_level = LogLevel::Info;
+    Duration grace = 24h;
+};
+
+// Registers every setting on `cmd` (the `agent` subcommand).
+class AgentOptions {
+  public:
+    explicit AgentOptions(CLI::App* cmd);
+    // Validates, fills in defaults from the system (hostname, default-route interface, its
+    // address), reads the keyring. On failure: a message starting with the setting's name.
+    std::variant<AgentConfig, std::string> finish() const;
+
+  private:
+    struct Raw;
+    std::shared_ptr<Raw> raw_;
+};
+
+std::variant<Keyring, std::string> read_keyring(const std::string& path);
+std::optional<LogLevel> parse_log_level(std::string_view s);
+
+}  // namespace shoal::agent

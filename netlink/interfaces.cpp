@@ -1,0 +1,84 @@
+#include "netlink/interfaces.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
+#include <cstring>
+#include <memory>
+
+namespace shoal::netlink {
+
+namespace {
+struct SockFree {
+    void operator()(nl_sock* s) const { nl_socket_free(s); }
+};
+struct CacheFree {
+    void operator()(nl_cache* c) const { nl_cache_free(c); }
+};
+using SockPtr = std::unique_ptr<nl_sock, SockFree>;
+using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
+
+SockPtr connect() {
+    SockPtr s(nl_socket_alloc());
+    if (!s || nl_connect(s.get(), NETLINK_ROUTE) < 0) return nullptr;
+    return s;
+}
+}  // namespace
+
+std::optional<int> interface_index(const std::string& ifname) {
+    unsigned idx = if_nametoindex(ifname.c_str());
+    if (idx == 0) return std::nullopt;
+    return static_cast<int>(idx);
+}
+
+std::optional<std::string> default_route_interface() {
+    auto sk = connect();
+    nl_cache* raw = nullptr;
+    if (!sk || rtnl_route_alloc_cache(sk.get(), AF_INET, 0, &raw) < 0) return std::nullopt;
+    CachePtr cache(raw);
+    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+        auto* r = reinterpret_cast<rtnl_route*>(o);
+        nl_addr* dst = rtnl_route_get_dst(r);
+        if (rtnl_route_get_table(r) != RT_TABLE_MAIN || (dst && nl_addr_get_prefixlen(dst) != 0) ||
+            rtnl_route_get_nnexthops(r) == 0)
+            continue;
+        char name[IF_NAMESIZE] = {};
+        int idx = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(r, 0));
+        if (if_indextoname(static_cast<unsigned>(idx), name)) return std::string(name);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::pair<std::uint32_t, int>> primary_ipv4(const std::string& ifname) {
+    auto idx = interface_index(ifname);
+    auto sk = connect();
+    nl_cache* raw = nullptr;
+    if (!idx || !sk || rtnl_addr_alloc_cache(sk.get(), &raw) < 0) return std::nullopt;
+    CachePtr cache(raw);
+    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+        auto* a = reinterpret_cast<rtnl_addr*>(o);
+        nl_addr* local = rtnl_addr_get_local(a);
+        if (rtnl_addr_get_ifindex(a) != *idx || rtnl_addr_get_family(a) != AF_INET || !local ||
+            (rtnl_addr_get_flags(a) & IFA_F_SECONDARY))
+            continue;
+        std::uint32_t be;
+        std::memcpy(&be, nl_addr_get_binary_addr(local), 4);
+        return std::pair{ntohl(be), rtnl_addr_get_prefixlen(a)};
+    }
+    return std::nullopt;
+}
+
+std::optional<int> interface_mtu(const std::string& ifname) {
+    auto sk = connect();
+    rtnl_link* link = nullptr;
+    if (!sk || rtnl_link_get_kernel(sk.get(), 0, ifname.c_str(), &link) < 0) return std::nullopt;
+    int mtu = static_cast<int>(rtnl_link_get_mtu(link));
+    rtnl_link_put(link);
+    return mtu;
+}
+
+}  // namespace shoal::netlink

@@ -1,0 +1,18 @@
+#pragma once
+// Facts about this host's interfaces, read over rtnetlink each time they are needed: an
+// interface index is never cached for good (flannel lost its routes for good after a cable
+// unplug, flannel#1434, because it did).
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace shoal::netlink {
+
+// The interface of the IPv4 default route in the main table.
+std::optional<std::string> default_route_interface();
+// The first IPv4 address on `ifname` (host byte order) and its prefix length.
+std::optional<std::pair<std::uint32_t, int>> primary_ipv4(const std::string& ifname);
+std::optional<int> interface_mtu(const std::string& ifname);
+std::optional<int> interface_index(const std::string& ifname);
+
+}  // namespace shoal::netlink

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# End to end: three hosts in network namespaces on one bridge, a real `shoal agent` on each, pods
+# made by the real CNI plugins. Asserts on kernel routes and real packets.
+# Usage: cluster_test.sh path/to/shoal
+SHOAL=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
+pass=0 fail=0
+check() { # description, command...
+    local what=$1; shift
+    if "$@"; then echo "ok: $what"; pass=$((pass + 1)); else echo "FAIL: $what"; fail=$((fail + 1)); fi
+}
+subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
+# Exactly one shoal route per peer subnet, via that peer, on host $1; peers listed after it.
+routes_exact() {
+    local n=$1; shift
+    local want="" got
+    for p in "$@"; do want+="$(subnet_of "$p") via $SEGMENT.$p dev eth0"$'\n'; done
+    got=$(routes_of "$n" | grep -v unreachable | sed 's/ *$//' | sort)
+    [ "$got" = "$(printf '%s' "$want" | sort)" ]
+}
+has_route() { routes_of "$1" | grep -q "^$2 "; }
+no_route() { ! has_route "$@"; }
+snapshot() { for n in "$@"; do echo "h$n"; routes_of "$n"; done; }
+
+e2e_switch
+for n in 1 2 3; do add_host $n; done
+for n in 1 2 3; do start_agent $n; done
+for n in 1 2 3; do wait_for 10 test -s "$E2E_DIR/h$n/subnet.env" >/dev/null; done
+wait_for 10 routes_exact 1 2 3 >/dev/null; wait_for 10 routes_exact 2 1 3 >/dev/null; wait_for 10 routes_exact 3 1 2 >/dev/null
+
+check "each host has its own subnet" test "$(for n in 1 2 3; do subnet_of $n; done | sort -u | wc -l)" = 3
+check "h1 has exactly one route per peer, via the peer" routes_exact 1 2 3
+check "h2 has exactly one route per peer, via the peer" routes_exact 2 1 3
+check "h3 has exactly one route per peer, via the peer" routes_exact 3 1 2
+check "members --json lists all three alive" bash -c "[ \$('$SHOAL' members --json --socket $E2E_DIR/h1.sock | grep -o '\"state\":\"alive\"' | wc -l) = 3 ]"
+
+pod1=$(add_pod 1); pod2=$(add_pod 2); pod3=$(add_pod 3)
+check "pods got addresses from their host's subnet" test -n "$pod1" -a -n "$pod2" -a -n "$pod3"
+check "pod on h1 pings pod on h2 (ICMP, plain routing)" pod 1 ping -q -c 2 -W 1 "$pod2"
+pod 2 nc -l 8080 > "$E2E_DIR/tcp.out" &
+sleep 0.2
+echo "hello over host-gw" | pod 1 nc -N -w 2 "$pod2" 8080
+wait $! 2>/dev/null
+check "pod on h1 reaches pod on h2 over TCP" grep -q "hello over host-gw" "$E2E_DIR/tcp.out"
+check "no tunnel device on any host" bash -c "! ip netns exec $(host 1) ip -d link | grep -qE 'vxlan|ipip|gre'"
+
+# Agent restart (SIGTERM, then start): no route changes anywhere.
+before=$(snapshot 1 2 3)
+stop_agent 2 TERM
+check "routes stay while h2's agent is stopped for a restart" test "$(snapshot 1 2 3)" = "$before"
+start_agent 2
+sleep 3
+check "an agent restart changed no route on any host" test "$(snapshot 1 2 3)" = "$before"
+
+# An own route deleted by hand is restored.
+s3=$(subnet_of 3)
+on 1 ip route del "$s3"
+ms=$(wait_for 5 has_route 1 "$s3")
+check "a route deleted by hand is restored within 1 s (took ${ms:-never} ms)" test -n "$ms" -a "${ms:-9999}" -le 1500
+
+# kill -9 plus link down: every other host withdraws the route.
+s3=$(subnet_of 3)
+stop_agent 3 KILL
+on 3 ip link set eth0 down
+ms1=$(wait_for 10 no_route 1 "$s3"); ms2=$(wait_for 10 no_route 2 "$s3")
+check "h3 killed: h1 withdrew its route (${ms1:-never} ms)" test -n "$ms1"
+check "h3 killed: h2 withdrew its route (${ms2:-never} ms)" test -n "$ms2"
+check "a pod reaching the withdrawn subnet fails at once" bash -c "! ip netns exec shoal-p1-$E2E_ID ping -c 1 -W 1 $pod3 2>&1 | grep -q '1 received'"
+t0=$(now_ms); pod 1 ping -c 1 -W 3 "$pod3" >/dev/null 2>&1; took=$(( $(now_ms) - t0 ))
+check "the unreachable error comes at once, not after a timeout (${took} ms)" test "$took" -lt 1000
+
+# Restart h3: same subnet, routes return everywhere.
+on 3 ip link set eth0 up
+start_agent 3
+ms=$(wait_for 15 has_route 1 "$s3")
+check "h3 restarted: its route is back on h1 (${ms:-never} ms)" test -n "$ms"
+check "h3 came back with the same subnet" test "$(subnet_of 3)" = "$s3"
+wait_for 10 has_route 2 "$s3" >/dev/null
+check "h3 restarted: its route is back on h2" has_route 2 "$s3"
+
+# A wrong cluster key cannot join.
+add_host 4
+"$SHOAL" keygen > "$E2E_DIR/other.key"
+E2E_KEY="$E2E_DIR/other.key" start_agent 4
+sleep 3
+check "a host with another cluster key is not admitted" bash -c "! '$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h4 '"
+check "and gets no routes" test -z "$(routes_of 4 | grep -v unreachable)"
+stop_agent 4 KILL
+
+# Graceful leave withdraws everywhere.
+s2=$(subnet_of 2)
+"$SHOAL" leave --socket "$E2E_DIR/h2.sock" >/dev/null
+ms1=$(wait_for 5 no_route 1 "$s2"); ms3=$(wait_for 5 no_route 3 "$s2")
+check "h2 left: h1 withdrew its route (${ms1:-never} ms)" test -n "$ms1"
+check "h2 left: h3 withdrew its route (${ms3:-never} ms)" test -n "$ms3"
+check "members shows h2 as left" bash -c "'$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h2 .* left'"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

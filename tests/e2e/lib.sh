@@ -1,0 +1,98 @@
+# Shared by the namespace tests and the demo: hosts as network namespaces on one bridge (the L2
+# segment), one `shoal agent` per host. Only addresses inside these namespaces are used, and
+# everything is torn down on exit, also when a test fails. Source it; set SHOAL to the binary.
+set -u
+E2E_ID=${E2E_ID:-$$}
+E2E_DIR=$(mktemp -d "/tmp/shoal-e2e-$E2E_ID.XXXX")
+E2E_SW="shoal-sw-$E2E_ID"   # the namespace holding the bridge
+E2E_HOSTS=()
+declare -A E2E_PID
+SEGMENT=192.168.77       # the hosts' L2 segment: .1, .2, ...
+NETWORK=10.244.0.0/16    # the pod network
+
+e2e_cleanup() {
+    for h in "${!E2E_PID[@]}"; do kill -9 "${E2E_PID[$h]}" 2>/dev/null; done
+    wait 2>/dev/null
+    for h in "${E2E_HOSTS[@]}"; do ip netns del "$h" 2>/dev/null; done
+    ip netns del "$E2E_SW" 2>/dev/null
+    rm -rf "$E2E_DIR"
+}
+trap e2e_cleanup EXIT
+
+host() { echo "shoal-h$1-$E2E_ID"; }
+on() { local h; h=$(host "$1"); shift; ip netns exec "$h" "$@"; }
+
+e2e_switch() {
+    ip netns add "$E2E_SW"
+    ip netns exec "$E2E_SW" ip link add br0 type bridge
+    ip netns exec "$E2E_SW" ip link set br0 up
+    "$SHOAL" keygen > "$E2E_DIR/cluster.key"
+}
+
+# add_host N: namespace with eth0 = $SEGMENT.N/24, plugged into the bridge.
+add_host() {
+    local n=$1 h; h=$(host "$n")
+    ip netns add "$h"
+    E2E_HOSTS+=("$h")
+    local a="ve$n-$E2E_ID" b="vp$n-$E2E_ID"
+    ip link add "$a" type veth peer name "$b"
+    ip link set "$a" netns "$h"
+    ip link set "$b" netns "$E2E_SW"
+    on "$n" ip link set "$a" name eth0
+    on "$n" ip link set lo up
+    on "$n" ip addr add "$SEGMENT.$n/24" dev eth0
+    on "$n" ip link set eth0 up
+    ip netns exec "$E2E_SW" ip link set "$b" master br0
+    ip netns exec "$E2E_SW" ip link set "$b" up
+    mkdir -p "$E2E_DIR/h$n"
+}
+
+# start_agent N [extra args]: seeds are host 1.
+start_agent() {
+    local n=$1; shift
+    on "$n" "$SHOAL" agent --name "h$n" --iface eth0 --network "$NETWORK" \
+        --cluster-key-file "${E2E_KEY:-$E2E_DIR/cluster.key}" --state-dir "$E2E_DIR/h$n/state" \
+        --socket "$E2E_DIR/h$n.sock" --subnet-file "$E2E_DIR/h$n/subnet.env" \
+        --seed "$SEGMENT.1:7946" --profile fast "$@" >>"$E2E_DIR/h$n.log" 2>&1 &
+    E2E_PID[$n]=$!
+}
+
+stop_agent() { # N SIGNAL
+    kill -"${2:-TERM}" "${E2E_PID[$1]}" 2>/dev/null
+    wait "${E2E_PID[$1]}" 2>/dev/null
+    unset "E2E_PID[$1]"
+}
+
+shoal_at() { local n=$1; shift; "$SHOAL" "$@" --socket "$E2E_DIR/h$n.sock"; }
+routes_of() { on "$1" ip -4 route show proto 77; }
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# wait_for SECONDS COMMAND...: polls every 20 ms; prints the milliseconds it took.
+wait_for() {
+    local limit_ms=$(( $1 * 1000 )); shift
+    local start; start=$(now_ms)
+    until "$@" >/dev/null 2>&1; do
+        (( $(now_ms) - start > limit_ms )) && return 1
+        sleep 0.02
+    done
+    echo $(( $(now_ms) - start ))
+}
+
+# add_pod N: a pod on host N, made the way a container runtime does it: the real CNI bridge and
+# host-local plugins, config on stdin, CNI_* in the environment, IPAM over the host's subnet.env.
+# Prints the pod's address.
+add_pod() {
+    local n=$1 pod="shoal-p$1-$E2E_ID"
+    ip netns add "$pod"
+    E2E_HOSTS+=("$pod")
+    local gw subnet
+    gw=$(sed -n 's/^FLANNEL_SUBNET=//p' "$E2E_DIR/h$n/subnet.env")   # e.g. 10.244.3.1/24
+    subnet="${gw%.*/*}.0/${gw#*/}"
+    local conf
+    conf=$(printf '{"cniVersion":"0.4.0","name":"shoal","type":"bridge","bridge":"cni0","isGateway":true,"ipMasq":false,"ipam":{"type":"host-local","subnet":"%s","routes":[{"dst":"0.0.0.0/0"}],"dataDir":"%s"}}' \
+        "$subnet" "$E2E_DIR/h$n/ipam")
+    on "$n" env CNI_COMMAND=ADD CNI_CONTAINERID="pod-$n" CNI_NETNS="/var/run/netns/$pod" CNI_IFNAME=eth0 \
+        CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$conf" | sed -n 's/.*"address": "\([0-9.]*\)\/.*/\1/p'
+}
+pod() { local n=$1; shift; ip netns exec "shoal-p$n-$E2E_ID" "$@"; }
