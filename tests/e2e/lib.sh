@@ -5,7 +5,6 @@ set -u
 E2E_ID=${E2E_ID:-$$}
 E2E_DIR=$(mktemp -d "/tmp/shoal-e2e-$E2E_ID.XXXX")
 E2E_SW="shoal-sw-$E2E_ID"   # the namespace holding the bridge
-E2E_HOSTS=()
 declare -A E2E_PID
 SEGMENT=192.168.77       # the hosts' L2 segment: .1, .2, ...
 NETWORK=10.244.0.0/16    # the pod network
@@ -13,8 +12,9 @@ NETWORK=10.244.0.0/16    # the pod network
 e2e_cleanup() {
     for h in "${!E2E_PID[@]}"; do kill -9 "${E2E_PID[$h]}" 2>/dev/null; done
     wait 2>/dev/null
-    for h in "${E2E_HOSTS[@]}"; do ip netns del "$h" 2>/dev/null; done
-    ip netns del "$E2E_SW" 2>/dev/null
+    # Every namespace this run made ends in -$E2E_ID (pods are made in subshells, so a list
+    # kept in a variable would miss them).
+    for ns in $(ip netns list | awk '{print $1}' | grep -- "-$E2E_ID\$"); do ip netns del "$ns"; done
     rm -rf "$E2E_DIR"
 }
 trap e2e_cleanup EXIT
@@ -33,7 +33,6 @@ e2e_switch() {
 add_host() {
     local n=$1 h; h=$(host "$n")
     ip netns add "$h"
-    E2E_HOSTS+=("$h")
     local a="ve$n-$E2E_ID" b="vp$n-$E2E_ID"
     ip link add "$a" type veth peer name "$b"
     ip link set "$a" netns "$h"
@@ -85,7 +84,6 @@ wait_for() {
 add_pod() {
     local n=$1 pod="shoal-p$1-$E2E_ID"
     ip netns add "$pod"
-    E2E_HOSTS+=("$pod")
     local gw subnet
     gw=$(sed -n 's/^FLANNEL_SUBNET=//p' "$E2E_DIR/h$n/subnet.env")   # e.g. 10.244.3.1/24
     subnet="${gw%.*/*}.0/${gw#*/}"
