@@ -49,7 +49,8 @@ add_host() {
 # start_agent N [extra args]: seeds are host 1.
 start_agent() {
     local n=$1; shift
-    on "$n" "$SHOAL" agent --name "h$n" --iface eth0 --network "$NETWORK" \
+    # Not through `on`: a backgrounded function is a subshell, and $! must be the agent itself.
+    ip netns exec "$(host "$n")" "$SHOAL" agent --name "h$n" --iface eth0 --network "$NETWORK" \
         --cluster-key-file "${E2E_KEY:-$E2E_DIR/cluster.key}" --state-dir "$E2E_DIR/h$n/state" \
         --socket "$E2E_DIR/h$n.sock" --subnet-file "$E2E_DIR/h$n/subnet.env" \
         --seed "$SEGMENT.1:7946" --profile fast "$@" >>"$E2E_DIR/h$n.log" 2>&1 &
