@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -251,11 +252,11 @@ void Agent::apply_routes(bool force) {
     if (!node_ || stopping_) return;
     Time now = monotonic_now();
     // Hitless restart: adopt the routes already there and remove none until this node has the
-    // cluster's view (its first full state transfer) or 30 s have passed.
-    if (!routes_armed_ && !force) {
-        if (!(node_->node().synced() && now - started_ >= 2s) && now - started_ < 30s) return;
+    // cluster's view (its first full state transfer, and 2 s to hear the first gossip) or 30 s
+    // have passed. Missing routes are added at once.
+    if (!routes_armed_ && (force || (node_->node().synced() && now - started_ >= 2s) ||
+                           now - started_ >= 30s))
         routes_armed_ = true;
-    }
     auto ifindex = netlink::interface_index(cfg_.iface);
     if (!ifindex) {
         log(LogLine::Level::Warn, "interface " + cfg_.iface + " is gone; routes wait for it");
@@ -267,6 +268,13 @@ void Agent::apply_routes(bool force) {
         const Member* m = node_->node().members().find(owner);
         if (!m || !is_live(m->state)) continue;  // reserved for a dead node: no route
         desired.push_back(netlink::Route{cfg_.network.subnet(slot), m->info.addr.ip, *ifindex});
+    }
+    if (!routes_armed_) {
+        for (const auto& own : routes_.own_routes()) {
+            bool wanted = std::any_of(desired.begin(), desired.end(),
+                                      [&](const netlink::Route& d) { return d.dst == own.dst; });
+            if (!wanted) desired.push_back(own);
+        }
     }
     auto res = routes_.reconcile(desired, cfg_.network.network());
     for (const auto& msg : res.messages)

@@ -1,13 +1,51 @@
 #!/usr/bin/env bash
-# The demo: builds shoal, then runs its membership core on a simulated 16-node cluster and shows
-# it converging, one member failing, and another leaving.
+# The demo: three hosts (network namespaces on one bridge) run `shoal agent`; each gets a pod
+# subnet, routes every other host's subnet straight to that host (host-gw: no tunnel), and a pod
+# on one host pings a pod on another. Then a host dies and the others withdraw its route.
+# Everything it creates is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build shoal >/dev/null
-echo "== ./build/shoal simulate --nodes 16 --loss 0.05"
-./build/shoal simulate --nodes 16 --loss 0.05 --seconds 40
-echo
-echo "== the same run as JSON (same seed, same result, bit for bit)"
-./build/shoal simulate --nodes 16 --loss 0.05 --seconds 40 --json
+SHOAL=$(realpath build/shoal)
+set +e
+source tests/e2e/lib.sh
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "three hosts on one L2 segment ($SEGMENT.0/24), pod network $NETWORK"
+e2e_switch
+for n in 1 2 3; do add_host "$n"; start_agent "$n"; done
+for n in 1 2 3; do wait_for 10 test -s "$E2E_DIR/h$n/subnet.env" >/dev/null; done
+two_routes() { [ "$(routes_of "$1" | grep -c via)" = 2 ]; }
+for n in 1 2 3; do wait_for 10 two_routes "$n" >/dev/null; done
+
+say "shoal members (as host 1 sees them)"
+shoal_at 1 members
+for n in 1 2 3; do
+    say "host $n: its subnet.env and its routes (proto 77 = shoal)"
+    cat "$E2E_DIR/h$n/subnet.env"
+    routes_of "$n"
+done
+
+say "a pod on each host, made by the CNI bridge + host-local plugins from subnet.env"
+pod1=$(add_pod 1); pod2=$(add_pod 2); pod3=$(add_pod 3)
+echo "pod on host 1: $pod1   pod on host 2: $pod2   pod on host 3: $pod3"
+say "pod on host 1 pings the pod on host 2: plain routing, host 1 -> host 2 -> pod"
+pod 1 ping -c 3 "$pod2"
+pod 1 ip route get "$pod2"
+on 1 ip route get "$pod2"
+
+say "host 3 dies (kill -9 of its agent, its link down)"
+s3=$(sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h3/subnet.env")
+stop_agent 3 KILL 2>/dev/null
+on 3 ip link set eth0 down
+gone() { ! routes_of "$1" | grep -q "^$s3 "; }
+ms1=$(wait_for 10 gone 1); ms2=$(wait_for 10 gone 2)
+echo "host 1 withdrew the route to $s3 after ${ms1} ms, host 2 after ${ms2} ms"
+routes_of 1
+say "the pod on host 1 now gets an immediate error for host 3's pods (the unreachable route)"
+pod 1 ping -c 1 -W 2 "$pod3" || true
+shoal_at 1 members
+
+say "cleaning up: agents stopped, namespaces removed"
