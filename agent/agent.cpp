@@ -254,8 +254,8 @@ void Agent::apply_routes(bool force) {
     // Hitless restart: adopt the routes already there and remove none until this node has the
     // cluster's view (its first full state transfer, and 2 s to hear the first gossip) or 30 s
     // have passed. Missing routes are added at once.
-    if (!routes_armed_ && (force || (node_->node().synced() && now - started_ >= 2s) ||
-                           now - started_ >= 30s))
+    if (!routes_armed_ &&
+        (force || (node_->node().synced() && now - started_ >= 2s) || now - started_ >= 30s))
         routes_armed_ = true;
     auto ifindex = netlink::interface_index(cfg_.iface);
     if (!ifindex) {
