@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "gossip/address.hpp"
@@ -8,6 +9,15 @@
 #include "gossip/wire.hpp"
 
 namespace shoal {
+
+// Pops the oldest item of an output queue (the poll_* functions of the sans-IO cores).
+template <typename Queue>
+std::optional<typename Queue::value_type> take_front(Queue& q) {
+    if (q.empty()) return std::nullopt;
+    auto v = std::move(q.front());
+    q.pop_front();
+    return v;
+}
 
 struct MemberEvent {
     enum class Kind {

@@ -86,24 +86,15 @@ void Node::schedule(Time when, TimerKind kind, std::uint32_t seq, const NodeId& 
 }
 
 std::optional<Transmit> Node::poll_transmit() {
-    if (out_.empty()) return std::nullopt;
-    Transmit t = std::move(out_.front());
-    out_.pop_front();
-    return t;
+    return take_front(out_);
 }
 
 std::optional<MemberEvent> Node::poll_event() {
-    if (events_.empty()) return std::nullopt;
-    MemberEvent e = std::move(events_.front());
-    events_.pop_front();
-    return e;
+    return take_front(events_);
 }
 
 std::optional<LogLine> Node::poll_log() {
-    if (logs_.empty()) return std::nullopt;
-    LogLine l = std::move(logs_.front());
-    logs_.pop_front();
-    return l;
+    return take_front(logs_);
 }
 
 std::optional<Time> Node::poll_timeout() const {

@@ -150,24 +150,15 @@ std::string SubnetNode::force_leave(Time now, std::string_view who) {
 }
 
 std::optional<MemberEvent> SubnetNode::poll_event() {
-    if (events_.empty()) return std::nullopt;
-    MemberEvent e = std::move(events_.front());
-    events_.pop_front();
-    return e;
+    return take_front(events_);
 }
 
 std::optional<SubnetEvent> SubnetNode::poll_subnet_event() {
-    if (subnet_events_.empty()) return std::nullopt;
-    SubnetEvent e = subnet_events_.front();
-    subnet_events_.pop_front();
-    return e;
+    return take_front(subnet_events_);
 }
 
 std::optional<LogLine> SubnetNode::poll_log() {
-    if (logs_.empty()) return std::nullopt;
-    LogLine l = std::move(logs_.front());
-    logs_.pop_front();
-    return l;
+    return take_front(logs_);
 }
 
 std::optional<std::uint32_t> SubnetNode::slot() const {

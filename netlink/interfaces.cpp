@@ -1,5 +1,7 @@
 #include "netlink/interfaces.hpp"
 
+#include "netlink/nl_handles.hpp"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
@@ -12,23 +14,6 @@
 
 namespace shoal::netlink {
 
-namespace {
-struct SockFree {
-    void operator()(nl_sock* s) const { nl_socket_free(s); }
-};
-struct CacheFree {
-    void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
-using SockPtr = std::unique_ptr<nl_sock, SockFree>;
-using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
-
-SockPtr connect() {
-    SockPtr s(nl_socket_alloc());
-    if (!s || nl_connect(s.get(), NETLINK_ROUTE) < 0) return nullptr;
-    return s;
-}
-}  // namespace
-
 std::optional<int> interface_index(const std::string& ifname) {
     unsigned idx = if_nametoindex(ifname.c_str());
     if (idx == 0) return std::nullopt;
@@ -36,7 +21,7 @@ std::optional<int> interface_index(const std::string& ifname) {
 }
 
 std::optional<std::string> default_route_interface() {
-    auto sk = connect();
+    auto sk = connect_route_socket();
     nl_cache* raw = nullptr;
     if (!sk || rtnl_route_alloc_cache(sk.get(), AF_INET, 0, &raw) < 0) return std::nullopt;
     CachePtr cache(raw);
@@ -55,7 +40,7 @@ std::optional<std::string> default_route_interface() {
 
 std::optional<std::pair<std::uint32_t, int>> primary_ipv4(const std::string& ifname) {
     auto idx = interface_index(ifname);
-    auto sk = connect();
+    auto sk = connect_route_socket();
     nl_cache* raw = nullptr;
     if (!idx || !sk || rtnl_addr_alloc_cache(sk.get(), &raw) < 0) return std::nullopt;
     CachePtr cache(raw);
@@ -73,7 +58,7 @@ std::optional<std::pair<std::uint32_t, int>> primary_ipv4(const std::string& ifn
 }
 
 std::optional<int> interface_mtu(const std::string& ifname) {
-    auto sk = connect();
+    auto sk = connect_route_socket();
     rtnl_link* link = nullptr;
     if (!sk || rtnl_link_get_kernel(sk.get(), 0, ifname.c_str(), &link) < 0) return std::nullopt;
     int mtu = static_cast<int>(rtnl_link_get_mtu(link));

@@ -1,5 +1,7 @@
 #include "netlink/route_reconciler.hpp"
 
+#include "netlink/nl_handles.hpp"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
@@ -23,20 +25,6 @@ const char* to_string(RouteState s) {
 }
 
 namespace {
-
-// RAII for libnl objects.
-struct CacheFree {
-    void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
-struct RouteFree {
-    void operator()(rtnl_route* r) const { rtnl_route_put(r); }
-};
-struct AddrFree {
-    void operator()(nl_addr* a) const { nl_addr_put(a); }
-};
-using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
-using RoutePtr = std::unique_ptr<rtnl_route, RouteFree>;
-using AddrPtr = std::unique_ptr<nl_addr, AddrFree>;
 
 using Prefix = std::pair<std::uint32_t, int>;  // address (host order), length
 

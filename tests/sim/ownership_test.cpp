@@ -37,6 +37,15 @@ bool settle(sim::Cluster& c, Duration limit = 60s) {
     return c.run_until([&] { return bool(owners_unique(c)); }, limit, 50ms);
 }
 
+// Starts n nodes, 20 ms apart, all seeded by the first.
+void grow(sim::Cluster& c, int n) {
+    c.add_node({});
+    for (int i = 1; i < n; ++i) {
+        c.run_for(20ms);
+        c.add_node({0});
+    }
+}
+
 sim::ClusterOptions small_network(std::uint64_t seed, std::string network, int subnet_len) {
     auto o = options(seed, Profile::Lan, 0);
     o.network = NetworkSettings{std::move(network), subnet_len};
@@ -106,11 +115,7 @@ TEST_P(Ownership, DeadNodesSubnetIsReservedForTheGracePeriodThenFree) {
     o.grace = 120s;
     o.network = NetworkSettings{"10.0.0.0/24", 28};  // 15 subnets
     sim::Cluster c(o);
-    c.add_node({});
-    for (int i = 1; i < 15; ++i) {
-        c.run_for(20ms);
-        c.add_node({0});
-    }
+    grow(c, 15);
     ASSERT_TRUE(settle(c));
     auto slot = *c.at(4).node->slot();
     c.crash(4);
@@ -130,11 +135,7 @@ TEST_P(Ownership, ForceLeaveFreesADeadNodesSubnetAtOnce) {
     auto o = options(GetParam(), Profile::Lan, 0);
     o.network = NetworkSettings{"10.0.0.0/24", 28};  // 15 subnets
     sim::Cluster c(o);
-    c.add_node({});
-    for (int i = 1; i < 15; ++i) {
-        c.run_for(20ms);
-        c.add_node({0});
-    }
+    grow(c, 15);
     ASSERT_TRUE(settle(c));
     auto slot = *c.at(6).node->slot();
     // Refused for a live member.
@@ -186,11 +187,7 @@ TEST_P(Ownership, PartitionThatGaveOneSubnetAwayTwiceHealsWithTheOlderClaimWinni
     auto o = small_network(GetParam(), "10.0.0.0/24", 28);
     o.network.subnet_max = "10.0.0.176";
     sim::Cluster c(o);
-    c.add_node({});
-    for (int i = 1; i < 10; ++i) {
-        c.run_for(20ms);
-        c.add_node({0});
-    }
+    grow(c, 10);
     ASSERT_TRUE(settle(c));
     auto free_slot = [&] {
         for (std::uint32_t s = 0; s < c.network().slots(); ++s)
