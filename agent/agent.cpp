@@ -16,6 +16,7 @@
 #include "agent/state_dir.hpp"
 #include "agent/subnet_env.hpp"
 #include "netlink/interfaces.hpp"
+#include "netlink/kernel_events.hpp"
 #include "netlink/route_reconciler.hpp"
 
 namespace shoal::agent {
@@ -63,6 +64,7 @@ class Agent {
     void write_subnet_env(std::uint32_t slot);
     void save_state();
     void on_signal(int signum);
+    void on_kernel_event();
     void shutdown(int code);
     Control::Reply handle_command(const std::string& line);
 
@@ -72,6 +74,9 @@ class Agent {
     uv_timer_t wake_{};
     uv_timer_t repair_{};
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};
+    uv_poll_t kernel_poll_{};
+    netlink::KernelEvents kernel_;
+    std::uint32_t address_ = 0;
     std::unique_ptr<Control> control_;
     std::unique_ptr<SubnetNode> node_;
     netlink::RouteReconciler routes_;
@@ -184,6 +189,18 @@ int Agent::run() {
             sig,
             [](uv_signal_t* s, int signum) { static_cast<Agent*>(s->data)->on_signal(signum); },
             num);
+    }
+
+    // Route, link and address changes: repair at once, and follow a new address on iface.
+    address_ = cfg_.advertise;
+    if (auto err = kernel_.open(); !err.empty()) {
+        log(LogLine::Level::Warn, err + "; relying on the once-a-second check");
+    } else {
+        uv_poll_init(&loop_, &kernel_poll_, kernel_.fd());
+        kernel_poll_.data = this;
+        uv_poll_start(&kernel_poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
+            static_cast<Agent*>(p->data)->on_kernel_event();
+        });
     }
 
     control_ = std::make_unique<Control>(
@@ -307,6 +324,22 @@ void Agent::save_state() {
     saved_ = now;
 }
 
+void Agent::on_kernel_event() {
+    if (!kernel_.drain() || stopping_) return;
+    if (cfg_.advertise_follows_iface) {
+        auto now_addr = netlink::primary_ipv4(cfg_.iface);
+        if (now_addr && now_addr->first != address_) {
+            log(LogLine::Level::Info, "the address of " + cfg_.iface + " changed from " +
+                                          ipv4_to_string(address_) + " to " +
+                                          ipv4_to_string(now_addr->first) + "; announcing it");
+            address_ = now_addr->first;
+            node_->set_address(monotonic_now(), Address{address_, cfg_.bind.port});
+        }
+    }
+    apply_routes();
+    pump();
+}
+
 void Agent::on_signal(int signum) {
     if (signum == SIGHUP) {
         auto ring = read_keyring(cfg_.cluster_key_file);
@@ -402,7 +435,7 @@ Control::Reply Agent::handle_command(const std::string& line) {
         if (json)
             return {true,
                     "{\"name\":" + json_string(cfg_.name) + ",\"id\":" + json_string(n.id().hex()) +
-                        ",\"addr\":" + json_string(ipv4_to_string(cfg_.advertise)) +
+                        ",\"addr\":" + json_string(ipv4_to_string(address_)) +
                         ",\"subnet\":" + (sub ? json_string(*sub) : "null") +
                         ",\"network\":" + json_string(cfg_.network.network().to_string()) +
                         ",\"members\":{\"alive\":" + std::to_string(t.count(MemberState::Alive)) +

@@ -150,6 +150,7 @@ std::variant<AgentConfig, std::string> AgentOptions::finish() const {
         auto a = netlink::primary_ipv4(c.iface);
         if (!a) return "advertise: not set and " + c.iface + " has no IPv4 address";
         c.advertise = a->first;
+        c.advertise_follows_iface = true;
     } else {
         auto a = parse_ipv4(r.advertise);
         if (!a) return "advertise: '" + r.advertise + "' is not an IPv4 address";

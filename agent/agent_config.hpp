@@ -21,7 +21,8 @@ enum class LogLevel { Debug, Info, Warn, Error };
 struct AgentConfig {
     std::string name;
     Address bind;
-    std::uint32_t advertise = 0;  // IPv4, host byte order
+    std::uint32_t advertise = 0;           // IPv4, host byte order
+    bool advertise_follows_iface = false;  // not set: follow iface's address when it changes
     std::string iface;
     NetworkConfig network;
     std::vector<Address> seeds;

@@ -5,9 +5,13 @@
 SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
 pass=0 fail=0
-check() { # description, command...
-    local what=$1; shift
-    if "$@"; then echo "ok: $what"; pass=$((pass + 1)); else echo "FAIL: $what"; fail=$((fail + 1)); fi
+check() { # description, command... (its output is shown only when it fails)
+    local what=$1 out; shift
+    if out=$("$@" 2>&1); then
+        echo "ok: $what"; pass=$((pass + 1))
+    else
+        echo "FAIL: $what"; [ -n "$out" ] && sed 's/^/    /' <<<"$out"; fail=$((fail + 1))
+    fi
 }
 subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
 # Exactly one shoal route per peer subnet, via that peer, on host $1; peers listed after it.
@@ -78,6 +82,16 @@ check "h3 came back with the same subnet" test "$(subnet_of 3)" = "$s3"
 wait_for 10 has_route 2 "$s3" >/dev/null
 check "h3 restarted: its route is back on h2" has_route 2 "$s3"
 
+# A host's address changes (re-addressing, a DHCP renewal): every peer moves the route.
+s2=$(subnet_of 2)
+via12() { routes_of "$1" | grep -q "^$s2 via $SEGMENT.12 "; }
+on 2 ip addr flush dev eth0
+on 2 ip addr add "$SEGMENT.12/24" dev eth0
+ms1=$(wait_for 10 via12 1); ms3=$(wait_for 10 via12 3)
+check "h2 re-addressed: h1 routes its subnet via the new address (${ms1:-never} ms)" test -n "$ms1"
+check "h2 re-addressed: h3 routes its subnet via the new address (${ms3:-never} ms)" test -n "$ms3"
+check "pods still reach each other after the move" pod 1 ping -q -c 2 -W 1 "$pod2"
+
 # A wrong cluster key cannot join.
 add_host 4
 "$SHOAL" keygen > "$E2E_DIR/other.key"
@@ -94,6 +108,15 @@ ms1=$(wait_for 5 no_route 1 "$s2"); ms3=$(wait_for 5 no_route 3 "$s2")
 check "h2 left: h1 withdrew its route (${ms1:-never} ms)" test -n "$ms1"
 check "h2 left: h3 withdrew its route (${ms3:-never} ms)" test -n "$ms3"
 check "members shows h2 as left" bash -c "'$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h2 .* left'"
+
+# force-leave: refused for a live member, frees a dead one's subnet at once.
+check "force-leave refuses a live member" bash -c "! '$SHOAL' force-leave h3 --socket $E2E_DIR/h1.sock 2>/dev/null"
+stop_agent 3 KILL
+on 3 ip link set eth0 down
+dead3() { "$SHOAL" members --socket "$E2E_DIR/h1.sock" | grep -q '^h3 .* dead'; }
+wait_for 10 dead3 >/dev/null
+check "force-leave frees a dead member" "$SHOAL" force-leave h3 --socket "$E2E_DIR/h1.sock"
+check "members shows h3 as left after force-leave" bash -c "'$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h3 .* left'"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,27 @@
+#pragma once
+// The kernel's route, link and IPv4 address notifications (rtnetlink multicast groups), for the
+// agent's event loop: poll fd() for readability, then drain(). Any notification means "look
+// again": the agent re-reads the interface and reconciles, so no event needs parsing.
+#include <memory>
+#include <string>
+
+namespace shoal::netlink {
+
+class KernelEvents {
+  public:
+    KernelEvents();
+    ~KernelEvents();
+    KernelEvents(const KernelEvents&) = delete;
+    KernelEvents& operator=(const KernelEvents&) = delete;
+
+    std::string open();  // an error message on failure
+    int fd() const;
+    // Reads every pending notification; true if there was at least one.
+    bool drain();
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace shoal::netlink
