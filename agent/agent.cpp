@@ -283,7 +283,7 @@ void Agent::apply_routes(bool force) {
     for (const auto& [slot, owner] : node_->claims().owners()) {
         if (owner == node_->node().id()) continue;
         const Member* m = node_->node().members().find(owner);
-        if (!m || !is_live(m->state)) continue;  // reserved for a dead node: no route
+        if (!m || !holds_subnet(m->state)) continue;  // reserved for a dead node: no route
         desired.push_back(netlink::Route{cfg_.network.subnet(slot), m->info.addr.ip, *ifindex});
     }
     if (!routes_armed_) {
@@ -359,8 +359,12 @@ void Agent::on_signal(int signum) {
         pump();
         return;
     }
-    // SIGTERM: a planned restart. Routes stay as they are; peers will see us again shortly.
-    log(LogLine::Level::Info, "SIGTERM: stopping for a restart; routes are left in place");
+    // SIGTERM: a planned restart. Routes stay as they are here, and the peers, told (signed)
+    // that we will be back within restart-hold, keep theirs too.
+    log(LogLine::Level::Info, "SIGTERM: stopping for a restart; peers hold our routes for " +
+                                  std::to_string(to_seconds(cfg_.restart_hold)) + " s");
+    node_->prepare_restart(monotonic_now(), cfg_.restart_hold);
+    pump();
     shutdown(0);
 }
 
@@ -386,7 +390,7 @@ Control::Reply Agent::handle_command(const std::string& line) {
                 by_subnet[*sub]->state != netlink::RouteState::Installed)
                 reason = by_subnet[*sub]->reason.empty() ? to_string(by_subnet[*sub]->state)
                                                          : by_subnet[*sub]->reason;
-            if (!self && is_live(m.state) && !sub) reason = "owns no subnet";
+            if (!self && holds_subnet(m.state) && !sub) reason = "owns no subnet";
             if (json) {
                 if (out.size() > 1) out += ",";
                 out += "{\"name\":" + json_string(m.info.name) +
@@ -396,7 +400,7 @@ Control::Reply Agent::handle_command(const std::string& line) {
                        ",\"state\":" + json_string(to_string(m.state)) +
                        ",\"subnet\":" + (sub ? json_string(*sub) : "null") +
                        ",\"incarnation\":" + std::to_string(m.inc()) +
-                       ",\"routable\":" + (reason || !is_live(m.state) ? "false" : "true") +
+                       ",\"routable\":" + (reason || !holds_subnet(m.state) ? "false" : "true") +
                        ",\"reason\":" + (reason ? json_string(*reason) : "null") + "}";
             } else {
                 char row[512];

@@ -13,7 +13,7 @@ constexpr std::size_t kMaxVersionLen = 64;
 std::vector<std::uint8_t> encode_body(const Announcement& a) {
     std::vector<std::uint8_t> body;
     MsgWriter w(body);
-    w.array(9);
+    w.array(10);
     w.str(kAnnounceDomain);
     w.bin(a.key);
     w.str(a.name);
@@ -29,6 +29,7 @@ std::vector<std::uint8_t> encode_body(const Announcement& a) {
     }
     w.bin(a.network);
     w.str(a.version);
+    w.uint(a.restart_hold_ms);
     return body;
 }
 
@@ -37,7 +38,7 @@ bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
     std::uint32_t n = 0, claim_n = 0;
     std::string_view domain, name, version;
     std::span<const std::uint8_t> key, network;
-    if (!r.array(n) || n < 9 || !r.str(domain, 32) || domain != kAnnounceDomain ||
+    if (!r.array(n) || n < 10 || !r.str(domain, 32) || domain != kAnnounceDomain ||
         !r.bin(key, 32) || key.size() != 32 || !r.str(name, kMaxNameLen) ||
         !r.uint_as(a.addr.ip, UINT32_MAX) || !r.uint_as(a.addr.port, UINT16_MAX) ||
         !r.uint_as(a.inc, UINT32_MAX) || !r.array(claim_n) || (claim_n != 0 && claim_n != 2))
@@ -47,9 +48,10 @@ bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
         if (!r.uint_as(c.slot, UINT32_MAX) || !r.uint(c.clock)) return false;
         a.claim = c;
     }
-    if (!r.bin(network, 16) || network.size() != 16 || !r.str(version, kMaxVersionLen))
+    if (!r.bin(network, 16) || network.size() != 16 || !r.str(version, kMaxVersionLen) ||
+        !r.uint_as(a.restart_hold_ms, UINT32_MAX))
         return false;
-    for (std::uint32_t i = 9; i < n; ++i)
+    for (std::uint32_t i = 10; i < n; ++i)
         if (!r.skip()) return false;
     if (!r.at_end()) return false;
     std::copy(key.begin(), key.end(), a.key.begin());

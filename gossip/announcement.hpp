@@ -4,7 +4,8 @@
 //
 //   meta = msgpack [body: bin, signature: bin(64)]
 //   body = msgpack ["shoal/announce/1", public key, name, ip, port, incarnation,
-//                   claim: [] or [slot, clock], network digest, agent version]
+//                   claim: [] or [slot, clock], network digest, agent version,
+//                   restart hold in ms]
 //
 // The signature (Ed25519, by the node's own key) covers the body bytes exactly as sent, so there
 // is one canonical encoding: the one the signer produced.
@@ -34,6 +35,8 @@ struct Announcement {
     std::optional<Claim> claim;
     Digest network{};
     std::string version;
+    // Non-zero: "I am stopping for a planned restart; hold me this long" (milliseconds).
+    std::uint32_t restart_hold_ms = 0;
 };
 
 enum class Rejection : std::uint8_t {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gossip/announcement.hpp"
+#include "gossip/time.hpp"
 
 namespace shoal {
 
@@ -17,6 +18,8 @@ class Credentials {
     virtual std::vector<std::uint8_t> sign_leave(std::uint32_t inc) = 0;
     // nullopt when `a` is a valid announcement of its member for our network.
     virtual std::optional<Rejection> check(const Alive& a) = 0;
+    // The planned-restart hold a verified announcement carries (zero: none).
+    virtual Duration restart_hold(const Alive& a) = 0;
     // Whether `l` is signed by the member whose (verified) announcement is `a`.
     virtual bool check_leave(const Alive& a, const Left& l) = 0;
 };

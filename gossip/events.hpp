@@ -29,6 +29,7 @@ struct MemberEvent {
         Left,           // left gracefully
         LeaveComplete,  // our own leave has been disseminated; the node is now inert
         Learned,        // first heard of as already dead or left, from a state transfer
+        Restarting,     // announced a planned restart; held with its subnet until it returns
     };
     Kind kind;
     NodeId id;

@@ -4,8 +4,16 @@
 
 namespace shoal {
 
-enum class MemberState : std::uint8_t { Alive = 0, Suspect = 1, Dead = 2, Left = 3 };
-inline constexpr std::uint8_t kMaxMemberState = 3;
+// Restarting: the member announced (signed) a planned restart and is held, with its subnet and
+// routes, until it returns or its announced hold runs out.
+enum class MemberState : std::uint8_t {
+    Alive = 0,
+    Suspect = 1,
+    Dead = 2,
+    Left = 3,
+    Restarting = 4
+};
+inline constexpr std::uint8_t kMaxMemberState = 4;
 
 constexpr std::string_view to_string(MemberState s) {
     switch (s) {
@@ -13,12 +21,19 @@ constexpr std::string_view to_string(MemberState s) {
         case MemberState::Suspect: return "suspect";
         case MemberState::Dead: return "dead";
         case MemberState::Left: return "left";
+        case MemberState::Restarting: return "restarting";
     }
     return "?";
 }
 
+// Reachable: probed, gossiped to, asked to relay.
 constexpr bool is_live(MemberState s) {
     return s == MemberState::Alive || s == MemberState::Suspect;
+}
+
+// Keeps its subnet and its routes: live, or away for an announced restart.
+constexpr bool holds_subnet(MemberState s) {
+    return is_live(s) || s == MemberState::Restarting;
 }
 
 }  // namespace shoal

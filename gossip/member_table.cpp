@@ -25,7 +25,7 @@ void MemberTable::digest_toggle(const Member& m) {
     std::array<std::uint8_t, 16 + 4 + 1> in{};
     std::copy(m.info.id.bytes.begin(), m.info.id.bytes.end(), in.begin());
     for (int i = 0; i < 4; ++i) in[16 + i] = static_cast<std::uint8_t>(m.state_inc >> (8 * i));
-    in[20] = m.state == MemberState::Suspect ? 0 : static_cast<std::uint8_t>(m.state);
+    in[20] = holds_subnet(m.state) ? 0 : static_cast<std::uint8_t>(m.state);
     Digest h{};
     crypto_generichash(h.data(), h.size(), in.data(), in.size(), nullptr, 0);
     for (std::size_t i = 0; i < h.size(); ++i) digest_[i] ^= h[i];

@@ -70,7 +70,7 @@ class MemberTable {
     std::map<NodeId, Member> members_;           // ordered: state transfers page through it by id
     std::unordered_map<NodeId, Member*> by_id_;  // map nodes never move: O(1) lookups
     std::unordered_map<Address, NodeId> by_addr_;
-    std::array<std::size_t, 4> counts_{};
+    std::array<std::size_t, 5> counts_{};
     Digest digest_{};
     std::vector<NodeId> others_;  // every member but self, for random picks
     std::unordered_map<NodeId, std::size_t> others_pos_;

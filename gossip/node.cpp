@@ -15,6 +15,7 @@ const char* to_string(MemberEvent::Kind k) {
         case MemberEvent::Kind::Left: return "left";
         case MemberEvent::Kind::LeaveComplete: return "leave-complete";
         case MemberEvent::Kind::Learned: return "learned";
+        case MemberEvent::Kind::Restarting: return "restarting";
     }
     return "?";
 }
@@ -216,6 +217,7 @@ void Node::advance(Time now) {
             case TimerKind::Join: on_join_timer(now); break;
             case TimerKind::SyncRetry: on_sync_retry(now, t.seq); break;
             case TimerKind::Leave: finish_leave(now); break;
+            case TimerKind::RestartHold: on_restart_hold_timeout(now, t.id, t.gen); break;
         }
     }
 }
@@ -419,6 +421,7 @@ Message Node::record_message(const Member& m) const {
         case MemberState::Suspect: return Suspect{m.id(), m.inc(), cfg_.id};
         case MemberState::Dead: return Dead{m.id(), m.inc(), cfg_.id};
         case MemberState::Left: return Left{m.id(), m.inc(), m.left_sig};
+        case MemberState::Restarting: return m.info;
     }
     return m.info;
 }
@@ -480,6 +483,7 @@ void Node::on_alive(Time now, const Address& from, const Alive& a) {
         broadcast(a.id, a);
         emit(MemberEvent::Kind::Joined, n);
         log(LogLine::Level::Info, "member joined: " + describe(n));
+        apply_restart_hold(now, n);
         return;
     }
     if (a.inc <= m->inc()) return;
@@ -493,6 +497,9 @@ void Node::on_alive(Time now, const Address& from, const Alive& a) {
     if (prev == MemberState::Dead || prev == MemberState::Left) {
         emit(MemberEvent::Kind::Joined, *m);
         log(LogLine::Level::Info, "member rejoined: " + describe(*m));
+    } else if (prev == MemberState::Restarting) {
+        emit(MemberEvent::Kind::Recovered, *m);
+        log(LogLine::Level::Info, "member is back from its restart: " + describe(*m));
     } else {
         if (prev == MemberState::Suspect) {
             emit(MemberEvent::Kind::Recovered, *m);
@@ -503,6 +510,38 @@ void Node::on_alive(Time now, const Address& from, const Alive& a) {
             log(LogLine::Level::Info, "member updated its announcement: " + describe(*m));
         }
     }
+    apply_restart_hold(now, *m);
+}
+
+void Node::apply_restart_hold(Time now, Member& m) {
+    Duration hold = creds_ ? creds_->restart_hold(m.info) : Duration{};
+    if (hold <= Duration{}) return;
+    m.suspicion.reset();
+    table_.set_state(m, MemberState::Restarting, now);
+    schedule(now + hold, TimerKind::RestartHold, 0, m.id(), ++m.suspicion_gen);
+    emit(MemberEvent::Kind::Restarting, m);
+    log(LogLine::Level::Info, "member is restarting, held for " + std::to_string(to_seconds(hold)) +
+                                  " s: " + describe(m));
+}
+
+void Node::on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t gen) {
+    Member* m = table_.find(id);
+    if (!m || m->state != MemberState::Restarting || gen != m->suspicion_gen) return;
+    table_.set_state(*m, MemberState::Dead, now);
+    ++m->suspicion_gen;
+    ++stats_.deaths_declared;
+    broadcast(id, Dead{id, m->inc(), cfg_.id});
+    emit(MemberEvent::Kind::Dead, *m);
+    log(LogLine::Level::Warn,
+        "member declared dead: " + describe(*m) + " did not come back within its restart hold");
+}
+
+void Node::announce_to_all(Time now) {
+    if (stopped_) return;
+    advance(now);
+    const Alive& me = self().info;
+    for (const auto& [id, m] : table_.all())
+        if (id != cfg_.id && is_live(m.state)) send(m.info.addr, {me}, false);
 }
 
 void Node::reschedule_suspicion(Member& m) {

@@ -42,6 +42,9 @@ class Node {
     // Announces again with a higher incarnation: a new address, or new content from the
     // credentials (a changed subnet claim).
     void reannounce(Time now, std::optional<Address> addr = std::nullopt);
+    // Before a planned restart: sends our (already re-signed) announcement straight to every live
+    // member, so that all of them hold us as restarting rather than suspecting us.
+    void announce_to_all(Time now);
     // Frees a dead member at once (as Serf's force-leave); an error unless it is dead here.
     std::string force_leave(Time now, const NodeId& id);
 
@@ -73,6 +76,7 @@ class Node {
         Join,
         SyncRetry,
         Leave,
+        RestartHold,
     };
     struct Timer {
         Time when;
@@ -158,6 +162,9 @@ class Node {
     void on_left(Time now, const Address& from, const Left& l);
     void suspect_member(Time now, Member& m, const NodeId& from);
     void on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t gen);
+    void on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t gen);
+    // Applies the restart hold an announcement carries: Restarting until it returns or expires.
+    void apply_restart_hold(Time now, Member& m);
     void refute(Time now, const Address& from, std::uint32_t accused_inc);
     // Someone holds an accusation against us that we already refuted: send it our announcement.
     void answer_stale_accusation(Time now, const Address& from, std::uint32_t accused_inc);

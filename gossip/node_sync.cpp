@@ -196,7 +196,7 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
             refute(now, from, r.state_inc);
         return;
     }
-    if (is_live(r.state)) {
+    if (holds_subnet(r.state)) {
         on_alive(now, from, a);
         return;
     }
@@ -257,7 +257,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
         for (; it != all.end(); ++it) {
             const Member& m = it->second;
             MemberRecord rec{m.info, m.state, 0, m.left_sig, m.inc()};
-            if (!is_live(m.state)) {
+            if (m.state == MemberState::Dead || m.state == MemberState::Left) {
                 auto age =
                     std::chrono::duration_cast<std::chrono::milliseconds>(now - m.state_since);
                 rec.age_ms =

@@ -46,7 +46,8 @@ class SubnetNode::Signer final : public Credentials {
           cache_(std::move(cache)) {}
 
     Alive announce(std::uint32_t inc, const Address& addr) override {
-        Announcement a{identity_.public_key(), name_, addr, inc, claim, network_, version_};
+        Announcement a{
+            identity_.public_key(), name_, addr, inc, claim, network_, version_, hold_ms};
         return seal_announcement(a, identity_, kProtocolVersion);
     }
     std::vector<std::uint8_t> sign_leave(std::uint32_t inc) override {
@@ -56,6 +57,10 @@ class SubnetNode::Signer final : public Credentials {
         const auto& r = cache_->get_or_verify(a, network_);
         if (auto* rej = std::get_if<Rejection>(&r)) return *rej;
         return std::nullopt;
+    }
+    Duration restart_hold(const Alive& a) override {
+        const auto* ann = std::get_if<Announcement>(&cache_->get_or_verify(a, network_));
+        return ann ? Duration(std::chrono::milliseconds(ann->restart_hold_ms)) : Duration{};
     }
     bool check_leave(const Alive& a, const Left& l) override {
         const auto* ann = std::get_if<Announcement>(&cache_->get_or_verify(a, network_));
@@ -68,6 +73,7 @@ class SubnetNode::Signer final : public Credentials {
     }
 
     std::optional<Claim> claim;
+    std::uint32_t hold_ms = 0;
 
   private:
     Identity identity_;
@@ -127,6 +133,14 @@ void SubnetNode::handle_timeout(Time now) {
 
 void SubnetNode::leave(Time now) {
     node_.leave(now);
+    after(now);
+}
+
+void SubnetNode::prepare_restart(Time now, Duration hold) {
+    signer_->hold_ms = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(hold).count());
+    node_.reannounce(now);
+    node_.announce_to_all(now);
     after(now);
 }
 
@@ -207,7 +221,7 @@ void SubnetNode::refresh(const NodeId& id) {
         claims_.erase(id);
         return;
     }
-    claims_.set(id, *ann->claim, m->state == MemberState::Dead, m->state_since);
+    claims_.set(id, *ann->claim, !holds_subnet(m->state), m->state_since);
 }
 
 std::optional<std::uint32_t> SubnetNode::pick_slot() const {

@@ -85,6 +85,9 @@ class SubnetNode {
     std::string force_leave(Time now, std::string_view who);
     void set_keyring(Keyring ring) { node_.set_keyring(std::move(ring)); }
     void set_address(Time now, const Address& addr);
+    // A planned restart: announces (signed) that we will be back within `hold`; peers keep our
+    // subnet and routes meanwhile and declare us dead only if we are not back in time.
+    void prepare_restart(Time now, Duration hold);
 
     // The slot we own, if any (claimed and not beaten by an older claim).
     std::optional<std::uint32_t> slot() const;

@@ -95,3 +95,34 @@ TEST_P(Failures, UnreachableSeedIsRetriedUntilItAnswers) {
     s.c().heal();
     EXPECT_TRUE(s.c().run_until([&] { return s.c().all_see_alive(s.all()); }, 60s, 100ms));
 }
+
+TEST_P(Failures, AnnouncedRestartKeepsTheMemberAndItsSubnetEverywhere) {
+    SimCluster s(16, GetParam());
+    const std::size_t n = 5;
+    ASSERT_TRUE(s.c().run_until([&] { return bool(s.c().at(n).node->slot()); }, 10s));
+    auto slot = *s.c().at(n).node->slot();
+    s.c().act(n, [&](SubnetNode& node) { node.prepare_restart(s.c().now(), 10s); });
+    s.c().run_for(10ms);
+    s.c().crash(n);
+    s.c().run_for(5s);  // far longer than failure detection
+    EXPECT_TRUE(s.all_others_see(n, MemberState::Restarting));
+    for (auto i : s.c().running())
+        EXPECT_EQ(s.c().at(i).node->claims().owner(slot), s.c().at(n).id);
+    s.c().restart(n, {0});
+    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(n, MemberState::Alive); }, 5s));
+    EXPECT_EQ(s.c().at(n).node->slot(), slot);
+    EXPECT_TRUE(s.events(n, MemberEvent::Kind::Dead).empty());
+    EXPECT_TRUE(s.events(n, MemberEvent::Kind::Suspect).empty());
+    EXPECT_EQ(s.false_deaths(), 0u);
+}
+
+TEST_P(Failures, ARestartThatOutlastsItsHoldEndsInDeath) {
+    SimCluster s(16, GetParam());
+    const std::size_t n = 6;
+    s.c().act(n, [&](SubnetNode& node) { node.prepare_restart(s.c().now(), 3s); });
+    s.c().run_for(10ms);
+    s.c().crash(n);
+    s.c().run_for(2s);
+    EXPECT_TRUE(s.all_others_see(n, MemberState::Restarting));
+    EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(n, MemberState::Dead); }, 5s));
+}
