@@ -426,7 +426,7 @@ Message Node::record_message(const Member& m) const {
     return m.info;
 }
 
-void Node::refute(Time now, const Address& from, std::uint32_t accused_inc) {
+void Node::refute(const Address& from, std::uint32_t accused_inc) {
     Member& me = *table_.find(cfg_.id);
     Alive a = make_self_alive(std::max(me.inc(), accused_inc) + 1);
     table_.set_info(me, a);
@@ -437,7 +437,6 @@ void Node::refute(Time now, const Address& from, std::uint32_t accused_inc) {
     adjust_health(1);
     log(LogLine::Level::Info, "refuted a suspicion about this node reported by " +
                                   from.to_string() + "; incarnation now " + std::to_string(a.inc));
-    (void)now;
 }
 
 void Node::answer_stale_accusation(Time now, const Address& from, std::uint32_t accused_inc) {
@@ -474,7 +473,7 @@ void Node::on_alive(Time now, const Address& from, const Alive& a) {
         if (leaving_) return;
         bool differs = a.addr != me.info.addr || a.name != me.info.name || a.meta != me.info.meta;
         // Someone holds a newer or different announcement of us, e.g. from before a restart.
-        if (a.inc > me.inc() || (a.inc == me.inc() && differs)) refute(now, from, a.inc);
+        if (a.inc > me.inc() || (a.inc == me.inc() && differs)) refute(from, a.inc);
         return;
     }
     Member* m = table_.find(a.id);
@@ -577,7 +576,7 @@ void Node::suspect_member(Time now, Member& m, const NodeId& from) {
 void Node::on_suspect(Time now, const Address& from, const Suspect& s) {
     if (s.id == cfg_.id) {
         if (!leaving_ && s.inc >= incarnation())
-            refute(now, from, s.inc);
+            refute(from, s.inc);
         else
             answer_stale_accusation(now, from, s.inc);
         return;
@@ -631,7 +630,7 @@ void Node::declare_dead(Time now, Member& m) {
 void Node::on_dead(Time now, const Address& from, const Dead& d) {
     if (d.id == cfg_.id) {
         if (!leaving_ && d.inc >= incarnation())
-            refute(now, from, d.inc);
+            refute(from, d.inc);
         else
             answer_stale_accusation(now, from, d.inc);
         return;
@@ -650,7 +649,7 @@ void Node::on_dead(Time now, const Address& from, const Dead& d) {
 
 void Node::on_left(Time now, const Address& from, const Left& l) {
     if (l.id == cfg_.id) {
-        if (!leaving_ && l.inc >= incarnation()) refute(now, from, l.inc);
+        if (!leaving_ && l.inc >= incarnation()) refute(from, l.inc);
         return;
     }
     Member* m = table_.find(l.id);

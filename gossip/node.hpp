@@ -165,7 +165,7 @@ class Node {
     void on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t gen);
     // Applies the restart hold an announcement carries: Restarting until it returns or expires.
     void apply_restart_hold(Time now, Member& m);
-    void refute(Time now, const Address& from, std::uint32_t accused_inc);
+    void refute(const Address& from, std::uint32_t accused_inc);
     // Someone holds an accusation against us that we already refuted: send it our announcement.
     void answer_stale_accusation(Time now, const Address& from, std::uint32_t accused_inc);
     void declare_dead(Time now, Member& m);

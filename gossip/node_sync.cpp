@@ -193,7 +193,7 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
         if (is_live(r.state))
             on_alive(now, from, a);
         else if (!leaving_ && r.state_inc >= incarnation())
-            refute(now, from, r.state_inc);
+            refute(from, r.state_inc);
         return;
     }
     if (holds_subnet(r.state)) {
