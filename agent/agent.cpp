@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 
+#include "agent/cni_conf.hpp"
 #include "agent/control.hpp"
 #include "agent/json.hpp"
 #include "agent/state_dir.hpp"
@@ -301,15 +302,17 @@ void Agent::apply_routes(bool force) {
 
 void Agent::write_subnet_env(std::uint32_t slot) {
     int mtu = netlink::interface_mtu(cfg_.iface).value_or(1500);
-    auto dir = cfg_.subnet_file.substr(0, cfg_.subnet_file.find_last_of('/'));
-    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
-    if (auto err = write_file_atomically(cfg_.subnet_file,
-                                         render_subnet_env(cfg_.network, slot, mtu), 0644);
-        !err.empty())
-        log(LogLine::Level::Error, err);
-    else
-        log(LogLine::Level::Info,
-            "wrote " + cfg_.subnet_file + " for subnet " + cfg_.network.subnet(slot).to_string());
+    auto write = [&](const std::string& path, const std::string& text) {
+        auto dir = path.substr(0, path.find_last_of('/'));
+        if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
+        if (auto err = write_file_atomically(path, text, 0644); !err.empty())
+            log(LogLine::Level::Error, err);
+        else
+            log(LogLine::Level::Info,
+                "wrote " + path + " for subnet " + cfg_.network.subnet(slot).to_string());
+    };
+    write(cfg_.subnet_file, render_subnet_env(cfg_.network, slot, mtu));
+    if (!cfg_.cni_conf.empty()) write(cfg_.cni_conf, render_cni_conflist(cfg_.network, slot, mtu));
 }
 
 void Agent::save_state() {

@@ -168,10 +168,6 @@ std::variant<AgentConfig, std::string> AgentOptions::finish() const {
     c.state_dir = r.state_dir;
     c.socket = r.socket;
     c.subnet_file = r.subnet_file;
-    if (!r.cni_conf.empty())
-        return std::string(
-            "cni-conf: writing a CNI conflist is not implemented in this version; "
-            "use subnet.env (subnet-file) with a flannel-style CNI setup");
     c.cni_conf = r.cni_conf;
     c.leave_on_terminate = r.leave_on_terminate;
     return c;

@@ -38,8 +38,10 @@ check "h2 has exactly one route per peer, via the peer" routes_exact 2 1 3
 check "h3 has exactly one route per peer, via the peer" routes_exact 3 1 2
 check "members --json lists all three alive" bash -c "[ \$('$SHOAL' members --json --socket $E2E_DIR/h1.sock | grep -o '\"state\":\"alive\"' | wc -l) = 3 ]"
 
-pod1=$(add_pod 1); pod2=$(add_pod 2); pod3=$(add_pod 3)
-check "pods got addresses from their host's subnet" test -n "$pod1" -a -n "$pod2" -a -n "$pod3"
+check "the conflist h1's agent wrote covers its subnet" \
+    test "$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$E2E_DIR/h1/10-shoal.conflist")" = "$(subnet_of 1)"
+pod1=$(add_pod_from_conflist 1); pod2=$(add_pod 2); pod3=$(add_pod 3)
+check "pods got addresses (h1's from the conflist, the others from subnet.env)" test -n "$pod1" -a -n "$pod2" -a -n "$pod3"
 check "pod on h1 pings pod on h2 (ICMP, plain routing)" pod 1 ping -q -c 2 -W 1 "$pod2"
 pod 2 nc -l 8080 > "$E2E_DIR/tcp.out" &
 sleep 0.2

@@ -53,6 +53,7 @@ start_agent() {
     ip netns exec "$(host "$n")" "$SHOAL" agent --name "h$n" --iface eth0 --network "$NETWORK" \
         --cluster-key-file "${E2E_KEY:-$E2E_DIR/cluster.key}" --state-dir "$E2E_DIR/h$n/state" \
         --socket "$E2E_DIR/h$n.sock" --subnet-file "$E2E_DIR/h$n/subnet.env" \
+        --cni-conf "$E2E_DIR/h$n/10-shoal.conflist" \
         --seed "$SEGMENT.1:7946" --profile fast "$@" >>"$E2E_DIR/h$n.log" 2>&1 &
     E2E_PID[$n]=$!
 }
@@ -95,3 +96,15 @@ add_pod() {
         CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$conf" | sed -n 's/.*"address": "\([0-9.]*\)\/.*/\1/p'
 }
 pod() { local n=$1; shift; ip netns exec "shoal-p$n-$E2E_ID" "$@"; }
+
+# add_pod_from_conflist N: the same, from the conflist the agent wrote (--cni-conf), handing the
+# plugin its entry with the list's name and version, as a runtime does.
+add_pod_from_conflist() {
+    local n=$1 pod="shoal-p$1-$E2E_ID"
+    ip netns add "$pod"
+    jq -c '.plugins[0] + {cniVersion: .cniVersion, name: .name}
+           | .ipam.dataDir = "'"$E2E_DIR/h$n/ipam"'"' "$E2E_DIR/h$n/10-shoal.conflist" |
+        on "$n" env CNI_COMMAND=ADD CNI_CONTAINERID="pod-$n" CNI_NETNS="/var/run/netns/$pod" \
+            CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge |
+        jq -r '.ips[0].address' | cut -d/ -f1
+}

@@ -1,0 +1,31 @@
+#include "agent/cni_conf.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace shoal;
+
+namespace {
+NetworkConfig config(NetworkSettings s) {
+    return std::get<NetworkConfig>(NetworkConfig::make(s));
+}
+}  // namespace
+
+// The e2e test feeds the written conflist to the real bridge plugin; this pins its content.
+TEST(CniConf, BridgeWithHostLocalOverTheNodesSubnet) {
+    auto text = agent::render_cni_conflist(config({"10.42.0.0/16"}), 2, 1450);
+    EXPECT_NE(text.find("\"type\": \"bridge\""), std::string::npos);
+    EXPECT_NE(text.find("\"isGateway\": true"), std::string::npos);
+    EXPECT_NE(text.find("\"mtu\": 1450"), std::string::npos);
+    EXPECT_NE(text.find("\"type\": \"host-local\""), std::string::npos);
+    EXPECT_NE(text.find("{\"subnet\": \"10.42.3.0/24\", \"gateway\": \"10.42.3.1\"}"),
+              std::string::npos);
+    EXPECT_EQ(text.find("::/0"), std::string::npos);
+}
+
+TEST(CniConf, DualStackAddsTheIpv6Range) {
+    auto text = agent::render_cni_conflist(config({"10.42.0.0/16", 24, "", "", "fd00:42::/56", 64}),
+                                           4, 1500);
+    EXPECT_NE(text.find("{\"subnet\": \"fd00:42:0:5::/64\", \"gateway\": \"fd00:42:0:5::1\"}"),
+              std::string::npos);
+    EXPECT_NE(text.find("{\"dst\": \"::/0\"}"), std::string::npos);
+}
