@@ -55,7 +55,8 @@ const char* level_name(LogLine::Level l) {
 
 class Agent {
   public:
-    explicit Agent(const AgentConfig& cfg) : cfg_(cfg), routes_(cfg.route_table) {}
+    explicit Agent(const AgentConfig& cfg)
+        : cfg_(cfg), routes_(cfg.route_table), log_level_(cfg.log_level) {}
     int run();
 
   private:
@@ -85,6 +86,7 @@ class Agent {
     SavedState saved_;
     Time started_{};
     bool routes_armed_ = false;
+    LogLevel log_level_;
     int exit_code_ = 0;
     bool stopping_ = false;
 };
@@ -92,7 +94,7 @@ class Agent {
 void Agent::log(LogLine::Level level, const std::string& text) {
     static const LogLine::Level threshold[] = {LogLine::Level::Debug, LogLine::Level::Info,
                                                LogLine::Level::Warn, LogLine::Level::Error};
-    if (level < threshold[static_cast<int>(cfg_.log_level)]) return;
+    if (level < threshold[static_cast<int>(log_level_)]) return;
     std::fprintf(stderr, "%s: %s\n", level_name(level), text.c_str());
 }
 
@@ -353,6 +355,17 @@ void Agent::on_signal(int signum) {
             log(LogLine::Level::Info, "SIGHUP: reloaded the keyring (" +
                                           std::to_string(std::get<Keyring>(ring).size()) +
                                           " keys)");
+        }
+        if (!cfg_.config_file.empty()) {
+            auto level = read_log_level(cfg_.config_file);
+            if (auto* err = std::get_if<std::string>(&level)) {
+                log(LogLine::Level::Error, "SIGHUP: log level not reloaded: " + *err);
+            } else if (auto l = std::get<std::optional<LogLevel>>(level)) {
+                log_level_ = *l;
+                static const char* names[] = {"debug", "info", "warn", "error"};
+                std::fprintf(stderr, "info: SIGHUP: log level now %s\n",
+                             names[static_cast<int>(*l)]);
+            }
         }
         return;
     }

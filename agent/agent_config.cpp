@@ -20,7 +20,24 @@ struct AgentOptions::Raw {
         log_level = "info", grace_period = "24h";
     bool leave_on_terminate = false;
     std::map<std::string, std::string> timers;  // setting name -> value, only those given
+    std::string config;
+    CLI::App* cmd = nullptr;
 };
+
+std::variant<std::optional<LogLevel>, std::string> read_log_level(const std::string& config_file) {
+    try {
+        for (const auto& item : CLI::ConfigTOML().from_file(config_file)) {
+            if (!item.parents.empty() || item.name != "log-level" || item.inputs.empty()) continue;
+            auto level = parse_log_level(item.inputs.front());
+            if (!level)
+                return "log-level: '" + item.inputs.front() + "' is not debug, info, warn or error";
+            return level;
+        }
+        return std::optional<LogLevel>{};
+    } catch (const CLI::Error& e) {
+        return config_file + ": " + e.what();
+    }
+}
 
 std::optional<LogLevel> parse_log_level(std::string_view s) {
     if (s == "debug") return LogLevel::Debug;
@@ -43,8 +60,10 @@ std::variant<Keyring, std::string> read_keyring(const std::string& path) {
 
 AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
     Raw& r = *raw_;
-    cmd->set_config("--config", "", "TOML file with any of these settings, same names");
-    cmd->allow_config_extras(CLI::config_extras_mode::error);
+    r.cmd = cmd;
+    // Read by finish(), not by CLI11: its config handling does not reach subcommand options.
+    cmd->add_option("--config", r.config,
+                    "TOML file with any of these settings, same names; flags win");
     cmd->add_option("--name", r.name, "Member name (default: the hostname)");
     cmd->add_option("--bind", r.bind, "Gossip UDP address, IP:PORT")->capture_default_str();
     cmd->add_option("--advertise", r.advertise,
@@ -85,9 +104,39 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
     }
 }
 
+namespace {
+// Feeds each `name = value` of the TOML file to the option of that name, unless a flag set it.
+std::string apply_config_file(CLI::App* cmd, const std::string& path) {
+    std::vector<CLI::ConfigItem> items;
+    try {
+        items = CLI::ConfigTOML().from_file(path);
+    } catch (const CLI::Error& e) {
+        return "config: " + path + ": " + e.what();
+    }
+    for (const auto& item : items) {
+        if (!item.parents.empty() || item.name == "config") {
+            return "config: " + path + ": unknown setting '" + item.fullname() + "'";
+        }
+        CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
+        if (!opt) return "config: " + path + ": unknown setting '" + item.name + "'";
+        if (opt->count() > 0) continue;  // given as a flag: the flag wins
+        try {
+            opt->add_result(item.inputs);
+            opt->run_callback();
+        } catch (const CLI::Error& e) {
+            return item.name + ": " + e.what() + " (in " + path + ")";
+        }
+    }
+    return {};
+}
+}  // namespace
+
 std::variant<AgentConfig, std::string> AgentOptions::finish() const {
-    const Raw& r = *raw_;
+    Raw& r = *raw_;
     AgentConfig c;
+    if (!r.config.empty()) {
+        if (auto err = apply_config_file(r.cmd, r.config); !err.empty()) return err;
+    }
 
     auto profile = parse_profile(r.profile);
     if (!profile) return "profile: '" + r.profile + "' is not lan or fast";
@@ -170,6 +219,7 @@ std::variant<AgentConfig, std::string> AgentOptions::finish() const {
     c.subnet_file = r.subnet_file;
     c.cni_conf = r.cni_conf;
     c.leave_on_terminate = r.leave_on_terminate;
+    c.config_file = r.config;
     return c;
 }
 

@@ -38,6 +38,7 @@ struct AgentConfig {
     int route_table = 254;
     bool leave_on_terminate = false;
     LogLevel log_level = LogLevel::Info;
+    std::string config_file;  // --config, re-read for log-level on SIGHUP
     Duration grace = 24h;
 };
 
@@ -56,5 +57,7 @@ class AgentOptions {
 
 std::variant<Keyring, std::string> read_keyring(const std::string& path);
 std::optional<LogLevel> parse_log_level(std::string_view s);
+// The log-level a config file sets (nullopt if it sets none), or an error message.
+std::variant<std::optional<LogLevel>, std::string> read_log_level(const std::string& config_file);
 
 }  // namespace shoal::agent

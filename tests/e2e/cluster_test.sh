@@ -28,7 +28,10 @@ snapshot() { for n in "$@"; do echo "h$n"; routes_of "$n"; done; }
 
 e2e_switch
 for n in 1 2 3; do add_host $n; done
-for n in 1 2 3; do start_agent $n; done
+# h1 takes some of its settings from a TOML file, as a packaged agent does.
+printf 'log-level = "info"\ngrace-period = "24h"\n' > "$E2E_DIR/h1.toml"
+start_agent 1 --config "$E2E_DIR/h1.toml"
+for n in 2 3; do start_agent $n; done
 for n in 1 2 3; do wait_for 10 test -s "$E2E_DIR/h$n/subnet.env" >/dev/null; done
 wait_for 10 routes_exact 1 2 3 >/dev/null; wait_for 10 routes_exact 2 1 3 >/dev/null; wait_for 10 routes_exact 3 1 2 >/dev/null
 
@@ -119,6 +122,16 @@ ms1=$(wait_for 5 no_route 1 "$s2"); ms3=$(wait_for 5 no_route 3 "$s2")
 check "h2 left: h1 withdrew its route (${ms1:-never} ms)" test -n "$ms1"
 check "h2 left: h3 withdrew its route (${ms3:-never} ms)" test -n "$ms3"
 check "members shows h2 as left" bash -c "'$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h2 .* left'"
+
+# SIGHUP reloads the log level from the config file (and the keyring).
+printf 'log-level = "debug"\ngrace-period = "24h"\n' > "$E2E_DIR/h1.toml"
+kill -HUP "${E2E_PID[1]}"
+relevel() { grep -q "log level now debug" "$E2E_DIR/h1.log"; }
+check "SIGHUP reloads the log level from the config file" wait_for 5 relevel
+printf 'log-level = "loud"\n' > "$E2E_DIR/h1.toml"
+kill -HUP "${E2E_PID[1]}"
+badlevel() { grep -q "log level not reloaded: log-level: 'loud'" "$E2E_DIR/h1.log"; }
+check "a bad log level on SIGHUP is reported and changes nothing" wait_for 5 badlevel
 
 # force-leave: refused for a live member, frees a dead one's subnet at once.
 check "force-leave refuses a live member" bash -c "! '$SHOAL' force-leave h3 --socket $E2E_DIR/h1.sock 2>/dev/null"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The CLI contract: `shoal simulate`'s JSON fields, exit code 2 on every kind of bad usage (agent
+# settings included, checked before anything is touched), exit 1 from clients without an agent and
+# from an agent without CAP_NET_ADMIN.
+set -u
+shoal=$1
+fail=0
+check() { # description, expected exit code, command...
+    local what=$1 want=$2; shift 2
+    "$@" >/tmp/shoal-cli-test.out 2>&1
+    local got=$?
+    if [ "$got" != "$want" ]; then
+        echo "FAIL: $what: exit $got, wanted $want"; sed 's/^/    /' /tmp/shoal-cli-test.out; fail=1
+    else
+        echo "ok: $what"
+    fi
+}
+check "simulate --json runs" 0 "$shoal" simulate --nodes 8 --seconds 20 --json
+out=$("$shoal" simulate --nodes 8 --seconds 20 --json)
+for key in nodes profile loss rng_seed join_converge_s detect_s false_positives leave_all_s bytes_per_node_per_s wall_s; do
+    grep -q "\"$key\"" <<<"$out" || { echo "FAIL: JSON lacks $key: $out"; fail=1; }
+done
+check "unknown profile" 2 "$shoal" simulate --profile wan
+check "loss out of range" 2 "$shoal" simulate --loss 1.5
+check "too few nodes" 2 "$shoal" simulate --nodes 1
+check "not a number" 2 "$shoal" simulate --nodes many
+check "unknown timer" 2 "$shoal" simulate --set no-such=1s
+check "timer without unit" 2 "$shoal" simulate --set probe-interval=5
+check "inconsistent timers" 2 "$shoal" simulate --set probe-timeout=2s
+check "unknown subcommand" 2 "$shoal" frobnicate
+check "no subcommand" 2 "$shoal"
+check "version" 0 "$shoal" version
+check "keygen" 0 "$shoal" keygen
+key=$("$shoal" keygen)
+[ ${#key} -eq 44 ] || { echo "FAIL: keygen printed '$key'"; fail=1; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir" /tmp/shoal-cli-test.out' EXIT
+"$shoal" keygen > "$dir/key"
+agent() { "$shoal" agent --state-dir "$dir/state" --socket "$dir/sock" --subnet-file "$dir/env" "$@"; }
+expect_msg() { # description, text, command...: exit 2 and the text in the message
+    local what=$1 text=$2; shift 2
+    "$@" >/tmp/shoal-cli-test.out 2>&1
+    local got=$?
+    if [ "$got" = 2 ] && grep -q -- "$text" /tmp/shoal-cli-test.out; then echo "ok: $what"
+    else echo "FAIL: $what (exit $got)"; sed 's/^/    /' /tmp/shoal-cli-test.out; fail=1; fi
+}
+expect_msg "agent: network with host bits" "network: '10.244.0.1/16' has host bits set" agent --network 10.244.0.1/16 --cluster-key-file "$dir/key"
+expect_msg "agent: network missing" "network: not set" agent --cluster-key-file "$dir/key"
+expect_msg "agent: subnet length" "subnet-len:" agent --network 10.244.0.0/16 --subnet-len 31 --cluster-key-file "$dir/key"
+expect_msg "agent: no cluster key" "cluster-key-file: not set" agent --network 10.244.0.0/16
+echo "not a key" > "$dir/badkey"
+expect_msg "agent: bad keyring" "cluster-key-file: .*line 1" agent --network 10.244.0.0/16 --cluster-key-file "$dir/badkey"
+expect_msg "agent: bad seed" "seed: 'nowhere'" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --seed nowhere
+expect_msg "agent: bad timer" "probe-interval" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --probe-interval 5
+expect_msg "agent: bad route table" "route-table:" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --route-table 255
+expect_msg "agent: unknown interface" "iface: no interface named 'nosuch0'" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --iface nosuch0
+printf 'network = "10.244.0.0/16"\nno-such-setting = 1\n' > "$dir/bad.toml"
+expect_msg "agent: unknown key in the config file" "no-such-setting" agent --config "$dir/bad.toml" --cluster-key-file "$dir/key"
+check "agent: missing config file" 2 agent --config "$dir/missing.toml"
+check "clients without an agent exit 1" 1 "$shoal" members --socket "$dir/none.sock"
+if command -v setpriv >/dev/null; then
+    check "agent without CAP_NET_ADMIN exits 1" 1 setpriv --bounding-set -net_admin --inh-caps -net_admin \
+        "$shoal" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --iface lo --advertise 127.0.0.1 \
+        --state-dir "$dir/state" --socket "$dir/sock" --subnet-file "$dir/env"
+fi
+exit $fail
