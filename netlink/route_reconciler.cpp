@@ -3,12 +3,16 @@
 #include "netlink/nl_handles.hpp"
 
 #include <arpa/inet.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
+#include <sys/socket.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -60,11 +64,78 @@ std::string describe(const Route& r) {
 
 }  // namespace
 
-struct RouteReconciler::Socket {
-    nl_sock* sk = nullptr;
-    ~Socket() {
-        if (sk) nl_socket_free(sk);
+// Route requests sent as one batch: up to kWindow messages go out before their acks are read,
+// instead of one round trip each. The kernel queues an ack per request; the window keeps them
+// well within the socket's receive buffer (at 100 unread acks it overflows and acks are lost).
+class Batch {
+  public:
+    using Done = std::function<void(int err)>;  // 0, or a negative errno from the kernel
+    void add(RoutePtr route, bool remove, int flags, Done done) {
+        ops_.push_back(Op{std::move(route), remove, flags, std::move(done)});
     }
+    void run(nl_sock* sk) {
+        constexpr std::size_t kWindow = 32;
+        for (std::size_t start = 0; start < ops_.size(); start += kWindow) {
+            std::map<std::uint32_t, std::size_t> pending;  // sequence number -> op
+            for (std::size_t i = start; i < std::min(ops_.size(), start + kWindow); ++i) {
+                Op& op = ops_[i];
+                nl_msg* msg = nullptr;
+                int err = op.remove ? rtnl_route_build_del_request(op.route.get(), 0, &msg)
+                                    : rtnl_route_build_add_request(op.route.get(), op.flags, &msg);
+                if (err < 0) {
+                    op.done(err);
+                    continue;
+                }
+                nl_complete_msg(sk, msg);  // sequence number, NLM_F_REQUEST | NLM_F_ACK
+                std::uint32_t seq = nlmsg_hdr(msg)->nlmsg_seq;
+                err = nl_send(sk, msg);
+                nlmsg_free(msg);
+                if (err < 0)
+                    op.done(err);
+                else
+                    pending[seq] = i;
+            }
+            while (!pending.empty()) {
+                unsigned char* buf = nullptr;
+                sockaddr_nl peer{};
+                int n = nl_recv(sk, &peer, &buf, nullptr);
+                if (n <= 0) {
+                    for (auto& [seq, i] : pending) ops_[i].done(n < 0 ? n : -NLE_FAILURE);
+                    pending.clear();
+                    break;
+                }
+                int len = n;
+                for (auto* h = reinterpret_cast<nlmsghdr*>(buf); nlmsg_ok(h, len);
+                     h = nlmsg_next(h, &len)) {
+                    if (h->nlmsg_type != NLMSG_ERROR) continue;
+                    auto it = pending.find(h->nlmsg_seq);
+                    if (it == pending.end()) continue;
+                    int err = static_cast<nlmsgerr*>(nlmsg_data(h))->error;  // 0 is an ack
+                    ops_[it->second].done(err == 0 ? 0 : -nl_syserr2nlerr(-err));
+                    pending.erase(it);
+                }
+                std::free(buf);
+            }
+        }
+        ops_.clear();
+    }
+
+  private:
+    struct Op {
+        RoutePtr route;
+        bool remove;
+        int flags;
+        Done done;
+    };
+    std::vector<Op> ops_;
+};
+
+struct RouteReconciler::Socket {
+    // Dumps use libnl's request/reply matching; batches send many requests and read the acks
+    // themselves, which would leave that matching out of step, so they get a socket of their own.
+    SockPtr dump;
+    SockPtr batch;
+    nl_sock* sk = nullptr;  // = dump.get()
 };
 
 RouteReconciler::RouteReconciler(int table, std::uint8_t protocol)
@@ -73,10 +144,16 @@ RouteReconciler::~RouteReconciler() = default;
 
 std::string RouteReconciler::open() {
     auto s = std::make_unique<Socket>();
-    s->sk = nl_socket_alloc();
-    if (!s->sk) return "cannot allocate a netlink socket";
-    if (int err = nl_connect(s->sk, NETLINK_ROUTE); err < 0)
-        return std::string("cannot open rtnetlink: ") + nl_geterror(err);
+    s->dump = connect_route_socket();
+    s->batch = connect_route_socket();
+    if (!s->dump || !s->batch) return "cannot open rtnetlink sockets";
+    s->sk = s->dump.get();
+    // Acks without the request echoed back, and never an endless wait for one that was lost.
+    int fd = nl_socket_get_fd(s->batch.get());
+    int one = 1;
+    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+    timeval timeout{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     sock_ = std::move(s);
     return {};
 }
@@ -169,14 +246,22 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
                "'s network (" + nets + "): host-gw needs all hosts on one L2 segment";
     };
 
-    auto apply = [&](rtnl_route* route, int flags, const std::string& what) -> bool {
-        if (int err = rtnl_route_add(sock_->sk, route, flags); err < 0) {
-            ++res.errors;
-            res.messages.push_back(what + " failed: " + nl_geterror(err));
-            return false;
-        }
-        res.messages.push_back(what);
-        return true;
+    Batch batch;
+    // Queues one request; `ok` runs if the kernel accepts it, and a failure is logged and counted.
+    auto queue = [&](RoutePtr route, bool remove, int flags, std::string what,
+                     std::function<void()> ok, std::function<void(const std::string&)> failed) {
+        batch.add(std::move(route), remove, flags,
+                  [&res, what = std::move(what), ok = std::move(ok),
+                   failed = std::move(failed)](int err) {
+                      if (err < 0) {
+                          ++res.errors;
+                          res.messages.push_back(what + " failed: " + nl_geterror(err));
+                          if (failed) failed(res.messages.back());
+                          return;
+                      }
+                      res.messages.push_back(what);
+                      if (ok) ok();
+                  });
     };
     auto build = [&](const Ipv4Net& dst, std::uint8_t type) {
         RoutePtr r(rtnl_route_alloc());
@@ -192,6 +277,7 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
 
     // 2. Desired host-gw routes.
     std::set<Prefix> keep;
+    res.reports.reserve(desired.size());
     for (const Route& want : desired) {
         RouteReport rep{want, RouteState::Pending, {}};
         Prefix p{want.dst.addr, want.dst.len};
@@ -219,13 +305,15 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
                 rtnl_route_nh_set_gateway(nh, gw.get());
                 rtnl_route_add_nexthop(r.get(), nh);  // the route owns it now
                 bool replace = it != own.end();
-                if (apply(r.get(), NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
-                          (replace ? "replaced route " : "added route ") + describe(want))) {
-                    rep.state = RouteState::Installed;
-                    ++(replace ? res.replaced : res.added);
-                } else {
-                    rep.reason = res.messages.back();
-                }
+                std::size_t index = res.reports.size();
+                queue(
+                    std::move(r), false, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
+                    (replace ? "replaced route " : "added route ") + describe(want),
+                    [&res, index, replace] {
+                        res.reports[index].state = RouteState::Installed;
+                        ++(replace ? res.replaced : res.added);
+                    },
+                    [&res, index](const std::string& why) { res.reports[index].reason = why; });
             }
         }
         res.reports.push_back(std::move(rep));
@@ -240,9 +328,9 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
                                    unreachable->to_string() +
                                    " exists; not adding the unreachable route");
         } else if (it == own.end() || it->second.type != RTN_UNREACHABLE) {
-            RoutePtr r = build(*unreachable, RTN_UNREACHABLE);
-            apply(r.get(), NLM_F_CREATE | (it != own.end() ? NLM_F_REPLACE : NLM_F_EXCL),
-                  "added unreachable route for " + unreachable->to_string());
+            queue(build(*unreachable, RTN_UNREACHABLE), false,
+                  NLM_F_CREATE | (it != own.end() ? NLM_F_REPLACE : NLM_F_EXCL),
+                  "added unreachable route for " + unreachable->to_string(), nullptr, nullptr);
         }
         keep.insert(p);
     }
@@ -258,15 +346,11 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
             rtnl_route_nh_set_gateway(nh, gw.get());
             rtnl_route_add_nexthop(r.get(), nh);
         }
-        std::string what = "withdrew route " + Ipv4Net{p.first, p.second}.to_string();
-        if (int err = rtnl_route_delete(sock_->sk, r.get(), 0); err < 0) {
-            ++res.errors;
-            res.messages.push_back(what + " failed: " + nl_geterror(err));
-        } else {
-            ++res.deleted;
-            res.messages.push_back(what);
-        }
+        queue(
+            std::move(r), true, 0, "withdrew route " + Ipv4Net{p.first, p.second}.to_string(),
+            [&res] { ++res.deleted; }, nullptr);
     }
+    batch.run(sock_->batch.get());
     return res;
 }
 

@@ -148,3 +148,31 @@ TEST_F(Reconciler, TurnsOnForwarding) {
     EXPECT_EQ(run("sysctl -n net.ipv4.ip_forward"), "1\n");
     EXPECT_EQ(ensure_ipv4_forwarding(err), false);
 }
+
+TEST_F(Reconciler, ManyRoutesGoInBatchesAndComeOutAgain) {
+    std::vector<Route> many;
+    for (std::uint32_t i = 0; i < 600; ++i)
+        many.push_back(
+            Route{Ipv4Net{(10u << 24) | (200u << 16) | (i << 4), 28}, ip("192.168.50.2"), eth0});
+    auto r = rec.reconcile(many, std::nullopt);
+    EXPECT_EQ(r.added, 600);
+    EXPECT_EQ(r.errors, 0);
+    EXPECT_EQ(rec.own_routes().size(), 600u);
+    for (const auto& rep : r.reports) EXPECT_EQ(rep.state, RouteState::Installed);
+    auto gone = rec.reconcile({}, std::nullopt);
+    EXPECT_EQ(gone.deleted, 600);
+    EXPECT_TRUE(rec.own_routes().empty());
+}
+
+TEST_F(Reconciler, KernelRefusalsAreReportedPerRoute) {
+    // With eth0 down its connected route is gone: the kernel refuses the gateway.
+    ASSERT_EQ(run("ip link set eth0 down"), "");
+    auto r = rec.reconcile({route("10.244.2.0/24", "192.168.50.2")}, std::nullopt);
+    EXPECT_EQ(r.errors, 1);
+    EXPECT_EQ(r.added, 0);
+    EXPECT_EQ(r.reports[0].state, RouteState::Pending);
+    EXPECT_NE(r.reports[0].reason.find("failed"), std::string::npos) << r.reports[0].reason;
+    // Back up: the next pass installs it.
+    ASSERT_EQ(run("ip link set eth0 up"), "");
+    EXPECT_EQ(rec.reconcile({route("10.244.2.0/24", "192.168.50.2")}, std::nullopt).added, 1);
+}
