@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "agent/cni_conf.hpp"
 #include "agent/control.hpp"
@@ -83,6 +84,7 @@ class Agent {
     std::unique_ptr<SubnetNode> node_;
     netlink::RouteReconciler routes_;
     std::vector<netlink::RouteReport> route_reports_;
+    std::set<std::string> reported_;  // routes whose conflict or unroutable peer was logged
     SavedState saved_;
     Time started_{};
     bool routes_armed_ = false;
@@ -299,6 +301,18 @@ void Agent::apply_routes(bool force) {
     auto res = routes_.reconcile(desired, cfg_.network.network());
     for (const auto& msg : res.messages)
         log(res.errors ? LogLine::Level::Warn : LogLine::Level::Info, msg);
+    // A route that cannot be installed is logged once, not on every pass, until it changes.
+    std::set<std::string> now_reported;
+    for (const auto& r : res.reports) {
+        if (r.state != netlink::RouteState::Conflict && r.state != netlink::RouteState::NotRoutable)
+            continue;
+        std::string key = r.route.dst.to_string() + " via " + ipv4_to_string(r.route.via);
+        if (!reported_.count(key))
+            log(LogLine::Level::Warn,
+                "route " + key + " is " + netlink::to_string(r.state) + ": " + r.reason);
+        now_reported.insert(key);
+    }
+    reported_ = std::move(now_reported);
     route_reports_ = std::move(res.reports);
 }
 
