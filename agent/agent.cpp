@@ -63,7 +63,7 @@ class Agent {
   private:
     void log(LogLine::Level level, const std::string& text);
     void pump();
-    void apply_routes(bool force = false);
+    void apply_routes();
     void write_subnet_env(std::uint32_t slot);
     void save_state();
     void on_signal(int signum);
@@ -270,14 +270,14 @@ void Agent::pump() {
     }
 }
 
-void Agent::apply_routes(bool force) {
+void Agent::apply_routes() {
     if (!node_ || stopping_) return;
     Time now = monotonic_now();
     // Hitless restart: adopt the routes already there and remove none until this node has the
     // cluster's view (its first full state transfer, and 2 s to hear the first gossip) or 30 s
     // have passed. Missing routes are added at once.
     if (!routes_armed_ &&
-        (force || (node_->node().synced() && now - started_ >= 2s) || now - started_ >= 30s))
+        ((node_->node().synced() && now - started_ >= 2s) || now - started_ >= 30s))
         routes_armed_ = true;
     auto ifindex = netlink::interface_index(cfg_.iface);
     if (!ifindex) {
