@@ -65,7 +65,9 @@ class Agent {
     void pump();
     void apply_routes();
     void write_subnet_env(std::uint32_t slot);
-    void save_state();
+    // Writes the state file when the incarnation, the claim or (after a membership change) the
+    // remembered peers differ from what is on disk.
+    void save_state(bool membership_changed);
     void on_signal(int signum);
     void on_kernel_event();
     void shutdown(int code);
@@ -254,7 +256,7 @@ void Agent::pump() {
         if (s->slot) write_subnet_env(*s->slot);
     }
     if (membership_changed) apply_routes();
-    save_state();
+    save_state(membership_changed);
     if (stopping_) return;
     if (auto when = node_->poll_timeout()) {
         auto delay =
@@ -331,13 +333,16 @@ void Agent::write_subnet_env(std::uint32_t slot) {
     if (!cfg_.cni_conf.empty()) write(cfg_.cni_conf, render_cni_conflist(cfg_.network, slot, mtu));
 }
 
-void Agent::save_state() {
-    SavedState now{node_->persisted(), {}};
-    for (const auto& [id, m] : node_->node().members().all())
-        if (id != node_->node().id() && is_live(m.state) && now.peers.size() < 16)
-            now.peers.push_back(m.info.addr);
-    if (now.node.incarnation == saved_.node.incarnation && now.node.claim == saved_.node.claim)
-        return;
+void Agent::save_state(bool membership_changed) {
+    SavedState now{node_->persisted(), saved_.peers};
+    if (membership_changed) {
+        now.peers.clear();
+        for (const auto& [id, m] : node_->node().members().all()) {
+            if (now.peers.size() == 16) break;
+            if (id != node_->node().id() && is_live(m.state)) now.peers.push_back(m.info.addr);
+        }
+    }
+    if (now == saved_) return;
     if (auto err = shoal::agent::save_state(cfg_.state_dir, now); !err.empty())
         log(LogLine::Level::Error, err);
     saved_ = now;

@@ -27,11 +27,12 @@ namespace {
 Duration stall_threshold(const Timing& t) {
     return std::max<Duration>(100ms, t.probe_timeout);
 }
-Duration jitter(Rng& rng, Duration d) {
-    // 0.75..1.25 of d, so that members started together do not stay in lock step.
-    return std::chrono::duration_cast<Duration>(d * (0.75 + 0.5 * rng.unit()));
-}
 }  // namespace
+
+Duration Node::jitter(Duration d) {
+    // 0.75..1.25 of d, so that members started together do not stay in lock step.
+    return std::chrono::duration_cast<Duration>(d * (0.75 + 0.5 * rng_.unit()));
+}
 
 Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarnation,
            std::shared_ptr<Credentials> creds)
@@ -46,8 +47,8 @@ Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarn
     const Timing& t = cfg_.timing;
     schedule(now + Duration(static_cast<Duration::rep>(rng_.below(t.probe_interval.count() + 1))),
              TimerKind::Probe);
-    schedule(now + jitter(rng_, t.sync_interval), TimerKind::AntiEntropy);
-    schedule(now + jitter(rng_, t.reconnect_interval), TimerKind::Reconnect);
+    schedule(now + jitter(t.sync_interval), TimerKind::AntiEntropy);
+    schedule(now + jitter(t.reconnect_interval), TimerKind::Reconnect);
     std::erase(cfg_.seeds, cfg_.addr);
     if (cfg_.seeds.empty()) {
         joined_ = synced_ = true;  // the first member of a new cluster

@@ -118,6 +118,8 @@ class Node {
         Time last_progress{};
         int retries = 0;
         bool join = false;
+        // The first id not yet covered, or nullopt when the whole id space is.
+        std::optional<NodeId> first_gap() const;
     };
 
     const Member& self() const { return *table_.find(cfg_.id); }
@@ -126,6 +128,7 @@ class Node {
     Alive self_alive() const { return self().info; }
     Duration scaled(Duration d) const { return d * (1 + health_); }
     int retransmit_limit() const;
+    Duration jitter(Duration d);
     void adjust_health(int delta);
     void schedule(Time when, TimerKind kind, std::uint32_t seq = 0, const NodeId& id = {},
                   std::uint64_t gen = 0);

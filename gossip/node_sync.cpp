@@ -20,22 +20,20 @@ constexpr double kServeRate = 5000;
 constexpr double kServeBurst = 1000;
 constexpr int kMaxSyncRetries = 5;
 
-Duration jitter(Rng& rng, Duration d) {
-    return std::chrono::duration_cast<Duration>(d * (0.75 + 0.5 * rng.unit()));
-}
+}  // namespace
 
-// The first id not yet covered, or nullopt when the whole id space is covered.
-std::optional<NodeId> first_gap(std::vector<std::pair<NodeId, std::pair<NodeId, bool>>> ivs) {
-    std::sort(ivs.begin(), ivs.end());
+std::optional<NodeId> Node::SyncSession::first_gap() const {
+    auto ivs = covered;
+    std::sort(ivs.begin(), ivs.end(),
+              [](const SyncInterval& a, const SyncInterval& b) { return a.start < b.start; });
     NodeId cursor{};
-    for (const auto& [start, rest] : ivs) {
-        if (start > cursor) break;
-        if (rest.second) return std::nullopt;
-        cursor = std::max(cursor, rest.first);
+    for (const auto& iv : ivs) {
+        if (iv.start > cursor) break;
+        if (iv.to_end) return std::nullopt;
+        cursor = std::max(cursor, iv.next);
     }
     return cursor;
 }
-}  // namespace
 
 SyncDigest Node::digest_message(bool reply) const {
     return SyncDigest{table_.digest(), static_cast<std::uint32_t>(table_.size()), reply};
@@ -61,21 +59,21 @@ void Node::on_join_timer(Time now) {
     log(LogLine::Level::Warn, "no seed has answered yet; retrying in " +
                                   std::to_string(to_seconds(join_backoff_)) + " s");
     send_join(now);
-    schedule(now + jitter(rng_, join_backoff_), TimerKind::Join);
+    schedule(now + jitter(join_backoff_), TimerKind::Join);
     join_backoff_ = std::min(join_backoff_ * 2, cfg_.timing.join_retry_max);
 }
 
 // ---- anti-entropy and healing ------------------------------------------------------------------
 
 void Node::on_anti_entropy_tick(Time now) {
-    schedule(now + jitter(rng_, cfg_.timing.sync_interval), TimerKind::AntiEntropy);
+    schedule(now + jitter(cfg_.timing.sync_interval), TimerKind::AntiEntropy);
     if (leaving_) return;
     auto peer = table_.pick(rng_, 1, cfg_.id, [](const Member& m) { return is_live(m.state); });
     if (!peer.empty()) send(peer.front()->info.addr, {digest_message(true)});
 }
 
 void Node::on_reconnect_tick(Time now) {
-    schedule(now + jitter(rng_, cfg_.timing.reconnect_interval), TimerKind::Reconnect);
+    schedule(now + jitter(cfg_.timing.reconnect_interval), TimerKind::Reconnect);
     reap(now);
     if (leaving_) return;
     // Members we declared dead and seeds we cannot see: either may be the other half of a
@@ -127,9 +125,7 @@ void Node::start_sync(Time now, const Address& peer, bool join) {
 }
 
 void Node::request_missing(Time) {
-    std::vector<std::pair<NodeId, std::pair<NodeId, bool>>> ivs;
-    for (const auto& iv : sync_->covered) ivs.push_back({iv.start, {iv.next, iv.to_end}});
-    auto gap = first_gap(std::move(ivs));
+    auto gap = sync_->first_gap();
     if (!gap) return;
     SyncPull pull{sync_->id, *gap, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks)};
     if (sync_->peer) {
@@ -153,9 +149,7 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     sync_->covered.push_back(SyncInterval{c.start, c.next, c.done});
     sync_->last_progress = now;
     sync_->retries = 0;
-    std::vector<std::pair<NodeId, std::pair<NodeId, bool>>> ivs;
-    for (const auto& iv : sync_->covered) ivs.push_back({iv.start, {iv.next, iv.to_end}});
-    if (!first_gap(std::move(ivs))) {
+    if (!sync_->first_gap()) {
         ++stats_.syncs_completed;
         synced_ = true;
         sync_.reset();
