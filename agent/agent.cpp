@@ -14,7 +14,10 @@
 
 #include "agent/cni_conf.hpp"
 #include "agent/control.hpp"
+#include "agent/http_server.hpp"
 #include "agent/json.hpp"
+#include "agent/metrics.hpp"
+#include "agent/notify.hpp"
 #include "agent/state_dir.hpp"
 #include "agent/subnet_env.hpp"
 #include "netlink/interfaces.hpp"
@@ -72,6 +75,14 @@ class Agent {
     void on_kernel_event();
     void shutdown(int code);
     Control::Reply handle_command(const std::string& line);
+    Control::Reply status_command(bool json);
+    Control::Reply keys_command(bool json);
+    std::optional<std::string> own_subnet() const;
+    // Once a second and after membership changes: the HTTP snapshot and the systemd status.
+    void publish();
+    std::string not_ready() const;
+    std::string status_line() const;
+    void begin_stopping();
 
     const AgentConfig& cfg_;
     uv_loop_t loop_{};
@@ -80,6 +91,13 @@ class Agent {
     uv_timer_t repair_{};
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};
     uv_poll_t kernel_poll_{};
+    uv_timer_t ops_{};
+    uv_timer_t watchdog_{};
+    Notifier notify_;
+    std::unique_ptr<HttpServer> http_;
+    RouteCounters route_counters_;
+    std::vector<int> key_lines_;
+    bool subnet_env_written_ = false;
     netlink::KernelEvents kernel_;
     std::uint32_t address_ = 0;
     std::unique_ptr<Control> control_;
@@ -94,6 +112,46 @@ class Agent {
     int exit_code_ = 0;
     bool stopping_ = false;
 };
+
+std::optional<std::string> Agent::own_subnet() const {
+    auto slot = node_->slot();
+    if (!slot) return std::nullopt;
+    return cfg_.network.subnet(*slot).to_string();
+}
+
+std::string Agent::not_ready() const {
+    if (stopping_) return "stopping";
+    if (!node_->node().synced()) return "first full state exchange not done yet";
+    if (!node_->slot()) return "no subnet owned yet";
+    if (!subnet_env_written_) return cfg_.subnet_file + " not written yet";
+    return {};
+}
+
+std::string Agent::status_line() const {
+    auto sub = own_subnet();
+    return std::to_string(node_->node().members().count(MemberState::Alive)) +
+           " members alive, subnet " + sub.value_or("none yet");
+}
+
+void Agent::publish() {
+    if (http_) {
+        http_->heartbeat();
+        http_->publish(
+            render_metrics({node_->node(), own_subnet(), route_counters_, SHOAL_VERSION_STRING,
+                            to_string(cfg_.profile), to_seconds(monotonic_now() - started_)}),
+            not_ready());
+    }
+    notify_.status(status_line());
+}
+
+void Agent::begin_stopping() {
+    notify_.stopping();
+    if (http_)
+        http_->publish(
+            render_metrics({node_->node(), own_subnet(), route_counters_, SHOAL_VERSION_STRING,
+                            to_string(cfg_.profile), to_seconds(monotonic_now() - started_)}),
+            "stopping");
+}
 
 void Agent::log(LogLine::Level level, const std::string& text) {
     static const LogLine::Level threshold[] = {LogLine::Level::Debug, LogLine::Level::Info,
@@ -128,6 +186,15 @@ int Agent::run() {
         return 1;
     }
     saved_ = std::get<SavedState>(state);
+    key_lines_ = cfg_.keyring_lines;
+    if (cfg_.metrics) {
+        auto server = HttpServer::start(*cfg_.metrics);
+        if (auto* err = std::get_if<std::string>(&server)) {
+            log(LogLine::Level::Error, *err);
+            return 1;
+        }
+        http_ = std::move(std::get<std::unique_ptr<HttpServer>>(server));
+    }
     std::string ferr;
     if (auto changed = netlink::ensure_ipv4_forwarding(ferr); !changed)
         log(LogLine::Level::Warn, ferr);
@@ -217,6 +284,28 @@ int Agent::run() {
         shutdown(1);
     }
     pump();
+    if (!stopping_) {
+        // Serving: sockets bound and our routes already in the kernel adopted (kept, none
+        // removed). Peers are not waited for; they may all be down.
+        apply_routes();
+        uv_timer_init(&loop_, &ops_);
+        ops_.data = this;
+        uv_timer_start(
+            &ops_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->publish(); }, 1000, 1000);
+        publish();
+        notify_.ready(status_line());
+        if (cfg_.metrics)
+            log(LogLine::Level::Info,
+                "serving /metrics, /healthz, /readyz on http://" + cfg_.metrics->to_string());
+        if (auto every = Notifier::watchdog_interval()) {
+            uv_timer_init(&loop_, &watchdog_);
+            watchdog_.data = this;
+            auto ms = static_cast<std::uint64_t>(every->count());
+            uv_timer_start(
+                &watchdog_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->notify_.watchdog(); },
+                ms, ms);
+        }
+    }
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_walk(
         &loop_,
@@ -246,8 +335,9 @@ void Agent::pump() {
         membership_changed = true;
         if (e->kind == MemberEvent::Kind::LeaveComplete) {
             // Out of the cluster for good: our routes to its members go too.
-            for (const auto& msg : routes_.reconcile({}, std::nullopt).messages)
-                log(LogLine::Level::Info, msg);
+            auto res = routes_.reconcile({}, std::nullopt);
+            route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
+            for (const auto& msg : res.messages) log(LogLine::Level::Info, msg);
             shutdown(exit_code_);
         }
     }
@@ -257,6 +347,7 @@ void Agent::pump() {
     }
     if (membership_changed) apply_routes();
     save_state(membership_changed);
+    if (membership_changed && !stopping_) publish();
     if (stopping_) return;
     if (auto when = node_->poll_timeout()) {
         auto delay =
@@ -301,6 +392,18 @@ void Agent::apply_routes() {
         }
     }
     auto res = routes_.reconcile(desired, cfg_.network.network());
+    route_counters_.installed += static_cast<std::uint64_t>(res.added + res.replaced);
+    route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
+    route_counters_.reconcile_errors += static_cast<std::uint64_t>(res.errors);
+    for (const auto& r : res.reports) {
+        if (!r.changed) continue;
+        // Installed by the last pass as it is wanted now: someone else removed or changed it.
+        bool was_installed =
+            std::any_of(route_reports_.begin(), route_reports_.end(), [&](const auto& old) {
+                return old.state == netlink::RouteState::Installed && old.route == r.route;
+            });
+        route_counters_.restored += was_installed;
+    }
     for (const auto& msg : res.messages)
         log(res.errors ? LogLine::Level::Warn : LogLine::Level::Info, msg);
     // A route that cannot be installed is logged once, not on every pass, until it changes.
@@ -323,13 +426,15 @@ void Agent::write_subnet_env(std::uint32_t slot) {
     auto write = [&](const std::string& path, const std::string& text) {
         auto dir = path.substr(0, path.find_last_of('/'));
         if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
-        if (auto err = write_file_atomically(path, text, 0644); !err.empty())
+        if (auto err = write_file_atomically(path, text, 0644); !err.empty()) {
             log(LogLine::Level::Error, err);
-        else
-            log(LogLine::Level::Info,
-                "wrote " + path + " for subnet " + cfg_.network.subnet(slot).to_string());
+            return false;
+        }
+        log(LogLine::Level::Info,
+            "wrote " + path + " for subnet " + cfg_.network.subnet(slot).to_string());
+        return true;
     };
-    write(cfg_.subnet_file, render_subnet_env(cfg_.network, slot, mtu));
+    subnet_env_written_ = write(cfg_.subnet_file, render_subnet_env(cfg_.network, slot, mtu));
     if (!cfg_.cni_conf.empty()) write(cfg_.cni_conf, render_cni_conflist(cfg_.network, slot, mtu));
 }
 
@@ -366,14 +471,20 @@ void Agent::on_kernel_event() {
 
 void Agent::on_signal(int signum) {
     if (signum == SIGHUP) {
-        auto ring = read_keyring(cfg_.cluster_key_file);
+        notify_.reloading();
+        std::vector<int> lines;
+        auto ring = read_keyring(cfg_.cluster_key_file, &lines);
         if (auto* err = std::get_if<std::string>(&ring)) {
             log(LogLine::Level::Error, "SIGHUP: keyring not reloaded: " + *err);
         } else {
             node_->set_keyring(std::get<Keyring>(ring));
+            key_lines_ = std::move(lines);
+            std::string fps;
+            for (const auto& k : std::get<Keyring>(ring).keys())
+                fps += (fps.empty() ? "" : ", ") + Keyring::fingerprint(k);
             log(LogLine::Level::Info, "SIGHUP: reloaded the keyring (" +
                                           std::to_string(std::get<Keyring>(ring).size()) +
-                                          " keys)");
+                                          " keys: " + fps + "; the first sends)");
         }
         if (!cfg_.config_file.empty()) {
             auto level = read_log_level(cfg_.config_file);
@@ -386,8 +497,11 @@ void Agent::on_signal(int signum) {
                              names[static_cast<int>(*l)]);
             }
         }
+        publish();
+        notify_.reloaded();
         return;
     }
+    begin_stopping();
     if (signum == SIGINT || (signum == SIGTERM && cfg_.leave_on_terminate)) {
         log(LogLine::Level::Info, "leaving the cluster");
         node_->leave(monotonic_now());
@@ -466,33 +580,11 @@ Control::Reply Agent::handle_command(const std::string& line) {
         }
         return {true, json ? out + "]\n" : out};
     }
-    if (cmd == "status") {
-        int installed = 0;
-        for (const auto& r : route_reports_) installed += r.state == netlink::RouteState::Installed;
-        auto sub = subnet_of(n.id());
-        const auto& t = n.members();
-        if (json)
-            return {true,
-                    "{\"name\":" + json_string(cfg_.name) + ",\"id\":" + json_string(n.id().hex()) +
-                        ",\"addr\":" + json_string(ipv4_to_string(address_)) +
-                        ",\"subnet\":" + (sub ? json_string(*sub) : "null") +
-                        ",\"network\":" + json_string(cfg_.network.network().to_string()) +
-                        ",\"members\":{\"alive\":" + std::to_string(t.count(MemberState::Alive)) +
-                        ",\"suspect\":" + std::to_string(t.count(MemberState::Suspect)) +
-                        ",\"dead\":" + std::to_string(t.count(MemberState::Dead)) +
-                        ",\"left\":" + std::to_string(t.count(MemberState::Left)) +
-                        "},\"routes_installed\":" + std::to_string(installed) + "}\n"};
-        return {true, "name " + cfg_.name + "\nid " + n.id().hex() + "\naddr " +
-                          ipv4_to_string(cfg_.advertise) + "\nsubnet " + sub.value_or("none") +
-                          "\nnetwork " + cfg_.network.describe() + "\nmembers " +
-                          std::to_string(t.live_count()) + " live, " +
-                          std::to_string(t.count(MemberState::Dead)) + " dead, " +
-                          std::to_string(t.count(MemberState::Left)) + " left\nroutes installed " +
-                          std::to_string(installed) + "\nlocal health " +
-                          std::to_string(n.local_health()) + "\n"};
-    }
+    if (cmd == "status") return status_command(json);
+    if (cmd == "keys") return keys_command(json);
     if (cmd == "leave") {
         log(LogLine::Level::Info, "leave requested over the control socket");
+        begin_stopping();
         node_->leave(monotonic_now());
         pump();
         return {true, "leaving\n"};
@@ -506,8 +598,89 @@ Control::Reply Agent::handle_command(const std::string& line) {
     return {false, "unknown command '" + cmd + "'\n"};
 }
 
+Control::Reply Agent::keys_command(bool json) {
+    const auto& keys = node_->node().keyring().keys();
+    std::string out = json ? "{\"file\":" + json_string(cfg_.cluster_key_file) + ",\"keys\":[" : "";
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        std::string fp = Keyring::fingerprint(keys[i]);
+        std::string source = cfg_.cluster_key_file +
+                             (i < key_lines_.size() ? ":" + std::to_string(key_lines_[i]) : "");
+        if (json) {
+            out += std::string(i ? "," : "") + "{\"fingerprint\":" + json_string(fp) +
+                   ",\"primary\":" + (i == 0 ? "true" : "false") +
+                   ",\"source\":" + json_string(source) + "}";
+        } else {
+            out += fp + (i == 0 ? " primary   " : " secondary ") + source + "\n";
+        }
+    }
+    return {true, json ? out + "]}\n" : out};
+}
+
+Control::Reply Agent::status_command(bool json) {
+    const Node& n = node_->node();
+    int installed = 0;
+    for (const auto& r : route_reports_) installed += r.state == netlink::RouteState::Installed;
+    auto sub = own_subnet();
+    const auto& t = n.members();
+    const Stats& st = n.stats();
+    auto uptime = static_cast<long long>(to_seconds(monotonic_now() - started_));
+    std::vector<std::string> fps;
+    for (const auto& k : n.keyring().keys()) fps.push_back(Keyring::fingerprint(k));
+    if (json) {
+        std::string keys, drops, rejections;
+        for (const auto& fp : fps) keys += (keys.empty() ? "" : ",") + json_string(fp);
+        for (int r = 0; r < static_cast<int>(DropReason::Count); ++r)
+            drops += (r ? "," : "") + json_string(to_string(static_cast<DropReason>(r))) + ":" +
+                     std::to_string(st.dropped[r]);
+        for (int r = 0; r < static_cast<int>(Rejection::Count); ++r)
+            rejections += (r ? "," : "") + json_string(to_string(static_cast<Rejection>(r))) + ":" +
+                          std::to_string(st.rejected[r]);
+        return {true, "{\"name\":" + json_string(cfg_.name) +
+                          ",\"id\":" + json_string(n.id().hex()) +
+                          ",\"version\":" + json_string(SHOAL_VERSION_STRING) +
+                          ",\"uptime_seconds\":" + std::to_string(uptime) +
+                          ",\"profile\":" + json_string(to_string(cfg_.profile)) +
+                          ",\"addr\":" + json_string(ipv4_to_string(address_)) +
+                          ",\"subnet\":" + (sub ? json_string(*sub) : "null") +
+                          ",\"network\":" + json_string(cfg_.network.network().to_string()) +
+                          ",\"members\":{\"alive\":" + std::to_string(t.count(MemberState::Alive)) +
+                          ",\"suspect\":" + std::to_string(t.count(MemberState::Suspect)) +
+                          ",\"dead\":" + std::to_string(t.count(MemberState::Dead)) +
+                          ",\"left\":" + std::to_string(t.count(MemberState::Left)) +
+                          ",\"restarting\":" + std::to_string(t.count(MemberState::Restarting)) +
+                          "},\"routes_installed\":" + std::to_string(installed) +
+                          ",\"local_health\":" + std::to_string(n.local_health()) + ",\"keys\":[" +
+                          keys + "]" + ",\"rejected\":{\"datagrams\":{" + drops +
+                          "},\"announcements\":{" + rejections + "}}}\n"};
+    }
+    std::string keys, drops, rejections;
+    for (std::size_t i = 0; i < fps.size(); ++i)
+        keys += (i ? ", " : "") + fps[i] + (i == 0 ? " (primary)" : "");
+    for (int r = 0; r < static_cast<int>(DropReason::Count); ++r)
+        if (st.dropped[r])
+            drops += std::string(drops.empty() ? "" : ", ") +
+                     to_string(static_cast<DropReason>(r)) + " " + std::to_string(st.dropped[r]);
+    for (int r = 0; r < static_cast<int>(Rejection::Count); ++r)
+        if (st.rejected[r])
+            rejections += std::string(rejections.empty() ? "" : ", ") +
+                          to_string(static_cast<Rejection>(r)) + " " +
+                          std::to_string(st.rejected[r]);
+    return {true,
+            "name " + cfg_.name + "\nid " + n.id().hex() + "\nversion " + SHOAL_VERSION_STRING +
+                "\nuptime " + std::to_string(uptime) + " s\nprofile " + to_string(cfg_.profile) +
+                "\naddr " + ipv4_to_string(address_) + "\nsubnet " + sub.value_or("none") +
+                "\nnetwork " + cfg_.network.describe() + "\nmembers " +
+                std::to_string(t.live_count()) + " live, " +
+                std::to_string(t.count(MemberState::Dead)) + " dead, " +
+                std::to_string(t.count(MemberState::Left)) + " left\nroutes installed " +
+                std::to_string(installed) + "\nlocal health " + std::to_string(n.local_health()) +
+                "\nkeys " + keys + "\nrejected datagrams " + (drops.empty() ? "none" : drops) +
+                "\nrejected announcements " + (rejections.empty() ? "none" : rejections) + "\n"};
+}
+
 void Agent::shutdown(int code) {
     if (stopping_) return;
+    notify_.stopping();
     stopping_ = true;
     exit_code_ = code;
     uv_stop(&loop_);

@@ -17,7 +17,7 @@ struct AgentOptions::Raw {
     std::string cluster_key_file,
         restart_hold = "60s", state_dir = "/var/lib/shoal", socket = "/run/shoal/shoal.sock",
         subnet_file = "/run/flannel/subnet.env", cni_conf, profile = "lan", route_table = "main",
-        log_level = "info", grace_period = "24h";
+        log_level = "info", grace_period = "24h", metrics;
     bool leave_on_terminate = false;
     std::map<std::string, std::string> timers;  // setting name -> value, only those given
     std::string config;
@@ -47,13 +47,13 @@ std::optional<LogLevel> parse_log_level(std::string_view s) {
     return std::nullopt;
 }
 
-std::variant<Keyring, std::string> read_keyring(const std::string& path) {
+std::variant<Keyring, std::string> read_keyring(const std::string& path, std::vector<int>* lines) {
     std::ifstream in(path);
     if (!in) return "cluster-key-file: cannot read " + path;
     std::stringstream text;
     text << in.rdbuf();
     std::string err;
-    auto ring = Keyring::parse(text.str(), err);
+    auto ring = Keyring::parse(text.str(), err, lines);
     if (!ring) return "cluster-key-file: " + path + ": " + err;
     return *ring;
 }
@@ -97,6 +97,9 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
     cmd->add_option("--grace-period", r.grace_period,
                     "How long a dead node's subnet stays reserved")
         ->capture_default_str();
+    cmd->add_option("--metrics", r.metrics,
+                    "Serve /metrics, /healthz and /readyz over HTTP at IP:PORT, e.g. "
+                    "127.0.0.1:9477 (default: off)");
     for (const auto& name : setting_names()) {
         cmd->add_option_function<std::string>(
             "--" + name, [&r, name](const std::string& v) { r.timers[name] = v; },
@@ -152,7 +155,7 @@ std::variant<AgentConfig, std::string> AgentOptions::finish() const {
 
     if (r.cluster_key_file.empty())
         return std::string("cluster-key-file: not set (make a key with `shoal keygen`)");
-    auto ring = read_keyring(r.cluster_key_file);
+    auto ring = read_keyring(r.cluster_key_file, &c.keyring_lines);
     if (auto* err = std::get_if<std::string>(&ring)) return *err;
     c.cluster_key_file = r.cluster_key_file;
     c.keyring = std::get<Keyring>(ring);
@@ -160,6 +163,12 @@ std::variant<AgentConfig, std::string> AgentOptions::finish() const {
     auto bind = Address::parse(r.bind);
     if (!bind) return "bind: '" + r.bind + "' is not IPv4:PORT";
     c.bind = *bind;
+    if (!r.metrics.empty()) {
+        auto m = Address::parse(r.metrics);
+        if (!m || m->port == 0)
+            return "metrics: '" + r.metrics + "' is not IPv4:PORT (e.g. 127.0.0.1:9477)";
+        c.metrics = *m;
+    }
     for (const auto& s : r.seeds) {
         auto a = Address::parse(s);
         if (!a) return "seed: '" + s + "' is not IPv4:PORT";

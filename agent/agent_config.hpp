@@ -28,6 +28,7 @@ struct AgentConfig {
     std::vector<Address> seeds;
     std::string cluster_key_file;
     Keyring keyring;
+    std::vector<int> keyring_lines;  // the line of the file each key is on
     Duration restart_hold = 60s;
     std::string state_dir;
     std::string socket;
@@ -40,6 +41,7 @@ struct AgentConfig {
     LogLevel log_level = LogLevel::Info;
     std::string config_file;  // --config, re-read for log-level on SIGHUP
     Duration grace = 24h;
+    std::optional<Address> metrics;  // where /metrics, /healthz, /readyz are served (off: nullopt)
 };
 
 // Registers every setting on `cmd` (the `agent` subcommand).
@@ -55,7 +57,9 @@ class AgentOptions {
     std::shared_ptr<Raw> raw_;
 };
 
-std::variant<Keyring, std::string> read_keyring(const std::string& path);
+// `lines`, when given, receives the line number of each key in the file.
+std::variant<Keyring, std::string> read_keyring(const std::string& path,
+                                                std::vector<int>* lines = nullptr);
 std::optional<LogLevel> parse_log_level(std::string_view s);
 // The log-level a config file sets (nullopt if it sets none), or an error message.
 std::variant<std::optional<LogLevel>, std::string> read_log_level(const std::string& config_file);

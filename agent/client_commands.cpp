@@ -48,6 +48,23 @@ std::vector<std::pair<std::string, Run>> add_clients(CLI::App& app) {
     client("status", "Show this agent's state", true, false);
     client("leave", "Make the agent leave the cluster gracefully and exit", false, false);
     client("force-leave", "Free a dead member's subnet at once, cluster-wide", false, true);
+
+    auto keys_args = std::make_shared<Args>();
+    auto* keys = app.add_subcommand("keys", "Inspect the running agent's cluster keyring");
+    keys->require_subcommand(1);
+    auto* list = keys->add_subcommand(
+        "list",
+        "Show the fingerprints of the keys the agent uses (never the keys), the primary "
+        "(sending) one first, and the file line each came from");
+    list->add_option("--socket", keys_args->socket, "The agent's control socket")
+        ->capture_default_str();
+    list->add_flag("--json", keys_args->json, "JSON output");
+    out.emplace_back("keys", [keys_args]() -> int {
+        auto reply =
+            agent::call_agent(keys_args->socket, keys_args->json ? "keys json" : "keys text");
+        std::fputs(reply.body.c_str(), reply.ok ? stdout : stderr);
+        return reply.ok ? 0 : 1;
+    });
     return out;
 }
 

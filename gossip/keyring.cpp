@@ -23,8 +23,10 @@ std::optional<ClusterKey> Keyring::decode_key(std::string_view text) {
     return key;
 }
 
-std::optional<Keyring> Keyring::parse(std::string_view text, std::string& error) {
+std::optional<Keyring> Keyring::parse(std::string_view text, std::string& error,
+                                      std::vector<int>* lines) {
     std::vector<ClusterKey> keys;
+    if (lines) lines->clear();
     int line_no = 0;
     while (!text.empty()) {
         ++line_no;
@@ -44,6 +46,7 @@ std::optional<Keyring> Keyring::parse(std::string_view text, std::string& error)
             return std::nullopt;
         }
         keys.push_back(*key);
+        if (lines) lines->push_back(line_no);
     }
     if (keys.empty()) {
         error = "no key found (one base64 key per line; `shoal keygen` makes one)";

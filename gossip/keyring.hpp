@@ -28,8 +28,9 @@ class Keyring {
     static std::string encode_key(const ClusterKey& key);
     static std::optional<ClusterKey> decode_key(std::string_view text);
     // One key per line; blank lines and lines starting with '#' are ignored. On failure `error`
-    // says which line is wrong and why.
-    static std::optional<Keyring> parse(std::string_view text, std::string& error);
+    // says which line is wrong and why. `lines`, when given, receives each key's line number.
+    static std::optional<Keyring> parse(std::string_view text, std::string& error,
+                                        std::vector<int>* lines = nullptr);
     // A short, non-secret name for a key (first bytes of its BLAKE2b hash), for logs and status.
     static std::string fingerprint(const ClusterKey& key);
 

@@ -39,6 +39,7 @@ class Node {
     // Announces a graceful leave; LeaveComplete follows once it has spread (or leave-timeout).
     void leave(Time now);
     void set_keyring(Keyring ring) { ring_ = std::move(ring); }
+    const Keyring& keyring() const { return ring_; }
     // Announces again with a higher incarnation: a new address, or new content from the
     // credentials (a changed subnet claim).
     void reannounce(Time now, std::optional<Address> addr = std::nullopt);

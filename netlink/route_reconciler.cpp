@@ -311,6 +311,7 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
                     (replace ? "replaced route " : "added route ") + describe(want),
                     [&res, index, replace] {
                         res.reports[index].state = RouteState::Installed;
+                        res.reports[index].changed = true;
                         ++(replace ? res.replaced : res.added);
                     },
                     [&res, index](const std::string& why) { res.reports[index].reason = why; });

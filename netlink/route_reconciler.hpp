@@ -36,7 +36,8 @@ const char* to_string(RouteState s);
 struct RouteReport {
     Route route;
     RouteState state = RouteState::Pending;
-    std::string reason;  // why it is not installed, empty when it is
+    std::string reason;    // why it is not installed, empty when it is
+    bool changed = false;  // this pass added or replaced it
 };
 
 struct ReconcileResult {

@@ -41,3 +41,14 @@ TEST(Keyring, FingerprintsDifferAndRevealNothingOfTheKey) {
     EXPECT_EQ(Keyring::fingerprint(a).size(), 16u);
     EXPECT_EQ(Keyring::encode_key(a).find(Keyring::fingerprint(a)), std::string::npos);
 }
+
+TEST(Keyring, ParseReportsTheLineOfEachKey) {
+    ClusterKey a{}, b{};
+    b[0] = 1;
+    std::string file =
+        "# new key first\n" + Keyring::encode_key(b) + "\n\n" + Keyring::encode_key(a) + "\n";
+    std::string err;
+    std::vector<int> lines{99};
+    ASSERT_TRUE(Keyring::parse(file, err, &lines)) << err;
+    EXPECT_EQ(lines, (std::vector<int>{2, 4}));
+}

@@ -1,0 +1,31 @@
+#pragma once
+// The Prometheus text (format 0.0.4) the metrics endpoint serves, rendered on the loop from the
+// node's counters and the agent's own.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "gossip/node.hpp"
+
+namespace shoal::agent {
+
+// What the agent counts itself: the route reconciler's work.
+struct RouteCounters {
+    std::uint64_t installed = 0;  // added or replaced
+    std::uint64_t withdrawn = 0;  // deleted
+    std::uint64_t restored = 0;   // put back after someone else removed or changed it
+    std::uint64_t reconcile_errors = 0;
+};
+
+struct MetricsInput {
+    const Node& node;
+    std::optional<std::string> subnet;  // the subnet this node owns
+    RouteCounters routes;
+    std::string version;
+    std::string profile;
+    double uptime_seconds = 0;
+};
+
+std::string render_metrics(const MetricsInput& in);
+
+}  // namespace shoal::agent

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Cluster key rotation on a running three-host cluster, in the three documented steps (add the new
+# key second, make it first, drop the old one; SIGHUP on every host after each), with
+# `ip -4 monitor route` on every host: no route may change, no member may be suspected, and no
+# datagram may be refused for want of a key.
+# Usage: key_rotation_test.sh path/to/shoal
+SHOAL=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
+pass=0 fail=0
+check() { # description, command... (its output is shown only when it fails)
+    local what=$1 out; shift
+    if out=$("$@" 2>&1); then
+        echo "ok: $what"; pass=$((pass + 1))
+    else
+        echo "FAIL: $what"; [ -n "$out" ] && sed 's/^/    /' <<<"$out"; fail=$((fail + 1))
+    fi
+}
+M=127.0.0.1:9477
+metric() { on "$1" curl -s "http://$M/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+# The fingerprint as documented (first 8 bytes of BLAKE2b of the 32 key bytes), computed here
+# with coreutils, not with shoal.
+fingerprint() { base64 -d <<<"$1" | b2sum -l 64 | cut -d' ' -f1; }
+# keys_are N FP...: `shoal keys list --json` on host N lists exactly these, the first primary.
+keys_are() {
+    local n=$1; shift
+    local want got
+    want=$(printf '%s\n' "$@" | jq -R . | jq -sc '[to_entries[] | {fingerprint: .value, primary: (.key == 0)}]')
+    got=$(shoal_at "$n" keys list --json | jq -c '[.keys[] | {fingerprint, primary}]')
+    [ "$want" = "$got" ] || { echo "want $want"; echo "got  $got"; return 1; }
+}
+all_alive() {
+    for n in 1 2 3; do
+        [ "$(shoal_at "$n" members --json | jq '[.[] | select(.state == "alive")] | length')" = 3 ] || return 1
+    done
+}
+hup_all() { for n in 1 2 3; do kill -HUP "${E2E_PID[$n]}"; done; }
+snapshot() { for n in 1 2 3; do echo "h$n"; routes_of "$n"; done; }
+
+e2e_switch
+old=$(cat "$E2E_DIR/cluster.key")
+new=$("$SHOAL" keygen)
+fp_old=$(fingerprint "$old"); fp_new=$(fingerprint "$new")
+for n in 1 2 3; do
+    add_host $n
+    echo "$old" > "$E2E_DIR/h$n.key"
+done
+for n in 1 2 3; do E2E_KEY="$E2E_DIR/h$n.key" start_agent $n --metrics "$M"; done
+ms=$(wait_for 15 all_alive)
+check "three members alive on every host (${ms:-never} ms)" test -n "$ms"
+routes_ok() { for n in 1 2 3; do [ "$(routes_of "$n" | grep -vc unreachable)" = 2 ] || return 1; done; }
+wait_for 10 routes_ok >/dev/null
+check "every host has its two peer routes" routes_ok
+check "keys list: the one key, primary, from line 1 of the file" bash -c \
+    "'$SHOAL' keys list --socket $E2E_DIR/h1.sock | grep -qx '$fp_old primary   $E2E_DIR/h1.key:1'"
+check "status shows the key ring fingerprint" bash -c \
+    "'$SHOAL' status --socket $E2E_DIR/h1.sock | grep -qx 'keys $fp_old (primary)'"
+check "status and keys list never show the key itself" bash -c \
+    "! { '$SHOAL' status --json --socket $E2E_DIR/h1.sock; '$SHOAL' keys list --json --socket $E2E_DIR/h1.sock; } | grep -qF '$old'"
+
+before=$(snapshot)
+suspicions0=$(for n in 1 2 3; do metric $n shoal_suspicions_raised_total; done | awk '{s += $1} END {print s + 0}')
+declare -A MON
+for n in 1 2 3; do
+    ip netns exec "$(host $n)" ip -4 monitor route > "$E2E_DIR/monitor$n.log" 2>&1 &
+    MON[$n]=$!
+    E2E_PID[mon$n]=${MON[$n]}
+done
+sleep 0.3
+
+# Step 1: the new key second everywhere (a comment line too: line numbers follow the file).
+for n in 1 2 3; do printf '%s\n# rotating in:\n%s\n' "$old" "$new" > "$E2E_DIR/h$n.key.tmp"; mv "$E2E_DIR/h$n.key.tmp" "$E2E_DIR/h$n.key"; done
+hup_all
+sleep 2
+for n in 1 2 3; do check "step 1: h$n uses the old key, accepts the new" keys_are $n "$fp_old" "$fp_new"; done
+check "step 1: the file lines are shown" bash -c \
+    "'$SHOAL' keys list --socket $E2E_DIR/h2.sock | grep -qx '$fp_new secondary $E2E_DIR/h2.key:3'"
+check "step 1: all members alive on every host" all_alive
+check "step 1: status shows both fingerprints, primary first" bash -c \
+    "'$SHOAL' status --socket $E2E_DIR/h3.sock | grep -qx 'keys $fp_old (primary), $fp_new'"
+
+# Step 2: the new key first, host by host (hosts send with different keys meanwhile).
+for n in 1 2 3; do
+    printf '%s\n%s\n' "$new" "$old" > "$E2E_DIR/h$n.key.tmp"; mv "$E2E_DIR/h$n.key.tmp" "$E2E_DIR/h$n.key"
+    kill -HUP "${E2E_PID[$n]}"
+    sleep 1
+done
+sleep 1
+for n in 1 2 3; do check "step 2: h$n sends with the new key" keys_are $n "$fp_new" "$fp_old"; done
+check "step 2: all members alive on every host" all_alive
+
+# Step 3: the old key gone.
+for n in 1 2 3; do echo "$new" > "$E2E_DIR/h$n.key.tmp"; mv "$E2E_DIR/h$n.key.tmp" "$E2E_DIR/h$n.key"; done
+hup_all
+sleep 3
+for n in 1 2 3; do check "step 3: h$n has only the new key" keys_are $n "$fp_new"; done
+check "step 3: all members alive on every host" all_alive
+
+for n in 1 2 3; do kill "${MON[$n]}" 2>/dev/null; wait "${MON[$n]}" 2>/dev/null; unset "E2E_PID[mon$n]"; done
+for n in 1 2 3; do
+    check "h$n's kernel saw no route change during the rotation" bash -c "! grep -q . $E2E_DIR/monitor$n.log"
+done
+check "the route tables are what they were" test "$(snapshot)" = "$before"
+suspicions1=$(for n in 1 2 3; do metric $n shoal_suspicions_raised_total; done | awk '{s += $1} END {print s + 0}')
+check "no member was suspected during the rotation ($suspicions0 -> $suspicions1)" test "$suspicions1" = "$suspicions0"
+for n in 1 2 3; do
+    check "h$n refused no datagram for want of a key" \
+        test "$(shoal_at $n status --json | jq '.rejected.datagrams.unauthenticated')" = 0
+done
+
+# The old key really is gone: a host that still has only it is not admitted.
+add_host 4
+echo "$old" > "$E2E_DIR/h4.key"
+E2E_KEY="$E2E_DIR/h4.key" start_agent 4
+sleep 3
+check "a host with only the old key is not admitted" bash -c "! '$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h4 '"
+check "and its datagrams are refused as unauthenticated" bash -c \
+    "[ \$('$SHOAL' status --json --socket $E2E_DIR/h1.sock | jq '.rejected.datagrams.unauthenticated') -gt 0 ]"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
