@@ -1,9 +1,13 @@
 #include "agent/http_server.hpp"
 
 #include <civetweb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <thread>
 
 namespace shoal::agent {
 
@@ -31,20 +35,43 @@ std::int64_t monotonic_ms() {
     return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-HttpServer::HttpServer() {
+HttpServer::HttpServer(std::chrono::milliseconds stall_after) : stall_after_(stall_after) {
     snap_.metrics = std::make_shared<const std::string>();
     snap_.not_ready = std::make_shared<const std::string>("starting");
     heartbeat();
 }
 
 HttpServer::~HttpServer() {
-    if (ctx_) mg_stop(ctx_);  // joins the server's threads
+    if (!ctx_) return;
+    // mg_stop joins civetweb's threads, but its listener polls with a 2 s timeout before it looks
+    // at the stop flag; a connection wakes it at once, so shutdown does not wait for that.
+    std::atomic<bool> stopped{false};
+    std::thread stopper([this, &stopped] {
+        mg_stop(ctx_);
+        stopped = true;
+    });
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(addr_.port);
+    to.sin_addr.s_addr = htonl(addr_.ip ? addr_.ip : INADDR_LOOPBACK);
+    while (!stopped) {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            (void)::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+            ::close(fd);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stopper.join();
 }
 
-std::variant<std::unique_ptr<HttpServer>, std::string> HttpServer::start(const Address& addr) {
+std::variant<std::unique_ptr<HttpServer>, std::string> HttpServer::start(
+    const Address& addr, std::chrono::milliseconds stall_after) {
     static const bool initialised = (mg_init_library(0), true);
     (void)initialised;
-    std::unique_ptr<HttpServer> s(new HttpServer());  // private constructor: no make_unique
+    // A private constructor: make_unique cannot reach it.
+    std::unique_ptr<HttpServer> s(new HttpServer(stall_after));
+    s->addr_ = addr;
     std::string port = addr.to_string();
     // One worker: scrapes are rare and tiny; no document root, so nothing else is served.
     const char* options[] = {
@@ -88,9 +115,9 @@ int HttpServer::on_metrics(mg_connection* conn, void* self) {
 }
 
 int HttpServer::on_healthz(mg_connection* conn, void* self) {
-    auto age = monotonic_ms() -
-               static_cast<HttpServer*>(self)->heartbeat_ms_.load(std::memory_order_relaxed);
-    if (age > kStallAfter.count())
+    auto* server = static_cast<HttpServer*>(self);
+    auto age = monotonic_ms() - server->heartbeat_ms_.load(std::memory_order_relaxed);
+    if (age > server->stall_after_.count())
         return reply(conn, 503, kText,
                      "stalled: the event loop has not run for " + std::to_string(age) + " ms\n");
     return reply(conn, 200, kText, "ok\n");

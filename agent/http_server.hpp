@@ -21,7 +21,7 @@ namespace shoal::agent {
 
 class HttpServer {
   public:
-    // The loop is called stalled when it has not beaten for this long.
+    // The loop is called stalled when it has not beaten for this long (it beats every second).
     static constexpr std::chrono::milliseconds kStallAfter{5000};
 
     ~HttpServer();
@@ -29,7 +29,8 @@ class HttpServer {
     HttpServer& operator=(const HttpServer&) = delete;
 
     // Listens on `addr`; an error message (starting with "metrics:") when it cannot.
-    static std::variant<std::unique_ptr<HttpServer>, std::string> start(const Address& addr);
+    static std::variant<std::unique_ptr<HttpServer>, std::string> start(
+        const Address& addr, std::chrono::milliseconds stall_after = kStallAfter);
 
     // From the loop: the loop is alive now.
     void heartbeat();
@@ -37,7 +38,7 @@ class HttpServer {
     void publish(std::string metrics, std::string not_ready);
 
   private:
-    HttpServer();
+    explicit HttpServer(std::chrono::milliseconds stall_after);
     struct Snapshot {
         std::shared_ptr<const std::string> metrics;
         std::shared_ptr<const std::string> not_ready;
@@ -47,6 +48,8 @@ class HttpServer {
     static int on_healthz(mg_connection* conn, void* self);
     static int on_readyz(mg_connection* conn, void* self);
 
+    const std::chrono::milliseconds stall_after_;
+    Address addr_;
     mg_context* ctx_ = nullptr;
     mutable std::mutex mutex_;
     Snapshot snap_;

@@ -116,5 +116,7 @@ check "a host with only the old key is not admitted" bash -c "! '$SHOAL' members
 check "and its datagrams are refused as unauthenticated" bash -c \
     "[ \$('$SHOAL' status --json --socket $E2E_DIR/h1.sock | jq '.rejected.datagrams.unauthenticated') -gt 0 ]"
 
+check "no sanitizer report in any agent log" bash -c "! grep -E 'Sanitizer|runtime error' $E2E_DIR/h*.log"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

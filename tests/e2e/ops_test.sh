@@ -107,5 +107,7 @@ check "STOPPING=1 on SIGINT" notified STOPPING=1
 check "nothing is sent to the notify socket without NOTIFY_SOCKET (h1 sent nothing)" \
     test "$(grep -c READY=1 "$E2E_DIR/notify.log")" = 2
 
+check "no sanitizer report in any agent log" bash -c "! grep -E 'Sanitizer|runtime error' $E2E_DIR/h*.log"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,96 @@
+#include "agent/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+using namespace shoal;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A loopback port nobody listens on right now.
+std::uint16_t free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// A plain HTTP/1.0 GET; the whole response (status line, headers, body).
+std::string get(std::uint16_t port, const std::string& path) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+        ::close(fd);
+        return "connect failed";
+    }
+    std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) out.append(buf, n);
+    ::close(fd);
+    return out;
+}
+
+std::string status_line(const std::string& response) {
+    return response.substr(0, response.find("\r\n"));
+}
+
+}  // namespace
+
+TEST(HttpServer, ServesTheSnapshotTheLoopPublished) {
+    auto port = free_port();
+    auto started = agent::HttpServer::start(Address{0x7f000001, port});
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<agent::HttpServer>>(started));
+    auto& server = std::get<std::unique_ptr<agent::HttpServer>>(started);
+    EXPECT_EQ(status_line(get(port, "/readyz")), "HTTP/1.1 503 Service Unavailable");
+    server->publish("shoal_up 1\n", "no subnet owned yet");
+    auto r = get(port, "/readyz");
+    EXPECT_EQ(status_line(r), "HTTP/1.1 503 Service Unavailable");
+    EXPECT_NE(r.find("not ready: no subnet owned yet"), std::string::npos);
+    server->publish("shoal_up 2\n", "");
+    EXPECT_EQ(status_line(get(port, "/readyz")), "HTTP/1.1 200 OK");
+    auto m = get(port, "/metrics");
+    EXPECT_EQ(status_line(m), "HTTP/1.1 200 OK");
+    EXPECT_NE(m.find("\r\n\r\nshoal_up 2\n"), std::string::npos);
+    EXPECT_EQ(status_line(get(port, "/")).substr(9, 3), "404");
+}
+
+TEST(HttpServer, HealthFailsWhenTheLoopStopsBeating) {
+    auto port = free_port();
+    auto started = agent::HttpServer::start(Address{0x7f000001, port}, 300ms);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<agent::HttpServer>>(started));
+    auto& server = std::get<std::unique_ptr<agent::HttpServer>>(started);
+    server->heartbeat();
+    EXPECT_EQ(status_line(get(port, "/healthz")), "HTTP/1.1 200 OK");
+    std::this_thread::sleep_for(500ms);
+    auto r = get(port, "/healthz");
+    EXPECT_EQ(status_line(r), "HTTP/1.1 503 Service Unavailable");
+    EXPECT_NE(r.find("stalled"), std::string::npos);
+    server->heartbeat();
+    EXPECT_EQ(status_line(get(port, "/healthz")), "HTTP/1.1 200 OK");
+}
+
+TEST(HttpServer, APortInUseIsAnErrorNamingTheSetting) {
+    auto port = free_port();
+    auto first = agent::HttpServer::start(Address{0x7f000001, port});
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<agent::HttpServer>>(first));
+    auto second = agent::HttpServer::start(Address{0x7f000001, port});
+    ASSERT_TRUE(std::holds_alternative<std::string>(second));
+    EXPECT_EQ(std::get<std::string>(second).rfind("metrics: cannot serve on 127.0.0.1:", 0), 0u)
+        << std::get<std::string>(second);
+}
