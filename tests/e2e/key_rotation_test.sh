@@ -78,6 +78,15 @@ check "step 1: all members alive on every host" all_alive
 check "step 1: status shows both fingerprints, primary first" bash -c \
     "'$SHOAL' status --socket $E2E_DIR/h3.sock | grep -qx 'keys $fp_old (primary), $fp_new'"
 
+# A keyring file that does not parse is reported and changes nothing.
+cp "$E2E_DIR/h1.key" "$E2E_DIR/h1.key.good"
+printf '%s\nnot-a-key\n' "$new" > "$E2E_DIR/h1.key"
+kill -HUP "${E2E_PID[1]}"
+badring() { grep -q "SIGHUP: keyring not reloaded: cluster-key-file: .*line 2" "$E2E_DIR/h1.log"; }
+check "a keyring file that does not parse is reported on SIGHUP" wait_for 5 badring
+check "and the running keyring stays as it was" keys_are 1 "$fp_old" "$fp_new"
+mv "$E2E_DIR/h1.key.good" "$E2E_DIR/h1.key"
+
 # Step 2: the new key first, host by host (hosts send with different keys meanwhile).
 for n in 1 2 3; do
     printf '%s\n%s\n' "$new" "$old" > "$E2E_DIR/h$n.key.tmp"; mv "$E2E_DIR/h$n.key.tmp" "$E2E_DIR/h$n.key"
