@@ -82,6 +82,7 @@ class Agent {
     void publish();
     std::string not_ready() const;
     std::string status_line() const;
+    std::string metrics_text() const;
     void begin_stopping();
 
     const AgentConfig& cfg_;
@@ -133,24 +134,22 @@ std::string Agent::status_line() const {
            " members alive, subnet " + sub.value_or("none yet");
 }
 
+std::string Agent::metrics_text() const {
+    return render_metrics({node_->node(), own_subnet(), route_counters_, SHOAL_VERSION_STRING,
+                           to_string(cfg_.profile), to_seconds(monotonic_now() - started_)});
+}
+
 void Agent::publish() {
     if (http_) {
         http_->heartbeat();
-        http_->publish(
-            render_metrics({node_->node(), own_subnet(), route_counters_, SHOAL_VERSION_STRING,
-                            to_string(cfg_.profile), to_seconds(monotonic_now() - started_)}),
-            not_ready());
+        http_->publish(metrics_text(), not_ready());
     }
     notify_.status(status_line());
 }
 
 void Agent::begin_stopping() {
     notify_.stopping();
-    if (http_)
-        http_->publish(
-            render_metrics({node_->node(), own_subnet(), route_counters_, SHOAL_VERSION_STRING,
-                            to_string(cfg_.profile), to_seconds(monotonic_now() - started_)}),
-            "stopping");
+    if (http_) http_->publish(metrics_text(), "stopping");
 }
 
 void Agent::log(LogLine::Level level, const std::string& text) {
