@@ -187,6 +187,12 @@ sed -i "s#^cluster-key-file = .*#cluster-key-file = \"$work/key\"#" "$work/all.c
 err=$(/usr/bin/shoal agent --config "$work/all.conf" --iface shoal-none-$$ 2>&1)
 check "all settings uncommented parse ($err)" grep -q "^shoal agent: iface: no interface" <<<"$err"
 
+# The scripts' branches for a host running systemd, in a private mount namespace.
+out=$(unshare -m --propagation private "$src/tests/package/maint_scripts.sh" "$deb" "$rpm" 2>&1)
+rc=$?
+echo "$out" | sed 's/^/  scripts: /'
+check "maintainer scripts (deb and rpm) under a fake systemd" test $rc = 0
+
 # Reinstall = the upgrade path of the scripts ($2 set).
 out=$(dpkg_run -i "$deb") || fail "dpkg -i again (upgrade path): $out"
 
