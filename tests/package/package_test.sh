@@ -46,7 +46,10 @@ dpkg_run() {
     return 1
 }
 
+ns="" agent_pid=""
 cleanup() {
+    [ -n "$agent_pid" ] && kill -KILL "$agent_pid" 2>/dev/null
+    [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
     if dpkg-query -W -f='${Status}' shoal 2>/dev/null | grep -qv 'not-installed'; then
         dpkg_run --purge shoal >/dev/null
     fi
@@ -186,6 +189,36 @@ check "man page: ReadWritePaths drop-in" grep -q '^ReadWritePaths=' <<<"$man"
 sed -i "s#^cluster-key-file = .*#cluster-key-file = \"$work/key\"#" "$work/all.conf"
 err=$(/usr/bin/shoal agent --config "$work/all.conf" --iface shoal-none-$$ 2>&1)
 check "all settings uncommented parse ($err)" grep -q "^shoal agent: iface: no interface" <<<"$err"
+
+# The installed agent works with what the unit leaves it: root with only CAP_NET_ADMIN in its
+# bounding set, no new privileges, umask 077 (in a network namespace of its own, alone).
+ns=shoalpkg$$
+ip netns add $ns && ip -n $ns link add va type veth peer name vb &&
+    ip -n $ns addr add 10.99.0.1/24 dev va && ip -n $ns link set va up &&
+    ip -n $ns link set vb up || fail "namespace $ns"
+/usr/bin/shoal keygen >"$work/agent.key"
+chmod 600 "$work/agent.key"
+ip netns exec $ns sh -c 'umask 077; exec "$@"' sh setpriv --bounding-set=-all,+net_admin \
+    --no-new-privs /usr/bin/shoal agent --iface va --network 10.244.0.0/16 --profile fast \
+    --cluster-key-file "$work/agent.key" --state-dir "$work/state" --socket "$work/run/s.sock" \
+    --subnet-file "$work/flannel/subnet.env" 2>"$work/agent.log" &
+agent_pid=$!
+for _ in $(seq 50); do [ -s "$work/flannel/subnet.env" ] && break; sleep 0.1; done
+check "bounded agent: subnet.env written" grep -q '^FLANNEL_SUBNET=10.244.' "$work/flannel/subnet.env"
+check "bounded agent: answers on its socket" \
+    ip netns exec $ns /usr/bin/shoal status --socket "$work/run/s.sock"
+caps=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/$agent_pid/status 2>/dev/null)
+check "bounded agent: effective capabilities CAP_NET_ADMIN only ($caps)" \
+    test "$caps" = 0000000000001000
+check "bounded agent: node key 600" test "$(stat -c %a "$work/state/node.key")" = 600
+kill -TERM $agent_pid
+wait $agent_pid
+rc=$?
+agent_pid=""
+check "bounded agent: SIGTERM exits 0 (got $rc)" test $rc = 0
+[ $fails = 0 ] || sed 's/^/  agent: /' "$work/agent.log"
+ip netns del $ns
+ns=""
 
 # The scripts' branches for a host running systemd, in a private mount namespace.
 out=$(unshare -m --propagation private "$src/tests/package/maint_scripts.sh" "$deb" "$rpm" 2>&1)
