@@ -6,6 +6,7 @@ packages=(
   libuv1-dev libmsgpack-dev libsodium-dev libnl-3-dev libnl-route-3-dev libcli11-dev
   libgtest-dev googletest util-linux libsystemd-dev libcivetweb-dev
   iproute2 iputils-ping nftables containernetworking-plugins netcat-openbsd procps jq socat curl
+  lintian rpm rpmlint systemd dpkg-dev file man-db init-system-helpers binutils
 )
 missing=()
 for p in "${packages[@]}"; do
