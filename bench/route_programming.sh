@@ -130,6 +130,7 @@ set xlabel 'repetition'
 set ylabel 'routes/s'
 set yrange [0:*]
 set key bottom right
+set xtics 1
 set grid
 plot $plot
 EOF
