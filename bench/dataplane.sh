@@ -169,6 +169,9 @@ tmp=$E2E_DIR/run
 measure() { # rep setup
     local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 gbit retr p50 avg mdev loss
     check_path "$s"
+    # The same pause before every run: (a) follows the wait for the agents' routes, and must not
+    # be the only one that starts after a quiet moment.
+    sleep 1
     tx0=$(vx_tx)
     ip netns exec "$src" iperf3 -c "$dst" -t "$secs" -J > "$tmp.iperf" || die "($s) iperf3 to $dst failed"
     gbit=$(jq '.end.sum_received.bits_per_second / 1e9' "$tmp.iperf")
@@ -205,6 +208,18 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 paired() { # setup column
     paste <(col "$1" "$2") <(col b "$2") | awk '{ print $1 / $2 }' | median | awk '{ printf "%.2f", $1 }'
 }
+# Setup x against setup y on a column, paired by repetition: "median-ratio x-higher n p", with n
+# the repetitions that are not a tie and p the two-sided sign test's.
+compare() { # x y column
+    local r
+    r=$(paste <(col "$1" "$3") <(col "$2" "$3") | awk '{ print $1 / $2 }' | median)
+    paste <(col "$1" "$3") <(col "$2" "$3") | awk -v r="$r" '
+        $1 > $2 { w++ } $1 < $2 { l++ }
+        END { n = w + l; k = w < l ? w : l; c = 1; s = 0
+              for (i = 0; i <= k; i++) { s += c; c = c * (n - i) / (i + 1) }
+              p = n ? 2 * s / 2 ^ n : 1; if (p > 1) p = 1
+              printf "%.2f %d %d %.3f\n", r, w, n, p }'
+}
 # The vxlan device must have carried (c) and nothing else.
 for s in a b d; do
     [ "$(col $s 9 | maxof)" -lt 50 ] || die "($s) traffic went through flannel.1"
@@ -236,7 +251,8 @@ md="$out/dataplane.md"
     echo "- (d) two namespaces directly on one veth pair (no bridge, no routing), MTU 1500."
     echo
     echo "Each repetition runs a, b, c, d in that order ($reps repetitions), so noise hits all"
-    echo "alike. (a) restarts both agents and waits for their routes before measuring. Before and"
+    echo "alike. (a) restarts both agents and waits for their routes; every run starts after the same"
+    echo "1 s pause, so (a), which follows the wait for the agents' routes, starts like the others. Before and"
     echo "after each measurement the script checks the path (the route's gateway, device and"
     echo "protocol; the agents alive), and that only (c) moved packets through flannel.1."
     echo
@@ -255,24 +271,21 @@ md="$out/dataplane.md"
             "$(paired $s 3)" "$l" "$lx" "$(div "$l" "$bl")" "$(col $s 7 | median)"
     done
     echo
-    am=$(col a 3 | median) cm=$(col c 3 | median) cx=$(col c 3 | maxof)
-    bmin=$(col b 3 | minof) bmax=$(col b 3 | maxof)
-    # Noise: how far (b) itself spreads around its median; at least 5 %.
-    noise=$(awk -v lo="$bmin" -v hi="$bmax" -v m="$bm" 'BEGIN { n = (hi - lo) / 2 / m; if (n < 0.05) n = 0.05; printf "%.2f", n }')
-    ra=$(div "$am" "$bm") rc=$(div "$am" "$cm")
-    eq=$(awk -v r="$ra" -v n="$noise" 'BEGIN { d = r - 1; if (d < 0) d = -d; print (d <= n ? "met" : "**missed**") }')
-    above=$(awk -v a="$am" -v c="$cx" 'BEGIN { print (a > c ? "met" : "**missed**") }')
-    # The same for latency, where ping's 1 µs resolution is the floor.
-    al=$(col a 5 | median) cl=$(col c 5 | median) cmin=$(col c 5 | minof)
-    lnoise=$(awk -v lo="$(col b 5 | minof)" -v hi="$(col b 5 | maxof)" -v m="$bl" \
-        'BEGIN { n = (hi - lo) / 2; if (n < 0.05 * m) n = 0.05 * m; if (n < 1) n = 1; printf "%.1f", n }')
-    leq=$(awk -v a="$al" -v b="$bl" -v n="$lnoise" 'BEGIN { d = a - b; if (d < 0) d = -d; print (d <= n ? "met" : "**missed**") }')
-    lbelow=$(awk -v a="$al" -v c="$cmin" 'BEGIN { print (a < c ? "met" : "**missed**") }')
-    echo "Targets. (a) equal to (b) within noise: throughput $eq (ratio $ra; noise taken as half"
-    echo "the spread of (b)'s own runs, at least 5 %: ±$noise), RTT $leq ($al µs against $bl µs;"
-    echo "noise ±$lnoise µs, at least 1 µs, ping's resolution). (a) clearly above (c): throughput"
-    echo "$above ((a)'s median is ${rc}x (c)'s; the criterion is (a)'s median above (c)'s best run),"
-    echo "RTT $lbelow ((a)'s median $al µs against (c)'s $cl µs; criterion: below (c)'s best run)."
+    read -r tr tw tn tp <<<"$(compare a b 3)"
+    read -r lr lw ln lp <<<"$(compare a b 5)"
+    read -r cr cw cn _ <<<"$(compare a c 3)"
+    read -r clr clw cln _ <<<"$(compare a c 5)"
+    same() { awk -v r="$1" -v p="$2" 'BEGIN { d = r - 1; if (d < 0) d = -d; print (p >= 0.05 || d <= 0.05 ? "met" : "**missed**") }'; }
+    echo "Targets, from the per-repetition ratios (paired: the same moment, the same noise)."
+    echo "(a) equal to (b) within noise, meaning a sign test over the repetitions finds no"
+    echo "difference (p ≥ 0.05) or the median ratio is within 5 % of 1: throughput $(same "$tr" "$tp")"
+    echo "(median ratio $tr; (a) higher in $tw of $tn repetitions, p = $tp), RTT $(same "$lr" "$lp")"
+    echo "(median ratio $lr; (a) higher in $lw of $ln repetitions without a tie, p = $lp)."
+    echo "(a) clearly above (c), meaning at least 10 % better in the median ratio and better in at"
+    echo "least 80 % of the repetitions: throughput $(awk -v r="$cr" -v w="$cw" -v n="$cn" \
+        'BEGIN { print (r >= 1.1 && w >= 0.8 * n ? "met" : "**missed**") }') (median ratio $cr, higher in $cw of $cn),"
+    echo "RTT $(awk -v r="$clr" -v w="$clw" -v n="$cln" \
+        'BEGIN { print (r <= 0.9 && n - w >= 0.8 * n ? "met" : "**missed**") }') (median ratio $clr, lower in $((cln - clw)) of $cln without a tie)."
     echo "Raw samples: \`dataplane.tsv\` (retransmits, ping avg/mdev/loss and the packets flannel.1"
     echo "sent are there too). Everything shares this machine's cores (iperf3 is CPU-bound on veth;"
     echo "other builds ran at the same time), so absolute figures are noisy; compare the ratios."

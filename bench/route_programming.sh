@@ -22,8 +22,8 @@ command -v gnuplot >/dev/null || { echo "route_programming: gnuplot is missing" 
 mkdir -p "$out"
 out=$(realpath "$out")
 
-reps=15
-[ "$quick" = 1 ] && reps=4
+reps=30
+[ "$quick" = 1 ] && reps=5
 sizes=(1000 10000)
 
 # route_bench's namespace dies with it; what is left to clean up is the child itself (on Ctrl-C)
