@@ -32,6 +32,10 @@ if [ "$quick" = 1 ]; then reps=3 secs=3 pings=300; else reps=10 secs=5 pings=100
 
 # lib.sh: hosts shoal-hN-ID on a bridge in shoal-sw-ID, agents, CNI pods; its e2e_cleanup kills
 # the agents it started and deletes every namespace ending in -ID.
+# An E2E_ID or E2E_KEY from a calling harness must not be picked up: the cleanup deletes every
+# namespace ending in -$E2E_ID.
+E2E_ID="dp$$"
+unset E2E_KEY
 source "$repo/tests/e2e/lib.sh"
 set -euo pipefail
 dp_pids=() # iperf3 servers
@@ -51,7 +55,7 @@ shoal_routes_up() {
     local n p
     for n in 1 2; do
         p=$(peer_of $n)
-        routes_of $n | grep -q "^$(subnet_of $p) via $SEGMENT.$p dev eth0" || return 1
+        routes_of $n | grep -q "^$(subnet_of "$p") via $SEGMENT.$p dev eth0" || return 1
     done
 }
 agents_alive() { kill -0 "${E2E_PID[1]}" 2>/dev/null && kill -0 "${E2E_PID[2]}" 2>/dev/null; }
@@ -89,7 +93,7 @@ for n in 1 2; do
     p=$(peer_of $n) mac=$(vtep_mac "$(peer_of $n)")
     on $n ip neigh replace "10.245.$p.0" lladdr "$mac" dev flannel.1 nud permanent
     on $n bridge fdb append "$mac" dev flannel.1 dst "$SEGMENT.$p" self permanent
-    on $n ip route add "$(vx_subnet $p)" via "10.245.$p.0" dev flannel.1 onlink
+    on $n ip route add "$(vx_subnet "$p")" via "10.245.$p.0" dev flannel.1 onlink
 done
 add_vx_pod() { # N: like add_pod, on cni1 with MTU 1450; prints the address
     local n=$1 pod="shoal-q$1-$E2E_ID" conf
