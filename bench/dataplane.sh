@@ -168,10 +168,10 @@ check_path() {
 vx_tx() { on 1 cat /sys/class/net/flannel.1/statistics/tx_packets; }
 
 tsv="$out/dataplane.tsv"
-printf 'rep\tsetup\tgbit_s\tretransmits\trtt_p50_us\trtt_avg_us\trtt_mdev_us\tping_loss_pct\tvxlan_tx_packets\n' > "$tsv"
+printf 'rep\tsetup\tgbit_s\tretransmits\trtt_p50_us\trtt_avg_us\trtt_mdev_us\tping_loss_pct\tvxlan_tx_packets\tcpu_pct_per_gbit\n' > "$tsv"
 tmp=$E2E_DIR/run
 measure() { # rep setup
-    local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 gbit retr p50 avg mdev loss
+    local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 gbit retr cpu p50 avg mdev loss
     check_path "$s"
     # The same pause before every run: (a) follows the wait for the agents' routes, and must not
     # be the only one that starts after a quiet moment.
@@ -180,6 +180,10 @@ measure() { # rep setup
     ip netns exec "$src" iperf3 -c "$dst" -t "$secs" -J > "$tmp.iperf" || die "($s) iperf3 to $dst failed"
     gbit=$(jq '.end.sum_received.bits_per_second / 1e9' "$tmp.iperf")
     retr=$(jq '.end.sum_sent.retransmits // 0' "$tmp.iperf")
+    # CPU the two iperf3 processes were charged (user + system, kernel work done on their
+    # behalf included), per Gbit/s: what a byte costs on each path.
+    cpu=$(jq '(.end.cpu_utilization_percent.host_total + .end.cpu_utilization_percent.remote_total)
+              / (.end.sum_received.bits_per_second / 1e9)' "$tmp.iperf")
     ip netns exec "$src" ping -n -c "$pings" -i 0.002 "$dst" > "$tmp.ping" || die "($s) ping to $dst failed"
     p50=$(sed -n 's/.*time=\([0-9.]*\) ms/\1/p' "$tmp.ping" | sort -g |
         awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) * 1000 }')
@@ -187,8 +191,8 @@ measure() { # rep setup
         awk '{ printf "%.0f %.0f\n", $1 * 1000, $2 * 1000 }')
     loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$tmp.ping")
     check_path "$s"
-    printf '%s\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$s" "$gbit" "$retr" "$p50" "$avg" "$mdev" "$loss" \
-        "$(($(vx_tx) - tx0))" >> "$tsv"
+    printf '%s\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n' "$rep" "$s" "$gbit" "$retr" "$p50" "$avg" "$mdev" "$loss" \
+        "$(($(vx_tx) - tx0))" "$cpu" >> "$tsv"
     echo "dataplane: rep $rep ($s): $gbit Gbit/s, rtt p50 $p50 us" >&2
 }
 
@@ -232,7 +236,7 @@ done
 
 declare -A NAME=([a]="(a) shoal host-gw, agents running" [b]="(b) same routes by hand"
     [c]="(c) VXLAN, flannel style (MTU 1450)" [d]="(d) one veth pair")
-bm=$(col b 3 | median) bl=$(col b 5 | median)
+bm=$(col b 3 | median) bl=$(col b 5 | median) bc=$(col b 10 | median)
 md="$out/dataplane.md"
 {
     echo "## Data plane"
@@ -267,12 +271,13 @@ md="$out/dataplane.md"
     echo "ip netns exec <pod1> ping -n -c $pings -i 0.002 <pod2>"
     echo '```'
     echo
-    echo "| setup | throughput median (Gbit/s) | max | ratio to (b), medians | ratio to (b), paired median | RTT p50 median (µs) | max | ratio to (b) | RTT mdev median (µs) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| setup | throughput median (Gbit/s) | max | ratio to (b), medians | ratio to (b), paired median | RTT p50 median (µs) | max | ratio to (b) | RTT mdev median (µs) | iperf3 CPU % per Gbit/s, median | ratio to (b) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for s in a b c d; do
         m=$(col $s 3 | median) x=$(col $s 3 | maxof) l=$(col $s 5 | median) lx=$(col $s 5 | maxof)
-        printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s |\n' "${NAME[$s]}" "$m" "$x" "$(div "$m" "$bm")" \
-            "$(paired $s 3)" "$l" "$lx" "$(div "$l" "$bl")" "$(col $s 7 | median)"
+        cp=$(col $s 10 | median)
+        printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %.1f | %s |\n' "${NAME[$s]}" "$m" "$x" "$(div "$m" "$bm")" \
+            "$(paired $s 3)" "$l" "$lx" "$(div "$l" "$bl")" "$(col $s 7 | median)" "$cp" "$(div "$cp" "$bc")"
     done
     echo
     read -r tr tw tn tp <<<"$(compare a b 3)"
@@ -290,12 +295,16 @@ md="$out/dataplane.md"
         'BEGIN { print (r >= 1.1 && w >= 0.8 * n ? "met" : "**missed**") }') (median ratio $cr, higher in $cw of $cn),"
     echo "RTT $(awk -v r="$clr" -v w="$clw" -v n="$cln" \
         'BEGIN { print (r <= 0.9 && n - w >= 0.8 * n ? "met" : "**missed**") }') (median ratio $clr, lower in $((cln - clw)) of $cln without a tie)."
+    echo "The CPU column is iperf3's own accounting (client + server, user + system, which includes"
+    echo "most of the kernel's per-packet work on this path), divided by the throughput: the cost of"
+    echo "a byte, less sensitive than the throughput to what else runs on the machine."
     echo "Raw samples: \`dataplane.tsv\` (retransmits, ping avg/mdev/loss and the packets flannel.1"
     echo "sent are there too). Everything shares this machine's cores (iperf3 is CPU-bound on veth;"
     echo "other builds ran at the same time), so absolute figures are noisy; compare the ratios."
     echo
     echo "![throughput](bench/dataplane-throughput.png)"
     echo "![latency](bench/dataplane-latency.png)"
+    echo "![CPU per Gbit/s](bench/dataplane-cpu.png)"
 } > "$md"
 
 plot() { # column ylabel title file
@@ -319,4 +328,5 @@ EOF
 }
 plot 3 'Gbit/s' 'Pod-to-pod TCP throughput (iperf3, one stream)' dataplane-throughput.png
 plot 5 'microseconds' 'Pod-to-pod round-trip time (ping, median per run)' dataplane-latency.png
+plot 10 'CPU % per Gbit/s' 'CPU iperf3 was charged per Gbit/s (client + server)' dataplane-cpu.png
 echo "dataplane: wrote $md" >&2
