@@ -31,9 +31,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$quick" = 1 ]; then reps=3 secs=3 pings=300; else reps=10 secs=5 pings=1000; fi
 
 # lib.sh: hosts shoal-hN-ID on a bridge in shoal-sw-ID, agents, CNI pods; its e2e_cleanup kills
-# the agents it started and deletes every namespace ending in -ID.
-# An E2E_ID or E2E_KEY from a calling harness must not be picked up: the cleanup deletes every
-# namespace ending in -$E2E_ID.
+# the agents it started and deletes every namespace ending in -ID. So the ID is our own, never an
+# E2E_ID (or E2E_KEY) inherited from a calling harness.
 E2E_ID="dp$$"
 unset E2E_KEY
 source "$repo/tests/e2e/lib.sh"
