@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# Measurement 8: the data plane. Pod-to-pod TCP throughput (iperf3) and round-trip latency (ping)
+# between pods on two hosts over (a) shoal's host-gw routes with the agents running, (b) the same
+# routes added by hand with the agents stopped, (c) a flannel-style VXLAN overlay, (d) two
+# namespaces on one veth pair; the setups alternate a,b,c,d,a,b,... so noise hits all alike.
+# Hosts, bridge and pods are made as in tests/e2e/lib.sh (pods through the real CNI plugins).
+# Writes DIR/dataplane.{md,tsv} and DIR/dataplane-*.png.
+# Usage: bash bench/dataplane.sh --out DIR --build BUILDDIR [--quick]   (as root)
+set -euo pipefail
+
+out="" build="" quick=0
+usage() { echo "usage: $0 --out DIR --build BUILDDIR [--quick]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case $1 in
+        --out) out=$2; shift 2 ;;
+        --build) build=$2; shift 2 ;;
+        --quick) quick=1; shift ;;
+        *) usage ;;
+    esac
+done
+[ -n "$out" ] && [ -n "$build" ] || usage
+SHOAL=$(realpath "$build/shoal")
+[ -x "$SHOAL" ] || { echo "dataplane: no $build/shoal" >&2; exit 1; }
+for tool in iperf3 ping jq gnuplot /usr/lib/cni/bridge /usr/lib/cni/host-local; do
+    command -v "$tool" >/dev/null || { echo "dataplane: $tool is missing" >&2; exit 1; }
+done
+mkdir -p "$out"
+out=$(realpath "$out")
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ "$quick" = 1 ]; then reps=3 secs=3 pings=300; else reps=10 secs=5 pings=1000; fi
+
+# lib.sh: hosts shoal-hN-ID on a bridge in shoal-sw-ID, agents, CNI pods; its e2e_cleanup kills
+# the agents it started and deletes every namespace ending in -ID. So the ID is our own, never an
+# E2E_ID (or E2E_KEY) inherited from a calling harness.
+E2E_ID="dp$$"
+unset E2E_KEY
+source "$repo/tests/e2e/lib.sh"
+set -euo pipefail
+dp_pids=() # iperf3 servers
+dp_cleanup() {
+    local p
+    for p in "${dp_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    e2e_cleanup
+}
+trap dp_cleanup EXIT
+trap 'exit 130' INT TERM
+die() { echo "dataplane: $*" >&2; exit 1; }
+
+subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
+peer_of() { echo $((3 - $1)); }
+# The route to the peer's pod subnet that shoal installs, present on both hosts.
+shoal_routes_up() {
+    local n p
+    for n in 1 2; do
+        p=$(peer_of $n)
+        routes_of $n | grep -q "^$(subnet_of "$p") via $SEGMENT.$p dev eth0" || return 1
+    done
+}
+agents_alive() { kill -0 "${E2E_PID[1]}" 2>/dev/null && kill -0 "${E2E_PID[2]}" 2>/dev/null; }
+
+# --- setup --------------------------------------------------------------------------------------
+echo "dataplane: setting up 2 hosts, shoal agents, pods, VXLAN, veth pair ($reps repetitions)" >&2
+e2e_switch
+add_host 1
+add_host 2
+start_agent 1
+start_agent 2
+for n in 1 2; do wait_for 15 test -s "$E2E_DIR/h$n/subnet.env" >/dev/null || die "h$n got no subnet"; done
+wait_for 15 shoal_routes_up >/dev/null || die "shoal installed no routes within 15 s"
+s1=$(subnet_of 1) s2=$(subnet_of 2)
+
+# (a), (b): one pod per host on cni0 (MTU 1500), addresses from the agent's subnet.env.
+pod_a1=$(add_pod 1)
+pod_a2=$(add_pod 2)
+[ -n "$pod_a1" ] && [ -n "$pod_a2" ] || die "CNI gave the host-gw pods no address"
+
+# (c): flannel's vxlan backend by hand. flannel.1 (VNI 1, UDP 8472, no learning) holds the
+# subnet's .0 as a /32; the peer's subnet is routed via the peer's .0, onlink, whose MAC is a
+# permanent neighbour entry and whose FDB entry points at the peer host. Its pods sit on a bridge
+# of their own (cni1, MTU 1450 like flannel's CNI config) in 10.245.N.0/24, so the host-gw routes
+# for 10.244.N.0/24 stay untouched.
+vx_subnet() { echo "10.245.$1.0/24"; }
+for n in 1 2; do
+    on $n ip link add flannel.1 type vxlan id 1 local "$SEGMENT.$n" dev eth0 dstport 8472 nolearning
+    on $n ip link set flannel.1 mtu 1450
+    on $n ip addr add "10.245.$n.0/32" dev flannel.1
+    on $n ip link set flannel.1 up
+done
+vtep_mac() { on "$1" ip -j link show flannel.1 | jq -r '.[0].address'; }
+for n in 1 2; do
+    p=$(peer_of $n) mac=$(vtep_mac "$(peer_of $n)")
+    on $n ip neigh replace "10.245.$p.0" lladdr "$mac" dev flannel.1 nud permanent
+    on $n bridge fdb append "$mac" dev flannel.1 dst "$SEGMENT.$p" self permanent
+    on $n ip route add "$(vx_subnet "$p")" via "10.245.$p.0" dev flannel.1 onlink
+done
+add_vx_pod() { # N: like add_pod, on cni1 with MTU 1450; prints the address
+    local n=$1 pod="shoal-q$1-$E2E_ID" conf
+    ip netns add "$pod"
+    conf=$(printf '{"cniVersion":"0.4.0","name":"vxlan","type":"bridge","bridge":"cni1","mtu":1450,"isGateway":true,"ipMasq":false,"ipam":{"type":"host-local","subnet":"%s","routes":[{"dst":"0.0.0.0/0"}],"dataDir":"%s"}}' \
+        "$(vx_subnet "$n")" "$E2E_DIR/h$n/ipam-vx")
+    on "$n" env CNI_COMMAND=ADD CNI_CONTAINERID="vx-$n" CNI_NETNS="/var/run/netns/$pod" CNI_IFNAME=eth0 \
+        CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$conf" | jq -r '.ips[0].address' | cut -d/ -f1
+}
+pod_c1=$(add_vx_pod 1)
+pod_c2=$(add_vx_pod 2)
+[ -n "$pod_c1" ] && [ -n "$pod_c2" ] || die "CNI gave the VXLAN pods no address"
+
+# (d): two namespaces on one veth pair.
+ip netns add "shoal-d1-$E2E_ID"
+ip netns add "shoal-d2-$E2E_ID"
+ip link add "vd1-$E2E_ID" netns "shoal-d1-$E2E_ID" type veth peer name "vd2-$E2E_ID" netns "shoal-d2-$E2E_ID"
+for n in 1 2; do
+    ip netns exec "shoal-d$n-$E2E_ID" ip link set lo up
+    ip netns exec "shoal-d$n-$E2E_ID" ip addr add "10.99.0.$n/24" dev "vd$n-$E2E_ID"
+    ip netns exec "shoal-d$n-$E2E_ID" ip link set "vd$n-$E2E_ID" up
+done
+pod_d2=10.99.0.2
+
+# Client namespace and server address per setup.
+declare -A SRC DST
+SRC[a]="shoal-p1-$E2E_ID" DST[a]=$pod_a2
+SRC[b]="shoal-p1-$E2E_ID" DST[b]=$pod_a2
+SRC[c]="shoal-q1-$E2E_ID" DST[c]=$pod_c2
+SRC[d]="shoal-d1-$E2E_ID" DST[d]=$pod_d2
+for ns in "shoal-p2-$E2E_ID" "shoal-q2-$E2E_ID" "shoal-d2-$E2E_ID"; do
+    ip netns exec "$ns" iperf3 -s >/dev/null 2>&1 &
+    dp_pids+=($!)
+done
+
+# --- switching between (a) and (b) -------------------------------------------------------------
+to_a() { # agents running, their proto-77 routes installed, no hand-made route
+    [ -n "${E2E_PID[1]:-}" ] && return 0
+    on 1 ip route del "$s2" via "$SEGMENT.2" dev eth0
+    on 2 ip route del "$s1" via "$SEGMENT.1" dev eth0
+    start_agent 1
+    start_agent 2
+    wait_for 15 shoal_routes_up >/dev/null || die "shoal did not reinstall its routes within 15 s"
+    [ "$(subnet_of 1) $(subnet_of 2)" = "$s1 $s2" ] || die "an agent came back with another subnet"
+}
+to_b() { # agents stopped, their routes gone, the same routes by hand
+    [ -z "${E2E_PID[1]:-}" ] && return 0
+    stop_agent 1 TERM || true
+    stop_agent 2 TERM || true
+    on 1 ip route flush proto 77
+    on 2 ip route flush proto 77
+    on 1 ip route add "$s2" via "$SEGMENT.2" dev eth0
+    on 2 ip route add "$s1" via "$SEGMENT.1" dev eth0
+}
+
+# The path each setup takes, checked before every measurement: a wrong route must not pass for
+# a fast one.
+check_path() {
+    local route
+    case $1 in
+        a) agents_alive || die "an agent died"
+           route=$(on 1 ip -4 route show "$s2")
+           [[ $route == *"via $SEGMENT.2 dev eth0 proto 77"* ]] || die "(a): h1's route to $s2 is '$route'" ;;
+        b) route=$(on 1 ip -4 route show "$s2")
+           [[ $route == *"via $SEGMENT.2 dev eth0"* && $route != *"proto 77"* ]] || die "(b): h1's route to $s2 is '$route'" ;;
+        c) route=$(on 1 ip -4 route get "$pod_c2")
+           [[ $route == *"dev flannel.1"* ]] || die "(c): h1 routes $pod_c2 as '$route'" ;;
+        d) : ;;
+    esac
+}
+
+vx_tx() { on 1 cat /sys/class/net/flannel.1/statistics/tx_packets; }
+
+tsv="$out/dataplane.tsv"
+printf 'rep\tsetup\tgbit_s\tretransmits\trtt_p50_us\trtt_avg_us\trtt_mdev_us\tping_loss_pct\tvxlan_tx_packets\tcpu_pct_per_gbit\n' > "$tsv"
+tmp=$E2E_DIR/run
+measure() { # rep setup
+    local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 gbit retr cpu p50 avg mdev loss
+    check_path "$s"
+    # The same pause before every run: (a) follows the wait for the agents' routes, and must not
+    # be the only one that starts after a quiet moment.
+    sleep 1
+    tx0=$(vx_tx)
+    ip netns exec "$src" iperf3 -c "$dst" -t "$secs" -J > "$tmp.iperf" || die "($s) iperf3 to $dst failed"
+    gbit=$(jq '.end.sum_received.bits_per_second / 1e9' "$tmp.iperf")
+    retr=$(jq '.end.sum_sent.retransmits // 0' "$tmp.iperf")
+    # CPU the two iperf3 processes were charged (user + system, kernel work done on their
+    # behalf included), per Gbit/s: what a byte costs on each path.
+    cpu=$(jq '(.end.cpu_utilization_percent.host_total + .end.cpu_utilization_percent.remote_total)
+              / (.end.sum_received.bits_per_second / 1e9)' "$tmp.iperf")
+    ip netns exec "$src" ping -n -c "$pings" -i 0.002 "$dst" > "$tmp.ping" || die "($s) ping to $dst failed"
+    p50=$(sed -n 's/.*time=\([0-9.]*\) ms/\1/p' "$tmp.ping" | sort -g |
+        awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) * 1000 }')
+    read -r avg mdev < <(sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/[0-9.]*/\([0-9.]*\) ms|\1 \2|p' "$tmp.ping" |
+        awk '{ printf "%.0f %.0f\n", $1 * 1000, $2 * 1000 }')
+    loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$tmp.ping")
+    check_path "$s"
+    printf '%s\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n' "$rep" "$s" "$gbit" "$retr" "$p50" "$avg" "$mdev" "$loss" \
+        "$(($(vx_tx) - tx0))" "$cpu" >> "$tsv"
+    echo "dataplane: rep $rep ($s): $gbit Gbit/s, rtt p50 $p50 us" >&2
+}
+
+# --- runs ---------------------------------------------------------------------------------------
+for rep in $(seq 1 "$reps"); do
+    to_a; measure "$rep" a
+    to_b; measure "$rep" b
+    measure "$rep" c
+    measure "$rep" d
+done
+
+# --- report ---------------------------------------------------------------------------------------
+col() { # setup column -> values, one a line
+    awk -F'\t' -v s="$1" -v c="$2" 'NR > 1 && $2 == s { print $c }' "$tsv"
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.6g\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maxof() { sort -g | tail -1; }
+minof() { sort -g | head -1; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# Median over repetitions of setup/b in the same repetition (paired: same moment, same noise).
+paired() { # setup column
+    paste <(col "$1" "$2") <(col b "$2") | awk '{ print $1 / $2 }' | median | awk '{ printf "%.2f", $1 }'
+}
+# Setup x against setup y on a column, paired by repetition: "median-ratio x-higher n p", with n
+# the repetitions that are not a tie and p the two-sided sign test's.
+compare() { # x y column
+    local r
+    r=$(paste <(col "$1" "$3") <(col "$2" "$3") | awk '{ print $1 / $2 }' | median)
+    paste <(col "$1" "$3") <(col "$2" "$3") | awk -v r="$r" '
+        $1 > $2 { w++ } $1 < $2 { l++ }
+        END { n = w + l; k = w < l ? w : l; c = 1; s = 0
+              for (i = 0; i <= k; i++) { s += c; c = c * (n - i) / (i + 1) }
+              p = n ? 2 * s / 2 ^ n : 1; if (p > 1) p = 1
+              printf "%.2f %d %d %.3f\n", r, w, n, p }'
+}
+# The vxlan device must have carried (c) and nothing else.
+for s in a b d; do
+    [ "$(col $s 9 | maxof)" -lt 50 ] || die "($s) traffic went through flannel.1"
+done
+[ "$(col c 9 | minof)" -gt 1000 ] || die "(c) traffic did not go through flannel.1"
+
+declare -A NAME=([a]="(a) shoal host-gw, agents running" [b]="(b) same routes by hand"
+    [c]="(c) VXLAN, flannel style (MTU 1450)" [d]="(d) one veth pair")
+bm=$(col b 3 | median) bl=$(col b 5 | median) bc=$(col b 10 | median)
+md="$out/dataplane.md"
+{
+    echo "## Data plane"
+    echo
+    echo "Pod-to-pod TCP throughput (\`iperf3 -t $secs\`, one stream) and round-trip time"
+    echo "(\`ping -c $pings -i 0.002\`, median of the per-packet times) between pods on two hosts."
+    echo "The hosts are network namespaces on one bridge, pods are made by the real CNI bridge and"
+    echo "host-local plugins, as in tests/e2e/lib.sh. Setups:"
+    echo
+    echo "- (a) shoal's host-gw routes: \`shoal agent\` running on both hosts (profile fast), the"
+    echo "  route to the peer's pod subnet installed by it (\`via <peer> dev eth0 proto 77\`);"
+    echo "- (b) the agents stopped (SIGTERM), their protocol-77 routes flushed, and the same routes"
+    echo "  added by hand (\`ip route add <peer subnet> via <peer> dev eth0\`); the same pods as (a);"
+    echo "- (c) flannel's vxlan backend, set up by hand: \`flannel.1\` (vxlan id 1, local <host>,"
+    echo "  dstport 8472, nolearning, MTU 1450, the subnet's .0/32 on it), route"
+    echo "  \`<peer subnet> via <peer subnet .0> dev flannel.1 onlink\`, permanent neighbour entry"
+    echo "  for the peer's VTEP address, FDB entry VTEP MAC -> peer host. Its pods are other pod"
+    echo "  namespaces (on a second CNI bridge, cni1, with \`\"mtu\": 1450\` as flannel writes it, in"
+    echo "  10.245.N.0/24) on the same two hosts;"
+    echo "- (d) two namespaces directly on one veth pair (no bridge, no routing), MTU 1500."
+    echo
+    echo "Each repetition runs a, b, c, d in that order ($reps repetitions), so noise hits all"
+    echo "alike. (a) restarts both agents and waits for their routes; every run starts after the same"
+    echo "1 s pause, so (a), which follows the wait for the agents' routes, starts like the others. Before and"
+    echo "after each measurement the script checks the path (the route's gateway, device and"
+    echo "protocol; the agents alive), and that only (c) moved packets through flannel.1."
+    echo
+    echo '```'
+    if [ "$quick" = 1 ]; then echo "bash bench/dataplane.sh --out DIR --build BUILDDIR --quick"
+    else echo "bash bench/dataplane.sh --out DIR --build BUILDDIR"; fi
+    echo "ip netns exec <pod1> iperf3 -c <pod2> -t $secs -J"
+    echo "ip netns exec <pod1> ping -n -c $pings -i 0.002 <pod2>"
+    echo '```'
+    echo
+    echo "| setup | throughput median (Gbit/s) | max | ratio to (b), medians | ratio to (b), paired median | RTT p50 median (µs) | max | ratio to (b) | RTT mdev median (µs) | iperf3 CPU % per Gbit/s, median | ratio to (b) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for s in a b c d; do
+        m=$(col $s 3 | median) x=$(col $s 3 | maxof) l=$(col $s 5 | median) lx=$(col $s 5 | maxof)
+        cp=$(col $s 10 | median)
+        printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %.1f | %s |\n' "${NAME[$s]}" "$m" "$x" "$(div "$m" "$bm")" \
+            "$(paired $s 3)" "$l" "$lx" "$(div "$l" "$bl")" "$(col $s 7 | median)" "$cp" "$(div "$cp" "$bc")"
+    done
+    echo
+    read -r tr tw tn tp <<<"$(compare a b 3)"
+    read -r lr lw ln lp <<<"$(compare a b 5)"
+    read -r cr cw cn _ <<<"$(compare a c 3)"
+    read -r clr clw cln _ <<<"$(compare a c 5)"
+    same() { awk -v r="$1" -v p="$2" 'BEGIN { d = r - 1; if (d < 0) d = -d; print (p >= 0.05 || d <= 0.05 ? "met" : "**missed**") }'; }
+    echo "Targets, from the per-repetition ratios (paired: the same moment, the same noise)."
+    echo "(a) equal to (b) within noise, meaning a sign test over the repetitions finds no"
+    echo "difference (p ≥ 0.05) or the median ratio is within 5 % of 1: throughput $(same "$tr" "$tp")"
+    echo "(median ratio $tr; (a) higher in $tw of $tn repetitions, p = $tp), RTT $(same "$lr" "$lp")"
+    echo "(median ratio $lr; (a) higher in $lw of $ln repetitions without a tie, p = $lp)."
+    echo "(a) clearly above (c), meaning at least 10 % better in the median ratio and better in at"
+    echo "least 80 % of the repetitions: throughput $(awk -v r="$cr" -v w="$cw" -v n="$cn" \
+        'BEGIN { print (r >= 1.1 && w >= 0.8 * n ? "met" : "**missed**") }') (median ratio $cr, higher in $cw of $cn),"
+    echo "RTT $(awk -v r="$clr" -v w="$clw" -v n="$cln" \
+        'BEGIN { print (r <= 0.9 && n - w >= 0.8 * n ? "met" : "**missed**") }') (median ratio $clr, lower in $((cln - clw)) of $cln without a tie)."
+    echo "The CPU column is iperf3's own accounting (client + server, user + system, which includes"
+    echo "most of the kernel's per-packet work on this path), divided by the throughput: the cost of"
+    echo "a byte, less sensitive than the throughput to what else runs on the machine."
+    echo "Raw samples: \`dataplane.tsv\` (retransmits, ping avg/mdev/loss and the packets flannel.1"
+    echo "sent are there too). Everything shares this machine's cores (iperf3 is CPU-bound on veth;"
+    echo "other builds ran at the same time), so absolute figures are noisy; compare the ratios."
+    echo
+    echo "![throughput](bench/dataplane-throughput.png)"
+    echo "![latency](bench/dataplane-latency.png)"
+    echo "![CPU per Gbit/s](bench/dataplane-cpu.png)"
+} > "$md"
+
+plot() { # column ylabel title file
+    local spec="" s
+    for s in a b c d; do
+        awk -F'\t' -v s="$s" -v c="$1" 'NR > 1 && $2 == s { print $1, $c }' "$tsv" > "$E2E_DIR/plot-$s.dat"
+        spec+="${spec:+, }'$E2E_DIR/plot-$s.dat' using 1:2 with linespoints title '${NAME[$s]}'"
+    done
+    gnuplot <<EOF
+set terminal pngcairo size 800,450
+set output '$out/$4'
+set title '$3'
+set xlabel 'repetition (setups alternate a, b, c, d within each)'
+set ylabel '$2'
+set yrange [0:*]
+set key bottom right
+set xtics 1
+set grid
+plot $spec
+EOF
+}
+plot 3 'Gbit/s' 'Pod-to-pod TCP throughput (iperf3, one stream)' dataplane-throughput.png
+plot 5 'microseconds' 'Pod-to-pod round-trip time (ping, median per run)' dataplane-latency.png
+plot 10 'CPU % per Gbit/s' 'CPU iperf3 was charged per Gbit/s (client + server)' dataplane-cpu.png
+echo "dataplane: wrote $md" >&2
