@@ -58,9 +58,19 @@ std::string ifname(int ifindex) {
                                                                : "if" + std::to_string(ifindex);
 }
 
-std::string describe(const Route& r) {
-    return r.dst.to_string() + " via " + ipv4_to_string(r.via) + " dev " + ifname(r.ifindex);
-}
+// Interface names for log lines, looked up once per pass: if_indextoname costs a socket, an ioctl
+// and a close, which made a 10,000-route pass a third slower than `ip -batch`.
+class IfNames {
+  public:
+    const std::string& operator()(int ifindex) {
+        auto it = names_.find(ifindex);
+        if (it == names_.end()) it = names_.emplace(ifindex, ifname(ifindex)).first;
+        return it->second;
+    }
+
+  private:
+    std::map<int, std::string> names_;
+};
 
 }  // namespace
 
@@ -76,7 +86,10 @@ class Batch {
     void run(nl_sock* sk) {
         constexpr std::size_t kWindow = 32;
         for (std::size_t start = 0; start < ops_.size(); start += kWindow) {
+            // The whole window goes out in one sendmsg: the kernel handles each message of a
+            // datagram in turn and acks each one.
             std::map<std::uint32_t, std::size_t> pending;  // sequence number -> op
+            std::vector<unsigned char> out;
             for (std::size_t i = start; i < std::min(ops_.size(), start + kWindow); ++i) {
                 Op& op = ops_[i];
                 nl_msg* msg = nullptr;
@@ -87,13 +100,18 @@ class Batch {
                     continue;
                 }
                 nl_complete_msg(sk, msg);  // sequence number, NLM_F_REQUEST | NLM_F_ACK
-                std::uint32_t seq = nlmsg_hdr(msg)->nlmsg_seq;
-                err = nl_send(sk, msg);
+                const nlmsghdr* h = nlmsg_hdr(msg);
+                const auto* bytes = reinterpret_cast<const unsigned char*>(h);
+                out.insert(out.end(), bytes, bytes + h->nlmsg_len);
+                out.resize(NLMSG_ALIGN(out.size()));
+                pending[h->nlmsg_seq] = i;
                 nlmsg_free(msg);
-                if (err < 0)
-                    op.done(err);
-                else
-                    pending[seq] = i;
+            }
+            if (!out.empty()) {
+                if (int err = nl_sendto(sk, out.data(), out.size()); err < 0) {
+                    for (auto& [seq, i] : pending) ops_[i].done(err);
+                    pending.clear();
+                }
             }
             while (!pending.empty()) {
                 unsigned char* buf = nullptr;
@@ -154,6 +172,9 @@ std::string RouteReconciler::open() {
     setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
     timeval timeout{2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    // An ack fits any buffer: one recvmsg per ack instead of a peek for its size first.
+    nl_socket_disable_msg_peek(s->batch.get());
+    nl_socket_set_msg_buf_size(s->batch.get(), 16384);
     sock_ = std::move(s);
     return {};
 }
@@ -229,10 +250,11 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
             if (ip) connected[rtnl_addr_get_ifindex(a)].push_back(Ipv4Net{*ip, len});
         }
     }
+    IfNames ifnames;
     auto on_link = [&](const Route& r) -> std::string {
         auto it = connected.find(r.ifindex);
         if (it == connected.end() || it->second.empty())
-            return ifname(r.ifindex) + " has no IPv4 address";
+            return ifnames(r.ifindex) + " has no IPv4 address";
         for (const auto& net : it->second) {
             std::uint32_t mask = net.len == 0 ? 0 : ~std::uint32_t{0} << (32 - net.len);
             if ((net.addr & mask) == (r.via & mask)) return {};
@@ -242,7 +264,7 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
             std::uint32_t mask = net.len == 0 ? 0 : ~std::uint32_t{0} << (32 - net.len);
             nets += (nets.empty() ? "" : ", ") + Ipv4Net{net.addr & mask, net.len}.to_string();
         }
-        return "next hop " + ipv4_to_string(r.via) + " is not on " + ifname(r.ifindex) +
+        return "next hop " + ipv4_to_string(r.via) + " is not on " + ifnames(r.ifindex) +
                "'s network (" + nets + "): host-gw needs all hosts on one L2 segment";
     };
 
@@ -308,7 +330,8 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
                 std::size_t index = res.reports.size();
                 queue(
                     std::move(r), false, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
-                    (replace ? "replaced route " : "added route ") + describe(want),
+                    (replace ? "replaced route " : "added route ") + want.dst.to_string() +
+                        " via " + ipv4_to_string(want.via) + " dev " + ifnames(want.ifindex),
                     [&res, index, replace] {
                         res.reports[index].state = RouteState::Installed;
                         res.reports[index].changed = true;
