@@ -65,9 +65,9 @@ targets() {
     for m in $NS_LIST; do
         tx=$(stat shoal "$m" idle_tx_Bps median); txs=$(stat serf "$m" idle_tx_Bps median)
         [ "$(le "$tx" "$txs")" = 1 ] || all=0
-        worst+="N=$m: $tx vs $txs B/s; "
+        worst+="N=$m: $tx vs $txs B/s ($(awk -v a="$tx" -v b="$txs" 'BEGIN{ if (b > 0) printf "%+.0f B/s, %.2f×", a - b, a / b; else print "-" }')); "
     done
-    echo "| idle traffic sent per agent ≤ Serf's | ${worst%; } | $(verdict "$all" "every N") |"
+    echo "| idle traffic sent per agent ≤ Serf's (median) | ${worst%; } | $(verdict "$all" "$([ "$all" = 1 ] && echo "at every N" || echo "shoal sends more; the excess is given per N")") |"
     rss=$(stat shoal "$n" rss_mib max)
     echo "| RSS ≤ 8 MiB per agent | max $rss MiB (Serf median $(stat serf "$n" rss_mib median) MiB) | $(verdict "$(le "$rss" 8)" "$(awk -v a="$rss" 'BEGIN{ if (a > 8) printf "over by %.2f MiB", a - 8; else printf "%.2f MiB to spare", 8 - a }')") |"
     prv=$(stat shoal "$n" private_mib max)
