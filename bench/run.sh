@@ -3,6 +3,8 @@
 # on the same namespace hosts, one system after the other; then the route programming and data
 # plane benchmarks; writes docs/BENCHMARKS.md and docs/bench/*.png (--quick: only to --out).
 # Usage: bash bench/run.sh [--quick] [--out DIR]      (as root, Debian 12)
+# Environment overrides: BENCH_N (list of sizes), BENCH_REPS, BENCH_IDLE, BENCH_CHURN (seconds),
+# BENCH_LOSS_S, BENCH_LOSS_N.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -12,7 +14,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
         --out) OUT=$2; shift ;;
-        -h | --help) sed -n 2,5p "$0"; exit 0 ;;
+        -h | --help) sed -n 2,7p "$0"; exit 0 ;;
         *) echo "run.sh: unknown option '$1' (use --quick, --out DIR)" >&2; exit 2 ;;
     esac
     shift
@@ -31,6 +33,9 @@ if [ "$QUICK" = 1 ]; then
 else
     NS_LIST="8 16 32"; REPS=10; IDLE=60; CHURN=20; SETTLE=5; LOSS_S=300; LOSS_N=32
 fi
+# Overrides, e.g. BENCH_N="8 16 32 64" on a machine that copes (the report follows them).
+NS_LIST=${BENCH_N:-$NS_LIST}; REPS=${BENCH_REPS:-$REPS}; IDLE=${BENCH_IDLE:-$IDLE}
+CHURN=${BENCH_CHURN:-$CHURN}; LOSS_S=${BENCH_LOSS_S:-$LOSS_S}; LOSS_N=${BENCH_LOSS_N:-$LOSS_N}
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 START=$(date +%s)
 

@@ -11,8 +11,10 @@ while IFS=$'\t' read -r name addr rest; do
     [ -z "$name" ] && continue
     echo "$stamp $SERF_EVENT $name" >>"$log"
     [ "$name" = "$SERF_SELF_NAME" ] && continue
-    subnet=$(tr ',\t' '\n\n' <<<"$rest" | sed -n 's/^subnet=//p')
-    [ -z "$subnet" ] && continue
+    # Parsed without forks: at start-up every agent gets a line per member, all at once.
+    [[ "$rest" == *subnet=* ]] || continue
+    subnet=${rest#*subnet=}
+    subnet=${subnet%%[,$'\t']*}
     case "$SERF_EVENT" in
         member-join) ip route replace "$subnet" via "$addr" proto 78 ;;
         member-failed | member-leave) ip route del "$subnet" via "$addr" proto 78 2>/dev/null ;;
