@@ -101,7 +101,7 @@ tables() {
         echo "| $n | $(cell shoal "$n" join_s) | $(cell serf "$n" join_s) | $(cell serf-route "$n" join_s) | $(cell shoal "$n" rejoin_s) | $(cell serf "$n" rejoin_s) | $(cell shoal "$n" leave_s) | $(cell serf "$n" leave_s) | $(cell serf-route "$n" leave_s) |"
     done
     echo
-    echo "Serf confirmed the member \`failed\` in \`serf members\` on host 1 after $SERF_VERIFIED of its failovers."
+    echo "Serf confirmed the member \`failed\` in \`serf members\` on host 1 after $SERF_VERIFIED of its failovers. In ${SERF_FALLBACK:-0} (host, event) cases the \`serf monitor\` stream lacked the line and the handler's later timestamp was used instead (an upper bound)."
     echo
     echo "### 4. Idle traffic per agent (eth0 counters over ${IDLE} s; median / max over the agents)"
     echo

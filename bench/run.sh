@@ -112,6 +112,7 @@ loss_run serf "$LOSS_S" "$LOSS_N" 2:5 3:10
 drop_cluster 2
 drop_cluster 3
 MEM_S=$(($(date +%s) - START))
+SERF_FALLBACK=$(cat "$B_DIR/serf_fallback" 2>/dev/null | wc -l)
 log "membership measurements done in ${MEM_S}s (serf members confirmed failed after $SERF_VERIFIED failovers)"
 
 # 7 and 8: the other scripts, same contract (fragment, tsv, png in $OUT).
@@ -135,7 +136,7 @@ for part in route_programming dataplane; do
 done
 
 TOTAL_S=$(($(date +%s) - START))
-export QUICK REPS IDLE CHURN LOSS_S LOSS_N NS_LIST SHOAL SERF_VERIFIED MEM_S TOTAL_S
+export QUICK REPS IDLE CHURN LOSS_S LOSS_N NS_LIST SHOAL SERF_VERIFIED SERF_FALLBACK MEM_S TOTAL_S
 bash bench/report.sh "$OUT" "${PARTS[@]}" || { log "report failed"; exit 1; }
 if [ "$QUICK" = 0 ]; then
     mkdir -p docs/bench
