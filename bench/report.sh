@@ -87,7 +87,7 @@ tables() {
     local n
     echo "### 1-3. Failover, join, leave (seconds until the slowest host; median / max over $REPS repetitions)"
     echo
-    echo "shoal: until every other host's kernel table shows the change to the host's route (\`ip -ts monitor route\`). Serf: until every other agent logged the member as failed / joined / left (its own log, streamed by \`serf monitor\`). Serf + handler: until the event handler changed the route on every other host."
+    echo "shoal: until every other host's kernel table shows the change to the host's route (\`ip -ts monitor route\`). Serf: until every other agent logged the member as failed / joined / left (its own log, streamed by \`serf monitor\`). Serf + handler: until the event handler changed the route on every other host. \"(k never)\": k repetitions where some host had not reacted within the wait (20 s for shoal, 25 s for Serf and 45 s for its failure detection, 15 s more for the handler's routes); they are left out of median and max."
     echo
     echo "| N | shoal failover | Serf sees failed | Serf + handler route | Serf / shoal |"
     echo "|---|---|---|---|---|"
