@@ -99,6 +99,10 @@ std::optional<LogLine> Node::poll_log() {
     return take_front(logs_);
 }
 
+std::optional<Address> Node::poll_reachable() {
+    return take_front(reachable_);
+}
+
 std::optional<Time> Node::poll_timeout() const {
     if (stopped_ || timers_.empty()) return std::nullopt;
     return timers_.top().when;
@@ -390,13 +394,19 @@ void Node::on_relay_timer(Time now, std::uint32_t seq) {
     }
 }
 
-void Node::on_ack(Time now, const Address&, const Ack& a) {
+void Node::on_ack(Time now, const Address& from, const Ack& a) {
     if (auto it = probes_.find(a.seq); it != probes_.end()) {
         Probe p = it->second;
         probes_.erase(it);
         if (p.kind == ProbeKind::Regular) adjust_health(-1);
-        // It answers, so it is not dead: give its refutation (which our ping asked for) time.
         Member* m = table_.find(p.target);
+        // Only the target's own answer proves our path to it; a relayed ack does not. Bounded:
+        // a driver that never drains the queue only loses old confirmations.
+        if (m && m->info.addr == from) {
+            if (reachable_.size() >= 64) reachable_.pop_front();
+            reachable_.push_back(from);
+        }
+        // It answers, so it is not dead: give its refutation (which our ping asked for) time.
         if (p.kind == ProbeKind::LastChance && m && m->state == MemberState::Suspect &&
             m->suspicion) {
             m->suspicion->restart(now);

@@ -6,6 +6,7 @@
 //   handle_datagram(now, from, bytes)   a datagram arrived
 //   handle_timeout(now)                 poll_timeout() has passed
 //   poll_transmit() / poll_event() / poll_log()   drain outputs after each call
+//   poll_reachable()                    members that just answered a direct ping
 #include <deque>
 #include <memory>
 #include <optional>
@@ -34,6 +35,9 @@ class Node {
     std::optional<Transmit> poll_transmit();
     std::optional<MemberEvent> poll_event();
     std::optional<LogLine> poll_log();
+    // An address that answered our own ping just now: the path to it works, so the host may
+    // confirm its neighbour entry instead of re-resolving it (the agent: MSG_CONFIRM).
+    std::optional<Address> poll_reachable();
     std::optional<Time> poll_timeout() const;
 
     // Announces a graceful leave; LeaveComplete follows once it has spread (or leave-timeout).
@@ -206,6 +210,7 @@ class Node {
     std::deque<Transmit> out_;
     std::deque<MemberEvent> events_;
     std::deque<LogLine> logs_;
+    std::deque<Address> reachable_;
 
     Time now_{};
     int health_ = 0;

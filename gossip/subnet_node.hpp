@@ -75,6 +75,7 @@ class SubnetNode {
     void handle_datagram(Time now, const Address& from, std::span<const std::uint8_t> bytes);
     void handle_timeout(Time now);
     std::optional<Transmit> poll_transmit() { return node_.poll_transmit(); }
+    std::optional<Address> poll_reachable() { return node_.poll_reachable(); }
     std::optional<MemberEvent> poll_event();
     std::optional<SubnetEvent> poll_subnet_event();
     std::optional<LogLine> poll_log();

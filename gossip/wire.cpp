@@ -2,6 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <array>
+
 #include "gossip/msgpack_reader.hpp"
 #include "gossip/msgpack_writer.hpp"
 
@@ -38,6 +41,15 @@ std::optional<std::vector<Message>> decode_messages(std::span<const std::uint8_t
     return out;
 }
 
+namespace {
+std::array<std::uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> full_nonce(
+    const std::uint8_t* sent) {
+    std::array<std::uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> n{};
+    std::copy(sent, sent + kNonceBytes, n.begin());
+    return n;
+}
+}  // namespace
+
 std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> bytes,
                                                  const Keyring& ring) {
     if (bytes.size() > kMaxDatagramIn) return DropReason::Oversized;
@@ -46,7 +58,7 @@ std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> b
     if (version > kProtocolVersion) return DropReason::NewerVersion;
     if (version < kOldestAcceptedVersion) return DropReason::OlderVersion;
 
-    const std::uint8_t* nonce = bytes.data() + 1;
+    const auto nonce = full_nonce(bytes.data() + 1);
     auto cipher = bytes.subspan(1 + kNonceBytes);
     std::vector<std::uint8_t> plain(cipher.size() - kTagBytes);
     Datagram d;
@@ -54,9 +66,9 @@ std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> b
     bool opened = false;
     for (std::size_t i = 0; i < ring.size() && !opened; ++i) {
         unsigned long long plain_len = 0;
-        if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &plain_len, nullptr,
-                                                       cipher.data(), cipher.size(), bytes.data(),
-                                                       1, nonce, ring.keys()[i].data()) == 0) {
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+                plain.data(), &plain_len, nullptr, cipher.data(), cipher.size(), bytes.data(), 1,
+                nonce.data(), ring.keys()[i].data()) == 0) {
             opened = true;
             d.key_index = i;
         }
@@ -99,9 +111,10 @@ std::vector<std::uint8_t> DatagramBuilder::seal(const Keyring& ring, Rng& rng) c
     std::vector<std::uint8_t> out(1 + kNonceBytes + plain.size() + kTagBytes);
     out[0] = kProtocolVersion;
     rng.fill({out.data() + 1, kNonceBytes});
+    const auto nonce = full_nonce(out.data() + 1);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + 1 + kNonceBytes, &clen, plain.data(),
-                                               plain.size(), out.data(), 1, nullptr, out.data() + 1,
+                                               plain.size(), out.data(), 1, nullptr, nonce.data(),
                                                ring.primary().data());
     out.resize(1 + kNonceBytes + clen);
     return out;

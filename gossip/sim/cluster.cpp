@@ -82,6 +82,9 @@ void Cluster::drain(std::size_t i) {
     while (auto l = n.node->poll_log()) {
         if (on_log) on_log(now_, i, *l);
     }
+    while (auto a = n.node->poll_reachable()) {
+        if (on_reachable) on_reachable(now_, i, *a);
+    }
     while (auto e = n.node->poll_subnet_event()) {
         if (on_subnet) on_subnet(now_, i, *e);
     }

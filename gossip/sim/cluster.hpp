@@ -101,6 +101,7 @@ class Cluster {
     std::function<void(Time, std::size_t, const MemberEvent&)> on_event;
     std::function<void(Time, std::size_t, const LogLine&)> on_log;
     std::function<void(Time, std::size_t, const SubnetEvent&)> on_subnet;
+    std::function<void(Time, std::size_t, const Address&)> on_reachable;
     const NetworkConfig& network() const { return network_; }
     const VerifyCache& verify_cache() const { return *cache_; }
     // Every running node computes the same owner for every slot.

@@ -54,7 +54,7 @@ start_agent() {
         --cluster-key-file "${E2E_KEY:-$E2E_DIR/cluster.key}" --state-dir "$E2E_DIR/h$n/state" \
         --socket "$E2E_DIR/h$n.sock" --subnet-file "$E2E_DIR/h$n/subnet.env" \
         --cni-conf "$E2E_DIR/h$n/10-shoal.conflist" \
-        --seed "$SEGMENT.1:7946" --profile fast "$@" >>"$E2E_DIR/h$n.log" 2>&1 &
+        --seed "$SEGMENT.1:7946" --profile "${E2E_PROFILE:-fast}" "$@" >>"$E2E_DIR/h$n.log" 2>&1 &
     E2E_PID[$n]=$!
 }
 

@@ -31,6 +31,31 @@ TEST_P(Seeds, GracefulLeaveShowsLeftEverywhereAndNeverDead) {
     EXPECT_EQ(s.false_deaths(), 0u);
 }
 
+// The agent turns these into neighbour confirmations (MSG_CONFIRM), so they must name only
+// members that answered our own pings, and stop for a member that is gone.
+TEST_P(Seeds, AnswersToOwnPingsConfirmEveryLiveMemberAndNoOther) {
+    SimCluster s(6, GetParam());
+    std::map<std::size_t, std::set<Address>> confirmed;
+    std::map<Address, Time> last;
+    s.c().on_reachable = [&](Time now, std::size_t i, const Address& a) {
+        confirmed[i].insert(a);
+        last[a] = now;
+    };
+    s.c().run_for(20s);
+    for (auto i : s.all()) {
+        std::set<Address> others;
+        for (auto j : s.all())
+            if (j != i) others.insert(s.c().at(j).addr);
+        EXPECT_EQ(confirmed[i], others) << "node " << i;
+    }
+    const std::size_t victim = 3;
+    s.c().crash(victim);
+    Time crashed = s.c().now();
+    s.c().run_for(20s);
+    EXPECT_LE(last[s.c().at(victim).addr], crashed);
+    EXPECT_GT(last[s.c().at(0).addr], crashed);
+}
+
 TEST_P(Seeds, ALeftNodeThatRestartsRejoinsWithAHigherIncarnation) {
     SimCluster s(16, GetParam());
     std::size_t n = 7;
