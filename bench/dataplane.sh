@@ -299,7 +299,7 @@ md="$out/dataplane.md"
     echo "a byte, less sensitive than the throughput to what else runs on the machine."
     echo "Raw samples: \`dataplane.tsv\` (retransmits, ping avg/mdev/loss and the packets flannel.1"
     echo "sent are there too). Everything shares this machine's cores (iperf3 is CPU-bound on veth;"
-    echo "other builds ran at the same time), so absolute figures are noisy; compare the ratios."
+    echo "nothing else is kept off them), so absolute figures are noisy; compare the ratios."
     echo
     echo "![throughput](bench/dataplane-throughput.png)"
     echo "![latency](bench/dataplane-latency.png)"

@@ -103,8 +103,8 @@ md="$out/route_programming.md"
         done
     done
     echo
-    echo "Raw samples: \`route_programming.tsv\` (one line per run and phase). The machine was shared"
-    echo "with other builds while this ran: single runs are noisy, the medians less so."
+    echo "Raw samples: \`route_programming.tsv\` (one line per run and phase). Single runs are noisy"
+    echo "(two cores, shared with whatever else runs), the medians less so."
     echo
     echo "![routes/s, add](bench/route_programming-add.png)"
     echo "![routes/s, delete](bench/route_programming-delete.png)"
