@@ -35,7 +35,7 @@ std::int64_t monotonic_ms() {
     return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-HttpServer::HttpServer(std::chrono::milliseconds stall_after) : stall_after_(stall_after) {
+HttpServer::HttpServer(Key, std::chrono::milliseconds stall_after) : stall_after_(stall_after) {
     snap_.metrics = std::make_shared<const std::string>();
     snap_.not_ready = std::make_shared<const std::string>("starting");
     heartbeat();
@@ -69,8 +69,7 @@ std::variant<std::unique_ptr<HttpServer>, std::string> HttpServer::start(
     const Address& addr, std::chrono::milliseconds stall_after) {
     static const bool initialised = (mg_init_library(0), true);
     (void)initialised;
-    // A private constructor: make_unique cannot reach it.
-    std::unique_ptr<HttpServer> s(new HttpServer(stall_after));
+    auto s = std::make_unique<HttpServer>(Key{}, stall_after);
     s->addr_ = addr;
     std::string port = addr.to_string();
     // One worker: scrapes are rare and tiny; no document root, so nothing else is served.

@@ -37,8 +37,14 @@ class HttpServer {
     // From the loop: what the next requests see. `not_ready` empty means ready.
     void publish(std::string metrics, std::string not_ready);
 
+    // Only start() can make the key, so only start() constructs one.
+    class Key {
+        Key() = default;
+        friend class HttpServer;
+    };
+    HttpServer(Key, std::chrono::milliseconds stall_after);
+
   private:
-    explicit HttpServer(std::chrono::milliseconds stall_after);
     struct Snapshot {
         std::shared_ptr<const std::string> metrics;
         std::shared_ptr<const std::string> not_ready;
