@@ -27,15 +27,17 @@ std::vector<std::pair<std::string, Run>> add_clients(CLI::App& app) {
         std::string who;
     };
     std::vector<std::pair<std::string, Run>> out;
-    auto client = [&](const char* name, const char* help, bool has_json, bool has_who) {
+    // `verb` is what the agent is asked and the top-level command main() checks; `parent` holds
+    // the subcommand (`keys list` asks "keys").
+    auto client = [&](CLI::App& parent, const char* name, const std::string& verb, const char* help,
+                      bool has_json, bool has_who) {
         auto args = std::make_shared<Args>();
-        auto* cmd = app.add_subcommand(name, help);
+        auto* cmd = parent.add_subcommand(name, help);
         cmd->add_option("--socket", args->socket, "The agent's control socket")
             ->capture_default_str();
         if (has_json) cmd->add_flag("--json", args->json, "JSON output");
         if (has_who)
             cmd->add_option("member", args->who, "Name or id of a dead member")->required();
-        std::string verb = name;
         out.emplace_back(verb, [args, verb, has_who]() -> int {
             std::string line = verb + " " + (has_who ? args->who : (args->json ? "json" : "text"));
             auto reply = agent::call_agent(args->socket, line);
@@ -43,28 +45,20 @@ std::vector<std::pair<std::string, Run>> add_clients(CLI::App& app) {
             return reply.ok ? 0 : 1;
         });
     };
-    client("members", "List the members as this agent sees them", true, false);
-    client("routes", "List this host's shoal routes", true, false);
-    client("status", "Show this agent's state", true, false);
-    client("leave", "Make the agent leave the cluster gracefully and exit", false, false);
-    client("force-leave", "Free a dead member's subnet at once, cluster-wide", false, true);
+    client(app, "members", "members", "List the members as this agent sees them", true, false);
+    client(app, "routes", "routes", "List this host's shoal routes", true, false);
+    client(app, "status", "status", "Show this agent's state", true, false);
+    client(app, "leave", "leave", "Make the agent leave the cluster gracefully and exit", false,
+           false);
+    client(app, "force-leave", "force-leave", "Free a dead member's subnet at once, cluster-wide",
+           false, true);
 
-    auto keys_args = std::make_shared<Args>();
     auto* keys = app.add_subcommand("keys", "Inspect the running agent's cluster keyring");
     keys->require_subcommand(1);
-    auto* list = keys->add_subcommand(
-        "list",
-        "Show the fingerprints of the keys the agent uses (never the keys), the primary "
-        "(sending) one first, and the file line each came from");
-    list->add_option("--socket", keys_args->socket, "The agent's control socket")
-        ->capture_default_str();
-    list->add_flag("--json", keys_args->json, "JSON output");
-    out.emplace_back("keys", [keys_args]() -> int {
-        auto reply =
-            agent::call_agent(keys_args->socket, keys_args->json ? "keys json" : "keys text");
-        std::fputs(reply.body.c_str(), reply.ok ? stdout : stderr);
-        return reply.ok ? 0 : 1;
-    });
+    client(*keys, "list", "keys",
+           "Show the fingerprints of the keys the agent uses (never the keys), the primary "
+           "(sending) one first, and the file line each came from",
+           true, false);
     return out;
 }
 

@@ -8,24 +8,12 @@
 # Usage: bash bench/dataplane.sh --out DIR --build BUILDDIR [--quick]   (as root)
 set -euo pipefail
 
-out="" build="" quick=0
-usage() { echo "usage: $0 --out DIR --build BUILDDIR [--quick]" >&2; exit 2; }
-while [ $# -gt 0 ]; do
-    case $1 in
-        --out) out=$2; shift 2 ;;
-        --build) build=$2; shift 2 ;;
-        --quick) quick=1; shift ;;
-        *) usage ;;
-    esac
-done
-[ -n "$out" ] && [ -n "$build" ] || usage
+source "$(dirname "$0")/part-args.sh"
 SHOAL=$(realpath "$build/shoal")
 [ -x "$SHOAL" ] || { echo "dataplane: no $build/shoal" >&2; exit 1; }
 for tool in iperf3 ping jq gnuplot /usr/lib/cni/bridge /usr/lib/cni/host-local; do
     command -v "$tool" >/dev/null || { echo "dataplane: $tool is missing" >&2; exit 1; }
 done
-mkdir -p "$out"
-out=$(realpath "$out")
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 if [ "$quick" = 1 ]; then reps=3 secs=3 pings=300; else reps=10 secs=5 pings=1000; fi

@@ -126,6 +126,19 @@ serf_emit() {
     echo "$val"
 }
 
+# event_emit SYS METRIC REP C N V T0 ROUTE_PATTERN SERF_EVENT HANDLER_EVENT: a join or leave of V
+# as every other host saw it (shoal: its route; Serf: its log, and the handler's route as
+# serf-route); prints shoal's or Serf's figure.
+event_emit() {
+    local sys=$1 metric=$2 rep=$3 c=$4 n=$5 v=$6 t0=$7 pat=$8 ev=$9 hev=${10}
+    if [ "$sys" = shoal ]; then
+        wait_emit shoal "$metric" "$rep" "$c" "$n" "$v" "$t0" 20 "$pat" routes.mon
+    else
+        serf_emit "$metric" "$rep" "$c" "$n" "$v" "$t0" 25 "$ev" "$hev"
+        wait_emit serf-route "$metric" "$rep" "$c" "$n" "$v" "$t0" 15 "$pat" routes.mon >/dev/null
+    fi
+}
+
 # One repetition on victim V: kill -9 + link down (failover), restart (rejoin), SIGINT (leave),
 # start (join).
 rep_cycle() {
@@ -149,33 +162,18 @@ rep_cycle() {
     reset_logs "$c" "$n"; t0=$(now)
     start_agent "$sys" "$c" "$v"
     local r j l
-    if [ "$sys" = shoal ]; then
-        r=$(wait_emit shoal rejoin_s "$rep" "$c" "$n" "$v" "$t0" 20 "$add" routes.mon)
-    else
-        r=$(serf_emit rejoin_s "$rep" "$c" "$n" "$v" "$t0" 25 EventMemberJoin member-join)
-        wait_emit serf-route rejoin_s "$rep" "$c" "$n" "$v" "$t0" 15 "$add" routes.mon >/dev/null
-    fi
+    r=$(event_emit "$sys" rejoin_s "$rep" "$c" "$n" "$v" "$t0" "$add" EventMemberJoin member-join)
     converge "$sys" "$c" "$n" 20 >/dev/null
     sleep 1
     # graceful leave
     reset_logs "$c" "$n"; t0=$(now)
     kill -INT "${B_PID["$c $v"]}"
-    if [ "$sys" = shoal ]; then
-        l=$(wait_emit shoal leave_s "$rep" "$c" "$n" "$v" "$t0" 20 "$del" routes.mon)
-    else
-        l=$(serf_emit leave_s "$rep" "$c" "$n" "$v" "$t0" 25 EventMemberLeave member-leave)
-        wait_emit serf-route leave_s "$rep" "$c" "$n" "$v" "$t0" 15 "$del" routes.mon >/dev/null
-    fi
+    l=$(event_emit "$sys" leave_s "$rep" "$c" "$n" "$v" "$t0" "$del" EventMemberLeave member-leave)
     stop_agent "$c" "$v" INT 6
     # join
     reset_logs "$c" "$n"; t0=$(now)
     start_agent "$sys" "$c" "$v"
-    if [ "$sys" = shoal ]; then
-        j=$(wait_emit shoal join_s "$rep" "$c" "$n" "$v" "$t0" 20 "$add" routes.mon)
-    else
-        j=$(serf_emit join_s "$rep" "$c" "$n" "$v" "$t0" 25 EventMemberJoin member-join)
-        wait_emit serf-route join_s "$rep" "$c" "$n" "$v" "$t0" 15 "$add" routes.mon >/dev/null
-    fi
+    j=$(event_emit "$sys" join_s "$rep" "$c" "$n" "$v" "$t0" "$add" EventMemberJoin member-join)
     converge "$sys" "$c" "$n" 20 >/dev/null
     log "  $sys N=$n rep $rep (h$v): failover ${a}s${b:+ (route ${b}s)}  rejoin ${r}s  leave ${l}s  join ${j}s"
     sleep 1

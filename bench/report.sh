@@ -27,6 +27,11 @@ cell() { # SYSTEM N METRIC: "median / max" (+ "(k never)")
     [ "$na" != 0 ] && s="$s ($na never)"
     echo "$s"
 }
+row() { # N SYSTEM:METRIC...: one table row, a cell per system and metric
+    local n=$1 line="| $1 |" sm; shift
+    for sm; do line+=" $(cell "${sm%%:*}" "$n" "${sm#*:}") |"; done
+    echo "$line"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.1f×", a / b }'; }
 
 machine() {
@@ -92,13 +97,13 @@ tables() {
     echo "| N | shoal failover | Serf sees failed | Serf + handler route | Serf / shoal |"
     echo "|---|---|---|---|---|"
     for n in $NS_LIST; do
-        echo "| $n | $(cell shoal "$n" failover_s) | $(cell serf "$n" failover_s) | $(cell serf-route "$n" failover_s) | $(ratio "$(stat serf "$n" failover_s median)" "$(stat shoal "$n" failover_s median)") |"
+        echo "$(row "$n" shoal:failover_s serf:failover_s serf-route:failover_s) $(ratio "$(stat serf "$n" failover_s median)" "$(stat shoal "$n" failover_s median)") |"
     done
     echo
     echo "| N | shoal join | Serf join | Serf + handler | shoal rejoin after failure | Serf rejoin | shoal leave | Serf leave | Serf + handler leave |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for n in $NS_LIST; do
-        echo "| $n | $(cell shoal "$n" join_s) | $(cell serf "$n" join_s) | $(cell serf-route "$n" join_s) | $(cell shoal "$n" rejoin_s) | $(cell serf "$n" rejoin_s) | $(cell shoal "$n" leave_s) | $(cell serf "$n" leave_s) | $(cell serf-route "$n" leave_s) |"
+        row "$n" shoal:join_s serf:join_s serf-route:join_s shoal:rejoin_s serf:rejoin_s shoal:leave_s serf:leave_s serf-route:leave_s
     done
     echo
     echo "Serf confirmed the member \`failed\` in \`serf members\` on host 1 after $SERF_VERIFIED of its failovers. In ${SERF_FALLBACK:-0} (host, event) cases the \`serf monitor\` stream lacked the line and the handler's later timestamp was used instead (an upper bound)."
@@ -108,7 +113,7 @@ tables() {
     echo "| N | shoal sent B/s | Serf sent B/s | shoal recv B/s | Serf recv B/s | shoal sent pkt/s | Serf sent pkt/s | shoal recv pkt/s | Serf recv pkt/s |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for n in $NS_LIST; do
-        echo "| $n | $(cell shoal "$n" idle_tx_Bps) | $(cell serf "$n" idle_tx_Bps) | $(cell shoal "$n" idle_rx_Bps) | $(cell serf "$n" idle_rx_Bps) | $(cell shoal "$n" idle_tx_pps) | $(cell serf "$n" idle_tx_pps) | $(cell shoal "$n" idle_rx_pps) | $(cell serf "$n" idle_rx_pps) |"
+        row "$n" shoal:idle_tx_Bps serf:idle_tx_Bps shoal:idle_rx_Bps serf:idle_rx_Bps shoal:idle_tx_pps serf:idle_tx_pps shoal:idle_rx_pps serf:idle_rx_pps
     done
     echo
     echo "### 5. Memory and CPU per agent (median / max over the agents)"
@@ -118,7 +123,7 @@ tables() {
     echo "| N | shoal RSS MiB | Serf RSS MiB | shoal private MiB | Serf private MiB | shoal idle CPU % | Serf idle CPU % | shoal churn CPU % | Serf churn CPU % | shoal RSS after churn | Serf RSS after churn |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for n in $NS_LIST; do
-        echo "| $n | $(cell shoal "$n" rss_mib) | $(cell serf "$n" rss_mib) | $(cell shoal "$n" private_mib) | $(cell serf "$n" private_mib) | $(cell shoal "$n" idle_cpu_pct) | $(cell serf "$n" idle_cpu_pct) | $(cell shoal "$n" churn_cpu_pct) | $(cell serf "$n" churn_cpu_pct) | $(cell shoal "$n" churn_rss_mib) | $(cell serf "$n" churn_rss_mib) |"
+        row "$n" shoal:rss_mib serf:rss_mib shoal:private_mib serf:private_mib shoal:idle_cpu_pct serf:idle_cpu_pct shoal:churn_cpu_pct serf:churn_cpu_pct shoal:churn_rss_mib serf:churn_rss_mib
     done
     echo
     echo "### 6. False failures under random egress loss (N=$LOSS_N, ${LOSS_S} s, every host)"

@@ -6,21 +6,10 @@
 # Usage: bash bench/route_programming.sh --out DIR --build BUILDDIR [--quick]   (as root)
 set -euo pipefail
 
-out="" build="" quick=0
-while [ $# -gt 0 ]; do
-    case $1 in
-        --out) out=$2; shift 2 ;;
-        --build) build=$2; shift 2 ;;
-        --quick) quick=1; shift ;;
-        *) echo "usage: $0 --out DIR --build BUILDDIR [--quick]" >&2; exit 2 ;;
-    esac
-done
-[ -n "$out" ] && [ -n "$build" ] || { echo "usage: $0 --out DIR --build BUILDDIR [--quick]" >&2; exit 2; }
+source "$(dirname "$0")/part-args.sh"
 bench=$(realpath "$build/route_bench")
 [ -x "$bench" ] || { echo "route_programming: no $build/route_bench (build the route_bench target)" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "route_programming: gnuplot is missing" >&2; exit 1; }
-mkdir -p "$out"
-out=$(realpath "$out")
 
 reps=30
 [ "$quick" = 1 ] && reps=5

@@ -4,15 +4,6 @@
 # Usage: cluster_test.sh path/to/shoal
 SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
-pass=0 fail=0
-check() { # description, command... (its output is shown only when it fails)
-    local what=$1 out; shift
-    if out=$("$@" 2>&1); then
-        echo "ok: $what"; pass=$((pass + 1))
-    else
-        echo "FAIL: $what"; [ -n "$out" ] && sed 's/^/    /' <<<"$out"; fail=$((fail + 1))
-    fi
-}
 subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
 # Exactly one shoal route per peer subnet, via that peer, on host $1; peers listed after it.
 routes_exact() {
@@ -142,5 +133,4 @@ wait_for 10 dead3 >/dev/null
 check "force-leave frees a dead member" "$SHOAL" force-leave h3 --socket "$E2E_DIR/h1.sock"
 check "members shows h3 as left after force-leave" bash -c "'$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h3 .* left'"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+check_summary

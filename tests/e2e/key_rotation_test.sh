@@ -6,15 +6,6 @@
 # Usage: key_rotation_test.sh path/to/shoal
 SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
-pass=0 fail=0
-check() { # description, command... (its output is shown only when it fails)
-    local what=$1 out; shift
-    if out=$("$@" 2>&1); then
-        echo "ok: $what"; pass=$((pass + 1))
-    else
-        echo "FAIL: $what"; [ -n "$out" ] && sed 's/^/    /' <<<"$out"; fail=$((fail + 1))
-    fi
-}
 M=127.0.0.1:9477
 metric() { on "$1" curl -s "http://$M/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 # The fingerprint as documented (first 8 bytes of BLAKE2b of the 32 key bytes), computed here
@@ -127,5 +118,4 @@ check "and its datagrams are refused as unauthenticated" bash -c \
 
 check "no sanitizer report in any agent log" bash -c "! grep -E 'Sanitizer|runtime error' $E2E_DIR/h*.log"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+check_summary

@@ -19,6 +19,22 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 
+# check DESCRIPTION COMMAND...: one assertion of a test; the command's output is shown only when
+# it fails. check_summary prints the counts and fails if any check did.
+pass=0 fail=0
+check() {
+    local what=$1 out; shift
+    if out=$("$@" 2>&1); then
+        echo "ok: $what"; pass=$((pass + 1))
+    else
+        echo "FAIL: $what"; [ -n "$out" ] && sed 's/^/    /' <<<"$out"; fail=$((fail + 1))
+    fi
+}
+check_summary() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
+
 host() { echo "shoal-h$1-$E2E_ID"; }
 on() { local h; h=$(host "$1"); shift; ip netns exec "$h" "$@"; }
 

@@ -5,15 +5,6 @@
 # Usage: ops_test.sh path/to/shoal
 SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
-pass=0 fail=0
-check() { # description, command... (its output is shown only when it fails)
-    local what=$1 out; shift
-    if out=$("$@" 2>&1); then
-        echo "ok: $what"; pass=$((pass + 1))
-    else
-        echo "FAIL: $what"; [ -n "$out" ] && sed 's/^/    /' <<<"$out"; fail=$((fail + 1))
-    fi
-}
 M=127.0.0.1:9477  # each host namespace has its own loopback
 scrape() { on "$1" curl -s "http://$M/metrics"; }
 # metric N NAME_WITH_LABELS: its value on host N (empty when absent).
@@ -109,5 +100,4 @@ check "nothing is sent to the notify socket without NOTIFY_SOCKET (h1 sent nothi
 
 check "no sanitizer report in any agent log" bash -c "! grep -E 'Sanitizer|runtime error' $E2E_DIR/h*.log"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+check_summary
