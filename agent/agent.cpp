@@ -6,7 +6,10 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -61,7 +64,7 @@ const char* level_name(LogLine::Level l) {
 class Agent {
   public:
     explicit Agent(const AgentConfig& cfg)
-        : cfg_(cfg), routes_(cfg.route_table), log_level_(cfg.log_level) {}
+        : cfg_(cfg), routes_(cfg.network.network(), cfg.route_table), log_level_(cfg.log_level) {}
     int run();
 
   private:
@@ -70,6 +73,9 @@ class Agent {
     void confirm_neighbour(const Address& peer);
     void apply_routes();
     void write_subnet_env(std::uint32_t slot);
+    // This node owns no subnet (lost, or none free): no file may offer pods an address.
+    void withdraw_subnet_files(const std::string& why);
+    void on_subnet_event(const SubnetEvent& e);
     // Writes the state file when the incarnation, the claim or (after a membership change) the
     // remembered peers differ from what is on disk.
     void save_state(bool membership_changed);
@@ -107,7 +113,15 @@ class Agent {
     std::unique_ptr<SubnetNode> node_;
     netlink::RouteReconciler routes_;
     std::vector<netlink::RouteReport> route_reports_;
-    std::set<std::string> reported_;  // routes whose conflict or unroutable peer was logged
+    std::set<std::string>
+        reported_;  // routes whose conflict, unroutable peer or refusal was logged
+    // The last subnet this node lost to an older claim, for `status` and /readyz.
+    struct LostSubnet {
+        std::string subnet;
+        std::string winner;  // name (id, address)
+        Time when;
+    };
+    std::optional<LostSubnet> lost_;
     SavedState saved_;
     Time started_{};
     bool routes_armed_ = false;
@@ -125,6 +139,8 @@ std::optional<std::string> Agent::own_subnet() const {
 std::string Agent::not_ready() const {
     if (stopping_) return "stopping";
     if (!node_->node().synced()) return "first full state exchange not done yet";
+    if (!node_->slot() && lost_)
+        return "lost subnet " + lost_->subnet + " to " + lost_->winner + "; no free subnet";
     if (!node_->slot()) return "no subnet owned yet";
     if (!subnet_env_written_) return cfg_.subnet_file + " not written yet";
     return {};
@@ -162,6 +178,9 @@ void Agent::log(LogLine::Level level, const std::string& text) {
 }
 
 int Agent::run() {
+    // A client that gives up before its reply (a health check with a deadline) closes its end;
+    // writing to it must be an EPIPE for that connection, not the end of the agent.
+    std::signal(SIGPIPE, SIG_IGN);
     if (!has_net_admin()) {
         std::fprintf(stderr,
                      "error: shoal agent needs CAP_NET_ADMIN to manage routes; run it as root or "
@@ -181,13 +200,15 @@ int Agent::run() {
     if (id.created)
         log(LogLine::Level::Info,
             "created a new node identity " + id.identity.id().hex() + " in " + cfg_.state_dir);
-    auto state = load_state(cfg_.state_dir);
+    auto state = load_state(cfg_.state_dir, cfg_.network);
     if (auto* err = std::get_if<std::string>(&state)) {
         log(LogLine::Level::Error, *err);
         return 1;
     }
     saved_ = std::get<SavedState>(state);
     key_lines_ = cfg_.keyring_lines;
+    if (auto warning = keyring_permission_warning(cfg_.cluster_key_file))
+        log(LogLine::Level::Warn, *warning);
     if (cfg_.metrics) {
         auto server = HttpServer::start(*cfg_.metrics);
         if (auto* err = std::get_if<std::string>(&server)) {
@@ -196,6 +217,10 @@ int Agent::run() {
         }
         http_ = std::move(std::get<std::unique_ptr<HttpServer>>(server));
     }
+    if (cfg_.network.network6())
+        log(LogLine::Level::Warn,
+            "ipv6-network is set, but shoal installs no IPv6 routes yet: subnet.env and the CNI "
+            "conflist carry IPv4 only, so pods get no IPv6 address other hosts cannot reach");
     std::string ferr;
     if (auto changed = netlink::ensure_ipv4_forwarding(ferr); !changed)
         log(LogLine::Level::Warn, ferr);
@@ -361,7 +386,7 @@ void Agent::pump() {
     }
     while (auto s = node_->poll_subnet_event()) {
         membership_changed = true;
-        if (s->slot) write_subnet_env(*s->slot);
+        on_subnet_event(*s);
     }
     if (membership_changed) apply_routes();
     save_state(membership_changed);
@@ -427,12 +452,16 @@ void Agent::apply_routes() {
     // A route that cannot be installed is logged once, not on every pass, until it changes.
     std::set<std::string> now_reported;
     for (const auto& r : res.reports) {
-        if (r.state != netlink::RouteState::Conflict && r.state != netlink::RouteState::NotRoutable)
+        if (r.state != netlink::RouteState::Conflict &&
+            r.state != netlink::RouteState::NotRoutable && r.state != netlink::RouteState::Refused)
             continue;
         std::string key = r.route.dst.to_string() + " via " + ipv4_to_string(r.route.via);
-        if (!reported_.count(key))
-            log(LogLine::Level::Warn,
+        if (!reported_.count(key)) {
+            log(r.state == netlink::RouteState::Refused ? LogLine::Level::Error
+                                                        : LogLine::Level::Warn,
                 "route " + key + " is " + netlink::to_string(r.state) + ": " + r.reason);
+            route_counters_.refused += r.state == netlink::RouteState::Refused;
+        }
         now_reported.insert(key);
     }
     reported_ = std::move(now_reported);
@@ -454,6 +483,48 @@ void Agent::write_subnet_env(std::uint32_t slot) {
     };
     subnet_env_written_ = write(cfg_.subnet_file, render_subnet_env(cfg_.network, slot, mtu));
     if (!cfg_.cni_conf.empty()) write(cfg_.cni_conf, render_cni_conflist(cfg_.network, slot, mtu));
+}
+
+void Agent::on_subnet_event(const SubnetEvent& e) {
+    if (e.previous) {
+        std::string winner = "an older claim";
+        if (e.lost_to) {
+            const Member* m = node_->node().members().find(*e.lost_to);
+            winner = m ? m->info.name + " (" + e.lost_to->short_hex() + ", " +
+                             m->info.addr.to_string() + ")"
+                       : e.lost_to->short_hex();
+        }
+        lost_ = LostSubnet{cfg_.network.subnet(*e.previous).to_string(), winner, monotonic_now()};
+    }
+    if (e.slot) {
+        write_subnet_env(*e.slot);
+    } else {
+        withdraw_subnet_files(lost_ && e.previous ? "lost subnet " + lost_->subnet + " to " +
+                                                        lost_->winner + " and no subnet is free"
+                                                  : "no free subnet in " + cfg_.network.describe());
+    }
+    if (e.previous)
+        log(LogLine::Level::Error,
+            "lost subnet " + lost_->subnet + " to " + lost_->winner + " (an older claim); " +
+                (e.slot ? "now serving " + cfg_.network.subnet(*e.slot).to_string() + " in "
+                        : "removed ") +
+                cfg_.subnet_file + (cfg_.cni_conf.empty() ? "" : " and " + cfg_.cni_conf) +
+                ". Pods holding addresses in " + lost_->subnet +
+                " are routed to the winner by every other host: recreate them "
+                "(docs/OWNERSHIP.md, 'Losing a subnet')");
+}
+
+void Agent::withdraw_subnet_files(const std::string& why) {
+    subnet_env_written_ = false;
+    // Without subnet.env, flannel's CNI plugin refuses new pods with an error naming the file.
+    if (::unlink(cfg_.subnet_file.c_str()) != 0 && errno != ENOENT)
+        log(LogLine::Level::Error,
+            "cannot remove " + cfg_.subnet_file + ": " + std::strerror(errno));
+    if (cfg_.cni_conf.empty()) return;
+    if (auto err = write_file_atomically(cfg_.cni_conf,
+                                         render_cni_conflist_without_subnet("shoal: " + why), 0644);
+        !err.empty())
+        log(LogLine::Level::Error, err);
 }
 
 void Agent::save_state(bool membership_changed) {
@@ -495,6 +566,8 @@ void Agent::on_signal(int signum) {
         if (auto* err = std::get_if<std::string>(&ring)) {
             log(LogLine::Level::Error, "SIGHUP: keyring not reloaded: " + *err);
         } else {
+            if (auto warning = keyring_permission_warning(cfg_.cluster_key_file))
+                log(LogLine::Level::Warn, *warning);
             node_->set_keyring(std::get<Keyring>(ring));
             key_lines_ = std::move(lines);
             std::string fps;
@@ -644,6 +717,15 @@ Control::Reply Agent::status_command(bool json) {
     auto uptime = static_cast<long long>(to_seconds(monotonic_now() - started_));
     std::vector<std::string> fps;
     for (const auto& k : n.keyring().keys()) fps.push_back(Keyring::fingerprint(k));
+    auto lost_ago = [&] {
+        return static_cast<long long>(to_seconds(monotonic_now() - lost_->when));
+    };
+    auto lost_json = [&]() -> std::string {
+        if (!lost_) return "null";
+        return "{\"subnet\":" + json_string(lost_->subnet) +
+               ",\"to\":" + json_string(lost_->winner) +
+               ",\"seconds_ago\":" + std::to_string(lost_ago()) + "}";
+    };
     if (json) {
         std::string keys, drops, rejections;
         for (const auto& fp : fps) keys += (keys.empty() ? "" : ",") + json_string(fp);
@@ -658,8 +740,8 @@ Control::Reply Agent::status_command(bool json) {
                           ",\"version\":" + json_string(SHOAL_VERSION_STRING) +
                           ",\"uptime_seconds\":" + std::to_string(uptime) +
                           ",\"profile\":" + json_string(to_string(cfg_.profile)) +
-                          ",\"addr\":" + json_string(ipv4_to_string(address_)) +
-                          ",\"subnet\":" + (sub ? json_string(*sub) : "null") +
+                          ",\"addr\":" + json_string(ipv4_to_string(address_)) + ",\"subnet\":" +
+                          (sub ? json_string(*sub) : "null") + ",\"lost_subnet\":" + lost_json() +
                           ",\"network\":" + json_string(cfg_.network.network().to_string()) +
                           ",\"members\":{\"alive\":" + std::to_string(t.count(MemberState::Alive)) +
                           ",\"suspect\":" + std::to_string(t.count(MemberState::Suspect)) +
@@ -687,6 +769,9 @@ Control::Reply Agent::status_command(bool json) {
             "name " + cfg_.name + "\nid " + n.id().hex() + "\nversion " + SHOAL_VERSION_STRING +
                 "\nuptime " + std::to_string(uptime) + " s\nprofile " + to_string(cfg_.profile) +
                 "\naddr " + ipv4_to_string(address_) + "\nsubnet " + sub.value_or("none") +
+                (lost_ ? "\nlost subnet " + lost_->subnet + " to " + lost_->winner + ", " +
+                             std::to_string(lost_ago()) + " s ago"
+                       : std::string()) +
                 "\nnetwork " + cfg_.network.describe() + "\nmembers " +
                 std::to_string(t.live_count()) + " live, " +
                 std::to_string(t.count(MemberState::Dead)) + " dead, " +

@@ -1,7 +1,9 @@
 #include "agent/agent_config.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -56,6 +58,15 @@ std::variant<Keyring, std::string> read_keyring(const std::string& path, std::ve
     auto ring = Keyring::parse(text.str(), err, lines);
     if (!ring) return "cluster-key-file: " + path + ": " + err;
     return *ring;
+}
+
+std::optional<std::string> keyring_permission_warning(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return std::nullopt;
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return "cluster-key-file: " + path + " is readable by group or others (mode " + mode +
+           "); anyone who can read it can join the cluster: run chmod 600 " + path;
 }
 
 AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {

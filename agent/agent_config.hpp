@@ -60,6 +60,9 @@ class AgentOptions {
 // `lines`, when given, receives the line number of each key in the file.
 std::variant<Keyring, std::string> read_keyring(const std::string& path,
                                                 std::vector<int>* lines = nullptr);
+// A one-line warning when the keyring at `path` is readable by group or others (mode & 077),
+// naming its mode and the fix (`chmod 600 PATH`); nullopt when it is not, or cannot be stat'ed.
+std::optional<std::string> keyring_permission_warning(const std::string& path);
 std::optional<LogLevel> parse_log_level(std::string_view s);
 // The log-level a config file sets (nullopt if it sets none), or an error message.
 std::variant<std::optional<LogLevel>, std::string> read_log_level(const std::string& config_file);

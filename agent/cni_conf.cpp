@@ -6,18 +6,8 @@ std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, in
     Ipv4Net sub = net.subnet(slot);
     std::string ranges = "[[{\"subnet\": \"" + sub.to_string() + "\", \"gateway\": \"" +
                          ipv4_to_string(sub.addr + 1) + "\"}]";
-    std::string routes = "[{\"dst\": \"0.0.0.0/0\"}";
-    if (auto sub6 = net.subnet6(slot)) {
-        Ipv6Net gw = *sub6;
-        gw.addr[15] |= 1;
-        std::string gw_text = gw.to_string();
-        gw_text = gw_text.substr(0, gw_text.find('/'));
-        ranges +=
-            ", [{\"subnet\": \"" + sub6->to_string() + "\", \"gateway\": \"" + gw_text + "\"}]";
-        routes += ", {\"dst\": \"::/0\"}";
-    }
+    std::string routes = "[{\"dst\": \"0.0.0.0/0\"}]";
     ranges += "]";
-    routes += "]";
     return "{\n"
            "  \"cniVersion\": \"0.4.0\",\n"
            "  \"name\": \"shoal\",\n"
@@ -39,6 +29,31 @@ std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, in
            routes +
            "\n"
            "      }\n"
+           "    }\n"
+           "  ]\n"
+           "}\n";
+}
+
+std::string render_cni_conflist_without_subnet(const std::string& reason) {
+    // Valid JSON under the same name, so the runtime keeps choosing this file over any other in
+    // the directory, but its only plugin does not exist: every new pod fails with an error that
+    // names the plugin, and with it shoal.
+    std::string escaped;
+    for (char c : reason) {
+        if (c == '"' || c == '\\') escaped += '\\';
+        if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
+    }
+    return "{\n"
+           "  \"cniVersion\": \"0.4.0\",\n"
+           "  \"name\": \"shoal\",\n"
+           "  \"plugins\": [\n"
+           "    {\n"
+           "      \"type\": \"" +
+           std::string(kNoSubnetPlugin) +
+           "\",\n"
+           "      \"shoal\": \"" +
+           escaped +
+           "\"\n"
            "    }\n"
            "  ]\n"
            "}\n";

@@ -1,8 +1,8 @@
 #pragma once
 // A CNI conflist for the node's subnet, for hosts whose container runtime reads plugin
 // configurations rather than flannel's subnet.env: the standard bridge plugin (the node's subnet
-// on cni0, which is the pods' gateway) with host-local IPAM over the subnet (and the IPv6 subnet
-// when dual-stack). ipMasq is on, as flannel's CNI plugin sets it when FLANNEL_IPMASQ is false:
+// on cni0, which is the pods' gateway) with host-local IPAM over the subnet (IPv4 only until shoal
+// routes IPv6). ipMasq is on, as flannel's CNI plugin sets it when FLANNEL_IPMASQ is false:
 // shoal does no masquerading of its own yet.
 #include <cstdint>
 #include <string>
@@ -12,5 +12,10 @@
 namespace shoal::agent {
 
 std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, int mtu);
+
+// The plugin type of the conflist a node without a subnet writes: no such plugin exists.
+inline constexpr const char* kNoSubnetPlugin = "shoal-node-owns-no-subnet-see-shoal-status";
+// That conflist: it fails closed, so no pod gets an address in a subnet another node owns.
+std::string render_cni_conflist_without_subnet(const std::string& reason);
 
 }  // namespace shoal::agent

@@ -78,6 +78,9 @@ std::string render_metrics(const MetricsInput& in) {
     w.counter("routes_restored_total",
               "Installed routes put back after someone else deleted or changed them.",
               in.routes.restored);
+    w.counter("routes_refused_total",
+              "Routes refused because they lie outside the pod network (counted once each).",
+              in.routes.refused);
     w.counter("reconcile_errors_total", "Route changes the kernel refused.",
               in.routes.reconcile_errors);
 

@@ -14,6 +14,7 @@ struct RouteCounters {
     std::uint64_t installed = 0;  // added or replaced
     std::uint64_t withdrawn = 0;  // deleted
     std::uint64_t restored = 0;   // put back after someone else removed or changed it
+    std::uint64_t refused = 0;    // asked for outside the pod network: never installed
     std::uint64_t reconcile_errors = 0;
 };
 

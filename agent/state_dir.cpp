@@ -173,7 +173,8 @@ std::variant<LoadedIdentity, std::string> load_or_create_identity(const std::str
     return LoadedIdentity{std::move(id), false};
 }
 
-std::variant<SavedState, std::string> load_state(const std::string& dir) {
+std::variant<SavedState, std::string> load_state(const std::string& dir,
+                                                 const NetworkConfig& network) {
     const std::string path = dir + "/state";
     auto read = read_file(path);
     if (!read.error.empty()) return read.error;
@@ -202,6 +203,15 @@ std::variant<SavedState, std::string> load_state(const std::string& dir) {
             if (sp2 == std::string_view::npos || !parse_number(value.substr(0, sp2), c.slot) ||
                 !parse_number(value.substr(sp2 + 1), c.clock))
                 return corrupt(i + 1, "bad claim (expected 'claim SLOT CLOCK' or 'claim none')");
+            if (c.slot >= network.slots())
+                return path + " line " + std::to_string(i + 1) + ": the saved claim on slot " +
+                       std::to_string(c.slot) + " is outside the pod network (" +
+                       std::to_string(network.slots()) + " subnets: " + network.describe() +
+                       "); if the network settings changed, this host must join as a new "
+                       "node of the new network: move the file away to start over";
+            if (c.clock > kMaxClaimClock)
+                return corrupt(i + 1, "claim clock " + std::to_string(c.clock) + " is above " +
+                                          std::to_string(kMaxClaimClock));
             s.node.claim = c;
         } else if (key == "peer") {
             auto a = Address::parse(value);

@@ -33,8 +33,10 @@ struct SavedState {
 };
 
 std::variant<LoadedIdentity, std::string> load_or_create_identity(const std::string& dir);
-// A missing state file is a first start: empty state. A corrupt one is an error.
-std::variant<SavedState, std::string> load_state(const std::string& dir);
+// A missing state file is a first start: empty state. A corrupt one is an error, and so is a
+// saved claim outside `network` (a slot past its last, a clock past kMaxClaimClock).
+std::variant<SavedState, std::string> load_state(const std::string& dir,
+                                                 const NetworkConfig& network);
 std::string save_state(const std::string& dir, const SavedState& state);
 
 // Empty on success, else what went wrong, naming the path.

@@ -1,7 +1,8 @@
 #pragma once
 // flannel's /run/flannel/subnet.env, which flannel's CNI plugin (and anything written for it)
 // reads: the cluster network, this node's subnet as gateway-address/len, the MTU, whether the
-// network masquerades, and the IPv6 pair when dual-stack.
+// network masquerades. Never the IPv6 pair (FLANNEL_IPV6_*), even with ipv6-network set: shoal
+// installs no IPv6 routes yet, and pods given IPv6 addresses would be unreachable from other hosts.
 #include <cstdint>
 #include <string>
 

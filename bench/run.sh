@@ -91,7 +91,7 @@ finish() {
 trap finish EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-"$SHOAL" keygen >"$B_DIR/cluster.key"
+"$SHOAL" keygen --out "$B_DIR/cluster.key"
 SHOAL_KEYFILE=$B_DIR/cluster.key
 SERF_KEY=$(serf keygen)
 

@@ -77,6 +77,7 @@ const char* to_string(Rejection r) {
         case Rejection::ForeignNetwork: return "foreign_network";
         case Rejection::Replayed: return "replayed";
         case Rejection::UnsignedLeave: return "unsigned_leave";
+        case Rejection::ClaimOutOfRange: return "claim_out_of_range";
         case Rejection::Count: break;
     }
     return "?";
@@ -93,7 +94,8 @@ Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t 
     return out;
 }
 
-std::variant<Announcement, Rejection> open_announcement(const Alive& alive, const Digest& network) {
+std::variant<Announcement, Rejection> open_announcement(const Alive& alive,
+                                                        const NetworkConfig& network) {
     MsgReader r(alive.meta);
     std::uint32_t n = 0;
     std::span<const std::uint8_t> body, sig;
@@ -105,7 +107,11 @@ std::variant<Announcement, Rejection> open_announcement(const Alive& alive, cons
     if (node_id_for(a.key) != alive.id) return Rejection::IdMismatch;
     if (a.inc != alive.inc || a.name != alive.name || a.addr != alive.addr)
         return Rejection::FieldMismatch;
-    if (a.network != network) return Rejection::ForeignNetwork;
+    if (a.network != network.digest()) return Rejection::ForeignNetwork;
+    // A slot past the network's last would name an address outside the pod network, routed by
+    // every host to the claimant.
+    if (a.claim && (a.claim->slot >= network.slots() || a.claim->clock > kMaxClaimClock))
+        return Rejection::ClaimOutOfRange;
     return a;
 }
 

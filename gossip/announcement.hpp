@@ -16,11 +16,16 @@
 
 #include "gossip/identity.hpp"
 #include "gossip/messages.hpp"
+#include "gossip/network_config.hpp"
 
 namespace shoal {
 
 // A claim on subnet `slot`, made at Lamport time `clock`: one more than the highest clock the
 // claimant had seen. An older claim (lower clock; then lower id) wins a conflict.
+//
+// Clocks are bounded so that counting up from any accepted clock cannot wrap: 2^48 is a claim
+// every millisecond for 8,900 years. A new claim saturates at the bound (ties go to the lower id).
+inline constexpr std::uint64_t kMaxClaimClock = std::uint64_t{1} << 48;
 struct Claim {
     std::uint32_t slot = 0;
     std::uint64_t clock = 0;
@@ -40,21 +45,23 @@ struct Announcement {
 };
 
 enum class Rejection : std::uint8_t {
-    Malformed,       // the announcement does not decode
-    BadSignature,    // forged or tampered
-    IdMismatch,      // the id is not the hash of the key that signed
-    FieldMismatch,   // the unsigned outer fields differ from the signed ones
-    ForeignNetwork,  // signed for a different pod network: another cluster
-    Replayed,        // an older incarnation than the one we hold
-    UnsignedLeave,   // a leave not signed by the member, for a member we do not hold dead
+    Malformed,        // the announcement does not decode
+    BadSignature,     // forged or tampered
+    IdMismatch,       // the id is not the hash of the key that signed
+    FieldMismatch,    // the unsigned outer fields differ from the signed ones
+    ForeignNetwork,   // signed for a different pod network: another cluster
+    Replayed,         // an older incarnation than the one we hold
+    UnsignedLeave,    // a leave not signed by the member, for a member we do not hold dead
+    ClaimOutOfRange,  // a claim on a slot outside the pod network, or a clock beyond the bound
     Count,
 };
 const char* to_string(Rejection r);
 
 // The Alive message a node sends about itself: outer fields plus the signed meta.
 Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t proto);
-// Decodes and verifies; `network` is our own network digest.
-std::variant<Announcement, Rejection> open_announcement(const Alive& a, const Digest& network);
+// Decodes and verifies against our own pod network: signed for it, claiming a slot inside it.
+std::variant<Announcement, Rejection> open_announcement(const Alive& a,
+                                                        const NetworkConfig& network);
 
 std::vector<std::uint8_t> sign_leave(const Identity& id, std::uint32_t inc);
 bool verify_leave(const PublicKey& key, std::uint32_t inc, std::span<const std::uint8_t> sig);

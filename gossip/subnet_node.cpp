@@ -6,7 +6,8 @@ namespace shoal {
 
 // ---- verification cache ------------------------------------------------------------------------
 
-const VerifyCache::Result& VerifyCache::get_or_verify(const Alive& a, const Digest& network) {
+const VerifyCache::Result& VerifyCache::get_or_verify(const Alive& a,
+                                                      const NetworkConfig& network) {
     std::array<std::uint8_t, 32> key;
     crypto_generichash_state st;
     crypto_generichash_init(&st, nullptr, 0, key.size());
@@ -20,7 +21,7 @@ const VerifyCache::Result& VerifyCache::get_or_verify(const Alive& a, const Dige
     add(a.name.data(), a.name.size());
     add(&a.addr.ip, sizeof(a.addr.ip));
     add(&a.addr.port, sizeof(a.addr.port));
-    add(network.data(), network.size());
+    add(network.digest().data(), network.digest().size());
     add(a.meta.data(), a.meta.size());
     crypto_generichash_final(&st, key.data(), key.size());
     if (auto it = entries_.find(key); it != entries_.end()) {
@@ -36,8 +37,8 @@ const VerifyCache::Result& VerifyCache::get_or_verify(const Alive& a, const Dige
 
 class SubnetNode::Signer final : public Credentials {
   public:
-    Signer(const Identity& identity, std::string name, const Digest& network, std::string version,
-           std::shared_ptr<VerifyCache> cache, std::optional<Claim> initial)
+    Signer(const Identity& identity, std::string name, const NetworkConfig& network,
+           std::string version, std::shared_ptr<VerifyCache> cache, std::optional<Claim> initial)
         : claim(initial),
           identity_(identity),
           name_(std::move(name)),
@@ -46,8 +47,8 @@ class SubnetNode::Signer final : public Credentials {
           cache_(std::move(cache)) {}
 
     Alive announce(std::uint32_t inc, const Address& addr) override {
-        Announcement a{
-            identity_.public_key(), name_, addr, inc, claim, network_, version_, hold_ms};
+        Announcement a{identity_.public_key(), name_,    addr,   inc, claim,
+                       network_.digest(),      version_, hold_ms};
         return seal_announcement(a, identity_, kProtocolVersion);
     }
     std::vector<std::uint8_t> sign_leave(std::uint32_t inc) override {
@@ -78,7 +79,7 @@ class SubnetNode::Signer final : public Credentials {
   private:
     Identity identity_;
     std::string name_;
-    Digest network_;
+    NetworkConfig network_;
     std::string version_;
     std::shared_ptr<VerifyCache> cache_;
 };
@@ -103,13 +104,14 @@ std::uint32_t start_incarnation(const PersistedState& s) {
 SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring ring, Rng rng,
                        Time now, PersistedState saved, std::shared_ptr<VerifyCache> cache)
     : cfg_(prepared(std::move(cfg), identity, saved.claim.has_value())),
-      signer_(std::make_shared<Signer>(
-          identity, cfg_.node.name, cfg_.network.digest(), cfg_.version,
-          cache ? std::move(cache) : std::make_shared<VerifyCache>(), saved.claim)),
+      signer_(std::make_shared<Signer>(identity, cfg_.node.name, cfg_.network, cfg_.version,
+                                       cache ? std::move(cache) : std::make_shared<VerifyCache>(),
+                                       saved.claim)),
       node_(cfg_.node, std::move(ring), std::move(rng), now, start_incarnation(saved), signer_) {
     if (saved.claim) {
         claims_.set(cfg_.node.id, *saved.claim, false);
-        subnet_events_.push_back(SubnetEvent{SubnetEvent::Kind::Acquired, saved.claim->slot, {}});
+        subnet_events_.push_back(
+            SubnetEvent{SubnetEvent::Kind::Acquired, saved.claim->slot, {}, {}});
         say(LogLine::Level::Info, "announcing the saved claim on subnet " +
                                       cfg_.network.subnet(saved.claim->slot).to_string());
     }
@@ -154,7 +156,12 @@ std::string SubnetNode::force_leave(Time now, std::string_view who) {
     for (const auto& [id, m] : node_.members().all()) {
         bool match = m.info.name == who || (who.size() >= 4 && id.hex().rfind(who, 0) == 0);
         if (!match) continue;
-        if (found) return "'" + std::string(who) + "' matches more than one member; use the id";
+        if (found) {
+            // Appended, not "'" + std::string(who): g++ 12 at -O3 warns falsely (-Wrestrict).
+            std::string err = "'";
+            err.append(who).append("' matches more than one member; use the id");
+            return err;
+        }
         found = id;
     }
     if (!found) return "no member named '" + std::string(who) + "'";
@@ -236,7 +243,8 @@ std::optional<std::uint32_t> SubnetNode::pick_slot() const {
     return std::nullopt;
 }
 
-void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous) {
+void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
+                       std::optional<NodeId> lost_to) {
     last_attempt_ = now;
     auto s = pick_slot();
     if (!s) {
@@ -245,7 +253,8 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous) {
                 "no free subnet in " + cfg_.network.describe() + " (" +
                     std::to_string(cfg_.network.slots()) +
                     " subnets, all owned or reserved): staying a member without a subnet");
-            subnet_events_.push_back(SubnetEvent{SubnetEvent::Kind::Exhausted, {}, previous});
+            subnet_events_.push_back(
+                SubnetEvent{SubnetEvent::Kind::Exhausted, {}, previous, lost_to});
         }
         exhausted_ = true;
         // Withdraw a lost claim, or announce ourselves without one: we are still a member.
@@ -253,12 +262,12 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous) {
         return;
     }
     exhausted_ = false;
-    Claim c{*s, claims_.max_clock() + 1};
+    Claim c{*s, std::min(claims_.max_clock() + 1, kMaxClaimClock)};
     signer_->claim = c;
     claims_.set(cfg_.node.id, c, false);
     node_.reannounce(now);
     subnet_events_.push_back(SubnetEvent{
-        previous ? SubnetEvent::Kind::Moved : SubnetEvent::Kind::Acquired, *s, previous});
+        previous ? SubnetEvent::Kind::Moved : SubnetEvent::Kind::Acquired, *s, previous, lost_to});
     say(previous ? LogLine::Level::Warn : LogLine::Level::Info,
         "claimed subnet " + cfg_.network.subnet(*s).to_string() + " (claim clock " +
             std::to_string(c.clock) + ")");
@@ -281,12 +290,12 @@ void SubnetNode::reconcile(Time now) {
                 "); giving it up and moving to a free subnet");
         claims_.erase(cfg_.node.id);
         signer_->claim.reset();
-        claim(now, mine->slot);
+        claim(now, mine->slot, *owner);
         return;
     }
     if (!node_.synced()) return;
     if (exhausted_ && now - last_attempt_ < 1s) return;
-    claim(now, std::nullopt);
+    claim(now);
 }
 
 }  // namespace shoal

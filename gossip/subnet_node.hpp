@@ -26,7 +26,9 @@ namespace shoal {
 class VerifyCache {
   public:
     using Result = std::variant<Announcement, Rejection>;
-    const Result& get_or_verify(const Alive& a, const Digest& network);
+    // The network's digest is part of the key and fixes its slot range, so one cache may serve
+    // nodes of different networks.
+    const Result& get_or_verify(const Alive& a, const NetworkConfig& network);
     std::uint64_t verifications() const { return misses_; }
     std::uint64_t hits() const { return hits_; }
 
@@ -64,7 +66,8 @@ struct SubnetEvent {
     };
     Kind kind;
     std::optional<std::uint32_t> slot;
-    std::optional<std::uint32_t> previous;
+    std::optional<std::uint32_t> previous;  // the slot we lost, if this event ends an ownership
+    std::optional<NodeId> lost_to;          // whose older claim took it
 };
 
 class SubnetNode {
@@ -105,7 +108,8 @@ class SubnetNode {
     void refresh(const NodeId& id);
     void reconcile(Time now);
     std::optional<std::uint32_t> pick_slot() const;
-    void claim(Time now, std::optional<std::uint32_t> previous);
+    void claim(Time now, std::optional<std::uint32_t> previous = std::nullopt,
+               std::optional<NodeId> lost_to = std::nullopt);
     void say(LogLine::Level level, std::string text);
 
     SubnetNodeConfig cfg_;

@@ -24,6 +24,7 @@ const char* to_string(RouteState s) {
         case RouteState::Pending: return "pending";
         case RouteState::Conflict: return "conflict";
         case RouteState::NotRoutable: return "not-routable";
+        case RouteState::Refused: return "refused";
     }
     return "?";
 }
@@ -71,6 +72,12 @@ class IfNames {
   private:
     std::map<int, std::string> names_;
 };
+
+// Strictly inside: a route for the whole network would shadow its unreachable route.
+bool inside(const Ipv4Net& net, const Ipv4Net& dst) {
+    std::uint32_t mask = net.len == 0 ? 0 : ~std::uint32_t{0} << (32 - net.len);
+    return dst.len > net.len && (dst.addr & mask) == net.addr;
+}
 
 }  // namespace
 
@@ -156,8 +163,8 @@ struct RouteReconciler::Socket {
     nl_sock* sk = nullptr;  // = dump.get()
 };
 
-RouteReconciler::RouteReconciler(int table, std::uint8_t protocol)
-    : table_(table), protocol_(protocol) {}
+RouteReconciler::RouteReconciler(const Ipv4Net& pod_network, int table, std::uint8_t protocol)
+    : pod_network_(pod_network), table_(table), protocol_(protocol) {}
 RouteReconciler::~RouteReconciler() = default;
 
 std::string RouteReconciler::open() {
@@ -303,7 +310,12 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
     for (const Route& want : desired) {
         RouteReport rep{want, RouteState::Pending, {}};
         Prefix p{want.dst.addr, want.dst.len};
-        if (foreign.count(p)) {
+        if (!inside(pod_network_, want.dst)) {
+            rep.state = RouteState::Refused;
+            rep.reason = want.dst.to_string() + " is not inside the pod network " +
+                         pod_network_.to_string() + "; not installed";
+            ++res.refused;
+        } else if (foreign.count(p)) {
             rep.state = RouteState::Conflict;
             rep.reason = "another route for " + want.dst.to_string() +
                          " exists in this table (not ours; left alone)";

@@ -6,7 +6,8 @@
 // it adds what is missing, replaces a wrong gateway, deletes its own routes that are no longer
 // desired, keeps one `unreachable` route for the whole cluster network (so traffic to a withdrawn
 // subnet fails at once instead of leaking to the default gateway), and reports a foreign route
-// with exactly a desired prefix as a conflict, leaving it alone.
+// with exactly a desired prefix as a conflict, leaving it alone. It installs nothing outside the
+// pod network it was made for, whatever it is asked: such a route is reported as refused.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -30,7 +31,7 @@ struct Route {
     bool operator==(const Route&) const = default;
 };
 
-enum class RouteState { Installed, Pending, Conflict, NotRoutable };
+enum class RouteState { Installed, Pending, Conflict, NotRoutable, Refused };
 const char* to_string(RouteState s);
 
 struct RouteReport {
@@ -42,14 +43,16 @@ struct RouteReport {
 
 struct ReconcileResult {
     int added = 0, replaced = 0, deleted = 0, unchanged = 0, conflicts = 0, unroutable = 0,
-        errors = 0;
+        refused = 0, errors = 0;
     std::vector<RouteReport> reports;   // one per desired route
     std::vector<std::string> messages;  // one line per change or failure, for the log
 };
 
 class RouteReconciler {
   public:
-    RouteReconciler(int table = kMainTable, std::uint8_t protocol = kRouteProtocol);
+    // Every route it installs lies strictly inside `pod_network`.
+    explicit RouteReconciler(const Ipv4Net& pod_network, int table = kMainTable,
+                             std::uint8_t protocol = kRouteProtocol);
     ~RouteReconciler();
     RouteReconciler(const RouteReconciler&) = delete;
     RouteReconciler& operator=(const RouteReconciler&) = delete;
@@ -65,6 +68,7 @@ class RouteReconciler {
   private:
     struct Socket;
     std::unique_ptr<Socket> sock_;
+    Ipv4Net pod_network_;
     int table_;
     std::uint8_t protocol_;
 };

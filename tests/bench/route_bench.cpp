@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
                     "peer0 up") != 0)
         return 1;
     // Also the checker for ip: it lists exactly the routes with shoal's protocol number.
-    RouteReconciler rec;
+    RouteReconciler rec{Ipv4Net{10u << 24, 8}};  // the routes are /28s inside 10.0.0.0/8
     if (auto err = rec.open(); !err.empty()) {
         std::fprintf(stderr, "route_bench: %s\n", err.c_str());
         return 1;

@@ -35,7 +35,26 @@ key=$("$shoal" keygen)
 [ ${#key} -eq 44 ] || { echo "FAIL: keygen printed '$key'"; fail=1; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir" /tmp/shoal-cli-test.out' EXIT
-"$shoal" keygen > "$dir/key"
+"$shoal" keygen --out "$dir/key"
+# keygen --out: a new file of mode 600 whatever the umask, one 44-character line; never overwrites.
+out_ok() { # description, condition...
+    local what=$1; shift
+    if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; sed 's/^/    /' /tmp/shoal-cli-test.out; fail=1; fi
+}
+# shellcheck disable=SC2016 # $0 and $1 are the inner shell's
+check "keygen --out (umask 000)" 0 sh -c 'umask 000; exec "$0" keygen --out "$1"' "$shoal" "$dir/out.key"
+out_ok "keygen --out: mode 600 ($(stat -c %a "$dir/out.key"))" test "$(stat -c %a "$dir/out.key")" = 600
+out_ok "keygen --out: one line of 44 characters" \
+    test "$(wc -l <"$dir/out.key") $(head -n 1 "$dir/out.key" | tr -d '\n' | wc -c) $(wc -c <"$dir/out.key")" = "1 44 45"
+before=$(cat "$dir/out.key")
+check "keygen --out: an existing file exits 1" 1 "$shoal" keygen --out "$dir/out.key"
+out_ok "keygen --out: ... says it is not overwriting it" grep -q "$dir/out.key exists; not overwriting" /tmp/shoal-cli-test.out
+out_ok "keygen --out: ... and leaves it unchanged" test "$(cat "$dir/out.key") $(stat -c %a "$dir/out.key")" = "$before 600"
+ln -s "$dir/link-target" "$dir/link.key"
+check "keygen --out: a (dangling) symlink exits 1" 1 "$shoal" keygen --out "$dir/link.key"
+out_ok "keygen --out: ... and creates nothing through it" test ! -e "$dir/link-target"
+check "keygen --out: a missing directory exits 1" 1 "$shoal" keygen --out /nonexistent-dir/k
+out_ok "keygen --out: ... with a message naming the file" grep -q "cannot create /nonexistent-dir/k: " /tmp/shoal-cli-test.out
 agent() { "$shoal" agent --state-dir "$dir/state" --socket "$dir/sock" --subnet-file "$dir/env" "$@"; }
 expect_msg() { # description, text, command...: exit 2 and the text in the message
     local what=$1 text=$2; shift 2

@@ -99,7 +99,7 @@ check "pods still reach each other after the move" pod 1 ping -q -c 2 -W 1 "$pod
 
 # A wrong cluster key cannot join.
 add_host 4
-"$SHOAL" keygen > "$E2E_DIR/other.key"
+"$SHOAL" keygen --out "$E2E_DIR/other.key"
 E2E_KEY="$E2E_DIR/other.key" start_agent 4
 sleep 3
 check "a host with another cluster key is not admitted" bash -c "! '$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h4 '"

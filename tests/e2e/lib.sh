@@ -42,7 +42,7 @@ e2e_switch() {
     ip netns add "$E2E_SW"
     ip netns exec "$E2E_SW" ip link add br0 type bridge
     ip netns exec "$E2E_SW" ip link set br0 up
-    "$SHOAL" keygen > "$E2E_DIR/cluster.key"
+    "$SHOAL" keygen --out "$E2E_DIR/cluster.key"
 }
 
 # add_host N: namespace with eth0 = $SEGMENT.N/24, plugged into the bridge.
@@ -62,7 +62,7 @@ add_host() {
     mkdir -p "$E2E_DIR/h$n"
 }
 
-# start_agent N [extra args]: seeds are host 1.
+# start_agent N [extra args]: the seed is host 1, or E2E_SEED (HOST:PORT) when set.
 start_agent() {
     local n=$1; shift
     # Not through `on`: a backgrounded function is a subshell, and $! must be the agent itself.
@@ -70,7 +70,7 @@ start_agent() {
         --cluster-key-file "${E2E_KEY:-$E2E_DIR/cluster.key}" --state-dir "$E2E_DIR/h$n/state" \
         --socket "$E2E_DIR/h$n.sock" --subnet-file "$E2E_DIR/h$n/subnet.env" \
         --cni-conf "$E2E_DIR/h$n/10-shoal.conflist" \
-        --seed "$SEGMENT.1:7946" --profile "${E2E_PROFILE:-fast}" "$@" >>"$E2E_DIR/h$n.log" 2>&1 &
+        --seed "${E2E_SEED:-$SEGMENT.1:7946}" --profile "${E2E_PROFILE:-fast}" "$@" >>"$E2E_DIR/h$n.log" 2>&1 &
     E2E_PID[$n]=$!
 }
 

@@ -49,7 +49,7 @@ class Reconciler : public ::testing::Test {
     std::string routes() { return run("ip -4 route show table main"); }
 
     int eth0 = 0;
-    RouteReconciler rec;
+    RouteReconciler rec{net("10.244.0.0/16")};
 };
 
 }  // namespace
@@ -116,6 +116,29 @@ TEST_F(Reconciler, NextHopsOffTheSegmentAreNotRoutable) {
     EXPECT_EQ(run("ip -4 route show proto 77"), "");
 }
 
+// Whatever the core asks for, nothing outside the pod network reaches the kernel: an
+// announcement claiming slot 16628487 once made every host route 8.8.8.0/24 to the claimant.
+TEST_F(Reconciler, RoutesOutsideThePodNetworkAreRefused) {
+    auto r =
+        rec.reconcile({route("8.8.8.0/24", "192.168.50.2"), route("10.244.0.0/16", "192.168.50.2"),
+                       route("10.0.0.0/8", "192.168.50.2"), route("10.244.2.0/24", "192.168.50.2")},
+                      net("10.244.0.0/16"));
+    EXPECT_EQ(r.refused, 3);
+    EXPECT_EQ(r.added, 1);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(r.reports[i].state, RouteState::Refused) << i;
+        EXPECT_NE(r.reports[i].reason.find("not inside the pod network 10.244.0.0/16"),
+                  std::string::npos)
+            << r.reports[i].reason;
+    }
+    EXPECT_EQ(r.reports[3].state, RouteState::Installed);
+    std::string shown = run("ip -4 route show proto 77");
+    EXPECT_EQ(shown.find("8.8.8.0"), std::string::npos) << shown;
+    EXPECT_EQ(shown.find("10.0.0.0/8"), std::string::npos) << shown;
+    EXPECT_EQ(shown.find("10.244.0.0/16 via"), std::string::npos) << shown;
+    EXPECT_EQ(std::string(to_string(RouteState::Refused)), "refused");
+}
+
 TEST_F(Reconciler, WithdrawnSubnetsFailFastThroughTheUnreachableRoute) {
     ASSERT_EQ(run("ip route add default via 192.168.50.254"), "");
     auto cluster = net("10.244.0.0/16");
@@ -153,7 +176,7 @@ TEST_F(Reconciler, ManyRoutesGoInBatchesAndComeOutAgain) {
     std::vector<Route> many;
     for (std::uint32_t i = 0; i < 600; ++i)
         many.push_back(
-            Route{Ipv4Net{(10u << 24) | (200u << 16) | (i << 4), 28}, ip("192.168.50.2"), eth0});
+            Route{Ipv4Net{(10u << 24) | (244u << 16) | (i << 4), 28}, ip("192.168.50.2"), eth0});
     auto r = rec.reconcile(many, std::nullopt);
     EXPECT_EQ(r.added, 600);
     EXPECT_EQ(r.errors, 0);

@@ -47,10 +47,22 @@ rpm -qp --qf '%{POSTIN}' "$rpm" >"$work/rpm-post" 2>/dev/null
 rpm -qp --qf '%{PREUN}' "$rpm" >"$work/rpm-preun" 2>/dev/null
 rpm -qp --qf '%{POSTUN}' "$rpm" >"$work/rpm-postun" 2>/dev/null
 
-run() { # run NAME SCRIPT ARGS...: the calls the script made, one per line
+run() { # run SCRIPT ARGS...: the calls the script made, one per line
     : >"$log"
-    sh -e "$@" >"$work/out" 2>&1 || fail "$1 $* exited $?"
+    # (run is called in $(...): a failure is counted from $work/failed at the end)
+    sh -e "$@" >"$work/out" 2>&1 || echo "$* exited $?" >>"$work/failed"
     cat "$log"
+}
+runs_ok() { # runs_ok WHAT SCRIPT ARGS...: the script exits 0 (its output in $work/out)
+    local what=$1
+    shift
+    : >"$log"
+    if sh -e "$@" >"$work/out" 2>&1; then ok "$what"; else fail "$what: exit $?: $(cat "$work/out")"; fi
+}
+mode_is() { # mode_is WHAT FILE MODE
+    local got
+    got=$(stat -c %a "$2")
+    if [ "$got" = "$3" ]; then ok "$1"; else fail "$1: $2 has mode $got, wanted $3"; fi
 }
 expect() { # expect WHAT CALLS PATTERN
     if grep -q -- "$3" <<<"$2"; then ok "$1"; else fail "$1: calls were: $(tr '\n' ';' <<<"$2")"; fi
@@ -103,6 +115,58 @@ expect "rpm erase: the agent leaves, default socket" "$calls" "shoal leave --soc
 expect "rpm erase: disable --now" "$calls" "systemctl --no-reload disable --now shoal.service"
 calls=$(run "$work/rpm-postun" 0)
 refuse "rpm erase: no restart" "$calls" "restart"
+
+# --- the keyring cluster-key-file names is made 0600: deb postinst configure, rpm %post ---
+key=/etc/shoal/cluster.key
+other=/etc/shoal/other.key
+echo k >"$key"
+echo k >"$other"
+chmod 644 "$key" "$other"
+printf 'network = "10.244.0.0/16"\ncluster-key-file = "%s"  # the keyring\n# cluster-key-file = "%s"\n' \
+    "$key" "$other" >/etc/shoal/shoal.conf
+runs_ok "deb postinst configure, keyring 0644: exits 0" "$work/deb/postinst" configure
+mode_is "deb postinst: the keyring is made 0600" "$key" 600
+expect "deb postinst: ... and says so" "$(cat "$work/out")" "chmod 600 $key (was 644)"
+mode_is "deb postinst: a commented-out cluster-key-file is left alone" "$other" 644
+runs_ok "deb postinst configure (upgrade), keyring already 0600: exits 0" "$work/deb/postinst" configure 0.1.0
+refuse "deb postinst: ... says nothing about it" "$(cat "$work/out")" "chmod"
+mode_is "deb postinst: ... and it stays 0600" "$key" 600
+chmod 644 "$key"
+printf "network = '10.244.0.0/16'\n  cluster-key-file='%s'\n" "$key" >/etc/shoal/shoal.conf
+runs_ok "rpm %post (install), keyring 0644: exits 0" "$work/rpm-post" 1
+mode_is "rpm %post: the keyring is made 0600" "$key" 600
+expect "rpm %post: ... and says so" "$(cat "$work/out")" "chmod 600 $key (was 644)"
+chmod 640 "$key"
+runs_ok "rpm %post (upgrade), keyring 0640: exits 0" "$work/rpm-post" 2
+mode_is "rpm %post (upgrade): the keyring is made 0600" "$key" 600
+# No cluster-key-file (only commented out), one naming a missing file, one naming a directory,
+# no conffile at all: nothing changes and nothing fails.
+chmod 644 "$key"
+mkdir /etc/shoal/keydir
+chmod 755 /etc/shoal/keydir
+for conf in "# cluster-key-file = \"$key\"" 'cluster-key-file = "/etc/shoal/missing.key"' \
+    'cluster-key-file = "/etc/shoal/keydir"' ''; do
+    if [ -n "$conf" ]; then
+        printf 'network = "10.244.0.0/16"\n%s\n' "$conf" >/etc/shoal/shoal.conf
+    else
+        rm -f /etc/shoal/shoal.conf
+        conf="no conffile"
+    fi
+    runs_ok "deb postinst configure, $conf: exits 0" "$work/deb/postinst" configure
+    refuse "deb postinst, $conf: says nothing about chmod" "$(cat "$work/out")" "chmod"
+    runs_ok "rpm %post, $conf: exits 0" "$work/rpm-post" 1
+    refuse "rpm %post, $conf: says nothing about chmod" "$(cat "$work/out")" "chmod"
+done
+mode_is "... the keyring not named is left 0644" "$key" 644
+mode_is "... the directory named is left 0755" /etc/shoal/keydir 755
+if [ -e /etc/shoal/missing.key ]; then fail "a missing keyring was created"; else ok "... a missing keyring is not created"; fi
+
+# The scripts run through run() above exited 0.
+if [ -s "$work/failed" ]; then
+    while IFS= read -r line; do fail "$line"; done <"$work/failed"
+else
+    ok "every script run exited 0"
+fi
 
 echo "maint_scripts: $fails failure(s)"
 [ $fails = 0 ]

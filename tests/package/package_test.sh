@@ -185,7 +185,7 @@ check "man page: ReadWritePaths drop-in" grep -q '^ReadWritePaths=' <<<"$man"
         echo "$line"
     done
 } >"$work/all.conf"
-/usr/bin/shoal keygen >"$work/key"
+/usr/bin/shoal keygen --out "$work/key"
 sed -i "s#^cluster-key-file = .*#cluster-key-file = \"$work/key\"#" "$work/all.conf"
 err=$(/usr/bin/shoal agent --config "$work/all.conf" --iface shoal-none-$$ 2>&1)
 check "all settings uncommented parse ($err)" grep -q "^shoal agent: iface: no interface" <<<"$err"
@@ -196,8 +196,7 @@ ns=shoalpkg$$
 ip netns add $ns && ip -n $ns link add va type veth peer name vb &&
     ip -n $ns addr add 10.99.0.1/24 dev va && ip -n $ns link set va up &&
     ip -n $ns link set vb up || fail "namespace $ns"
-/usr/bin/shoal keygen >"$work/agent.key"
-chmod 600 "$work/agent.key"
+/usr/bin/shoal keygen --out "$work/agent.key"
 ip netns exec $ns sh -c 'umask 077; exec "$@"' sh setpriv --bounding-set=-all,+net_admin \
     --no-new-privs /usr/bin/shoal agent --iface va --network 10.244.0.0/16 --profile fast \
     --cluster-key-file "$work/agent.key" --state-dir "$work/state" --socket "$work/run/s.sock" \

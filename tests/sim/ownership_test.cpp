@@ -187,6 +187,10 @@ TEST_P(Ownership, PartitionThatGaveOneSubnetAwayTwiceHealsWithTheOlderClaimWinni
     auto o = small_network(GetParam(), "10.0.0.0/24", 28);
     o.network.subnet_max = "10.0.0.176";
     sim::Cluster c(o);
+    std::vector<std::pair<std::size_t, SubnetEvent>> losses;
+    c.on_subnet = [&](Time, std::size_t i, const SubnetEvent& e) {
+        if (e.previous) losses.emplace_back(i, e);
+    };
     grow(c, 10);
     ASSERT_TRUE(settle(c));
     auto free_slot = [&] {
@@ -210,11 +214,22 @@ TEST_P(Ownership, PartitionThatGaveOneSubnetAwayTwiceHealsWithTheOlderClaimWinni
     bool a_wins = std::pair(ca.clock, c.at(a).id) < std::pair(cb.clock, c.at(b).id);
     std::size_t winner = a_wins ? a : b;
     auto winner_slot = c.at(winner).node->slot();
+    losses.clear();  // concurrent first claims while growing collide too
     c.heal();
     ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(c.running()) && bool(owners_unique(c)); },
                             120s, 100ms))
         << owners_unique(c).message();
     EXPECT_EQ(c.at(winner).node->slot(), winner_slot);  // the winner keeps its subnet
+    // Side A had two free subnets (node 1 left): if both newcomers took the same one, the loser,
+    // and only it, was told what it lost and to whom (the agent's files follow this).
+    if (ca.slot != cb.slot) {
+        EXPECT_TRUE(losses.empty());
+        return;
+    }
+    ASSERT_EQ(losses.size(), 1u);
+    EXPECT_EQ(losses[0].first, a_wins ? b : a);
+    EXPECT_EQ(losses[0].second.previous, free_slot);
+    EXPECT_EQ(losses[0].second.lost_to, c.at(winner).id);
 }
 
 TEST_P(Ownership, OnlyANodeItselfCanChangeItsClaimAddressOrLeave) {

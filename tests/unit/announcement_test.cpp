@@ -9,10 +9,11 @@ struct Fixture {
     Rng rng = Rng::from_u64(7);
     Identity me = Identity::generate(rng);
     Identity other = Identity::generate(rng);
-    Digest net{1, 2, 3};
+    // 10.244.1.0/24 .. 10.244.255.0/24: slots 0 to 254.
+    NetworkConfig net = std::get<NetworkConfig>(NetworkConfig::make({"10.244.0.0/16"}));
     Announcement ann() const {
-        return Announcement{
-            me.public_key(), "node-a", Address{0x0a000001, 7946}, 4, Claim{9, 17}, net, "0.1.0"};
+        return Announcement{me.public_key(), "node-a", Address{0x0a000001, 7946}, 4, Claim{9, 17},
+                            net.digest(),    "0.1.0"};
     }
 };
 Rejection rejection(const std::variant<Announcement, Rejection>& r) {
@@ -48,7 +49,27 @@ TEST(Announcement, EveryTamperingIsCaught) {
         auto r = rejection(open_announcement(t, f.net));
         EXPECT_TRUE(r == Rejection::BadSignature || r == Rejection::Malformed) << "byte " << i;
     }
-    EXPECT_EQ(rejection(open_announcement(good, Digest{9})), Rejection::ForeignNetwork);
+    auto other = std::get<NetworkConfig>(NetworkConfig::make({"10.245.0.0/16"}));
+    EXPECT_EQ(rejection(open_announcement(good, other)), Rejection::ForeignNetwork);
+}
+
+// A validly signed claim may still name a slot past the network's end: slot 16628487 of
+// 10.244.0.0/16 in /24s is 8.8.8.0/24, which every host would have routed to the claimant.
+TEST(Announcement, AClaimOutsideThePodNetworkIsRefused) {
+    Fixture f;
+    auto with_claim = [&](Claim c) {
+        Announcement a = f.ann();
+        a.claim = c;
+        return rejection(open_announcement(seal_announcement(a, f.me, 1), f.net));
+    };
+    EXPECT_EQ(with_claim({f.net.slots() - 1, 1}), Rejection::Count);  // the last slot is fine
+    EXPECT_EQ(with_claim({f.net.slots(), 1}), Rejection::ClaimOutOfRange);
+    EXPECT_EQ(with_claim({16628487, 1}), Rejection::ClaimOutOfRange);
+    EXPECT_EQ(with_claim({UINT32_MAX, 1}), Rejection::ClaimOutOfRange);
+    // A clock near 2^64 would make the next claim wrap to 0, the oldest possible.
+    EXPECT_EQ(with_claim({3, kMaxClaimClock}), Rejection::Count);
+    EXPECT_EQ(with_claim({3, kMaxClaimClock + 1}), Rejection::ClaimOutOfRange);
+    EXPECT_EQ(with_claim({3, UINT64_MAX}), Rejection::ClaimOutOfRange);
 }
 
 TEST(Announcement, NobodyElseCanSpeakForANode) {

@@ -22,10 +22,23 @@ TEST(CniConf, BridgeWithHostLocalOverTheNodesSubnet) {
     EXPECT_EQ(text.find("::/0"), std::string::npos);
 }
 
-TEST(CniConf, DualStackAddsTheIpv6Range) {
+// No IPv6 range until shoal routes IPv6: another host could not reach such an address.
+TEST(CniConf, DualStackSettingsGiveNoIpv6RangeYet) {
     auto text = agent::render_cni_conflist(config({"10.42.0.0/16", 24, "", "", "fd00:42::/56", 64}),
                                            4, 1500);
-    EXPECT_NE(text.find("{\"subnet\": \"fd00:42:0:5::/64\", \"gateway\": \"fd00:42:0:5::1\"}"),
+    EXPECT_NE(text.find("{\"subnet\": \"10.42.5.0/24\", \"gateway\": \"10.42.5.1\"}"),
               std::string::npos);
-    EXPECT_NE(text.find("{\"dst\": \"::/0\"}"), std::string::npos);
+    EXPECT_EQ(text.find("fd00"), std::string::npos) << text;
+    EXPECT_EQ(text.find("::/0"), std::string::npos) << text;
+}
+
+TEST(CniConf, WithoutASubnetTheConflistNamesAPluginThatDoesNotExist) {
+    auto text = agent::render_cni_conflist_without_subnet("lost 10.42.3.0/24 to \"h1\"\n");
+    EXPECT_NE(text.find("\"name\": \"shoal\""), std::string::npos);
+    EXPECT_NE(text.find(std::string("\"type\": \"") + agent::kNoSubnetPlugin + "\""),
+              std::string::npos);
+    EXPECT_EQ(text.find("bridge"), std::string::npos);
+    EXPECT_EQ(text.find("host-local"), std::string::npos);
+    EXPECT_NE(text.find("lost 10.42.3.0/24 to \\\"h1\\\""), std::string::npos) << text;
+    EXPECT_EQ(text.find("\\n"), std::string::npos) << "control characters are dropped";
 }

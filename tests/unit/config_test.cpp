@@ -1,6 +1,13 @@
 #include "gossip/config.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "agent/agent_config.hpp"
 
 using namespace shoal;
 
@@ -48,4 +55,34 @@ TEST(Config, ProfilesByName) {
     EXPECT_EQ(parse_profile("fast"), Profile::Fast);
     EXPECT_FALSE(parse_profile("wan"));
     EXPECT_LT(timing_for(Profile::Fast).probe_interval, timing_for(Profile::Lan).probe_interval);
+}
+
+TEST(Config, KeyringReadableByOthersIsWarnedAbout) {
+    char tmpl[] = "/tmp/shoal-keyring-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    std::string path = tmpl;
+    struct Remove {
+        std::string path;
+        ~Remove() { ::unlink(path.c_str()); }
+    } remove{path};
+    std::ofstream(path) << "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+
+    ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+    EXPECT_EQ(agent::keyring_permission_warning(path), std::nullopt);
+    ASSERT_EQ(::chmod(path.c_str(), 0400), 0);
+    EXPECT_EQ(agent::keyring_permission_warning(path), std::nullopt);
+    for (auto [mode, shown] : {std::pair{0640, "0640"}, std::pair{0644, "0644"}}) {
+        ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+        auto warning = agent::keyring_permission_warning(path);
+        ASSERT_TRUE(warning) << shown;
+        EXPECT_NE(warning->find(path), std::string::npos) << *warning;
+        EXPECT_NE(warning->find(std::string("mode ") + shown), std::string::npos) << *warning;
+        EXPECT_NE(warning->find("chmod 600 " + path), std::string::npos) << *warning;
+        EXPECT_EQ(warning->find('\n'), std::string::npos) << *warning;
+    }
+    ::unlink(path.c_str());
+    // A file that cannot be stat'ed is read_keyring's business, not a permission warning.
+    EXPECT_EQ(agent::keyring_permission_warning(path), std::nullopt);
 }

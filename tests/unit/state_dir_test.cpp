@@ -23,6 +23,10 @@ struct TempDir {
 std::string error_of(const std::variant<LoadedIdentity, std::string>& v) {
     return v.index() == 1 ? std::get<1>(v) : "";
 }
+const NetworkConfig& net() {
+    static const auto n = std::get<NetworkConfig>(NetworkConfig::make({"10.244.0.0/16"}));
+    return n;
+}
 void write(const std::string& path, const std::string& text, fs::perms perms) {
     std::ofstream(path) << text;
     fs::permissions(path, perms);
@@ -67,7 +71,7 @@ TEST(StateDir, BadKeysAreErrorsNeverANewIdentity) {
 
 TEST(StateDir, StateRoundTripsAtomically) {
     TempDir d;
-    auto empty = load_state(d.path);
+    auto empty = load_state(d.path, net());
     ASSERT_EQ(empty.index(), 0u);
     EXPECT_EQ(std::get<SavedState>(empty).node.incarnation, 0u);
     SavedState s;
@@ -75,21 +79,21 @@ TEST(StateDir, StateRoundTripsAtomically) {
     s.node.claim = Claim{7, 19};
     s.peers = {*Address::parse("10.0.0.2:7946"), *Address::parse("10.0.0.3:7946")};
     ASSERT_EQ(save_state(d.path, s), "");
-    auto back = load_state(d.path);
+    auto back = load_state(d.path, net());
     ASSERT_EQ(back.index(), 0u) << std::get<1>(back);
     EXPECT_EQ(std::get<SavedState>(back), s);
     for (const auto& e : fs::directory_iterator(d.path))
         EXPECT_EQ(e.path().extension(), "") << "left behind " << e.path();
     s.node.claim.reset();
     ASSERT_EQ(save_state(d.path, s), "");
-    EXPECT_FALSE(std::get<SavedState>(load_state(d.path)).node.claim);
+    EXPECT_FALSE(std::get<SavedState>(load_state(d.path, net())).node.claim);
 }
 
 TEST(StateDir, CorruptStateNamesTheLine) {
     TempDir d;
     auto bad = [&](const std::string& text) {
         write(d.path + "/state", text, fs::perms::owner_read | fs::perms::owner_write);
-        auto r = load_state(d.path);
+        auto r = load_state(d.path, net());
         return r.index() == 1 ? std::get<1>(r) : "";
     };
     EXPECT_NE(bad("").find("line 1"), std::string::npos);
@@ -97,4 +101,24 @@ TEST(StateDir, CorruptStateNamesTheLine) {
     EXPECT_NE(bad("shoal-state 1\nincarnation 1\nclaim 5\n").find("line 3"), std::string::npos);
     EXPECT_NE(bad("shoal-state 1\npeer 1.2.3\n").find("bad peer"), std::string::npos);
     EXPECT_NE(bad("shoal-state 1\nsubnet 10.0.0.0/24\n").find("unknown key"), std::string::npos);
+}
+
+// A saved claim is checked like a received one: outside the pod network it is an error naming
+// the line, never a route to an address outside the network.
+TEST(StateDir, AClaimOutsideTheNetworkIsAnError) {
+    TempDir d;
+    auto load = [&](const std::string& claim) {
+        write(d.path + "/state", "shoal-state 1\nincarnation 3\n" + claim + "\n",
+              fs::perms::owner_read | fs::perms::owner_write);
+        auto r = load_state(d.path, net());
+        return r.index() == 1 ? std::get<1>(r) : "";
+    };
+    EXPECT_EQ(load("claim 254 7"), "");  // the last of 255 /24s in 10.244.0.0/16
+    auto err = load("claim 255 7");
+    EXPECT_NE(err.find("line 3"), std::string::npos) << err;
+    EXPECT_NE(err.find("outside the pod network"), std::string::npos) << err;
+    EXPECT_NE(load("claim 16628487 7").find("line 3"), std::string::npos);
+    err = load("claim 3 18446744073709551615");
+    EXPECT_NE(err.find("line 3"), std::string::npos) << err;
+    EXPECT_NE(err.find("clock"), std::string::npos) << err;
 }
