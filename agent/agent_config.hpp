@@ -10,9 +10,9 @@
 #include <variant>
 #include <vector>
 
-#include "gossip/config.hpp"
-#include "gossip/keyring.hpp"
-#include "gossip/network_config.hpp"
+#include "gossip/membership/config.hpp"
+#include "gossip/ownership/network_config.hpp"
+#include "gossip/wire/keyring.hpp"
 
 namespace shoal::agent {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <variant>
 
-#include "gossip/address.hpp"
+#include "common/address.hpp"
 
 struct mg_context;
 struct mg_connection;

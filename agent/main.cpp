@@ -11,7 +11,7 @@
 #include <string>
 
 #include "agent/commands.hpp"
-#include "gossip/keyring.hpp"
+#include "gossip/wire/keyring.hpp"
 
 #ifndef SHOAL_VERSION
 #define SHOAL_VERSION "0.0.0"

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "gossip/node.hpp"
+#include "gossip/membership/node.hpp"
 
 namespace shoal::agent {
 

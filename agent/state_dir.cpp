@@ -9,7 +9,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "gossip/keyring.hpp"
+#include "gossip/wire/keyring.hpp"
 
 namespace shoal::agent {
 

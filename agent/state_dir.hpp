@@ -13,8 +13,8 @@
 #include <variant>
 #include <vector>
 
-#include "gossip/identity.hpp"
-#include "gossip/subnet_node.hpp"
+#include "gossip/ownership/subnet_node.hpp"
+#include "gossip/wire/identity.hpp"
 
 namespace shoal::agent {
 

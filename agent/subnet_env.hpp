@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "gossip/network_config.hpp"
+#include "gossip/ownership/network_config.hpp"
 
 namespace shoal::agent {
 

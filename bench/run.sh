@@ -53,7 +53,7 @@ fi
 bash scripts/deps.sh || { echo "run.sh: scripts/deps.sh failed" >&2; exit 1; }
 
 log "building shoal (Release, -O2) in $BUILD"
-# -O2: GCC 12's -O3 raises a false -Wrestrict in gossip/network_config.cpp under -Werror.
+# -O2: GCC 12's -O3 raises a false -Wrestrict in gossip/ownership/network_config.cpp under -Werror.
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" >/dev/null &&
     ninja -C "$BUILD" -j2 shoal route_bench >/dev/null ||
     { echo "run.sh: build failed (ninja -C $BUILD shoal route_bench)" >&2; exit 1; }

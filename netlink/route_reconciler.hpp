@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "gossip/network_config.hpp"
+#include "gossip/ownership/network_config.hpp"
 
 struct nl_sock;
 

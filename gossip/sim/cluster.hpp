@@ -6,8 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "gossip/ownership/subnet_node.hpp"
 #include "gossip/sim/network.hpp"
-#include "gossip/subnet_node.hpp"
 
 namespace shoal::sim {
 

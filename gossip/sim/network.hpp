@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "gossip/address.hpp"
-#include "gossip/rng.hpp"
-#include "gossip/time.hpp"
+#include "common/address.hpp"
+#include "gossip/wire/rng.hpp"
+#include "gossip/wire/time.hpp"
 
 namespace shoal::sim {
 

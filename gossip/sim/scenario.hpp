@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "gossip/config.hpp"
+#include "gossip/membership/config.hpp"
 
 namespace shoal::sim {
 

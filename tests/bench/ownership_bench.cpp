@@ -9,8 +9,8 @@
 #include <fstream>
 #include <string>
 
-#include "gossip/subnet_node.hpp"
-#include "gossip/wire.hpp"
+#include "gossip/ownership/subnet_node.hpp"
+#include "gossip/wire/wire.hpp"
 
 using namespace shoal;
 using Clock = std::chrono::steady_clock;

@@ -5,7 +5,7 @@
 // must re-encode into something that decodes to the same number of messages.
 #include <cstdlib>
 
-#include "gossip/wire.hpp"
+#include "gossip/wire/wire.hpp"
 
 using namespace shoal;
 

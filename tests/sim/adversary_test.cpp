@@ -3,7 +3,7 @@
 // (`ctest -L adversary`; each test fails without the defence it names.)
 #include <gtest/gtest.h>
 
-#include "gossip/wire.hpp"
+#include "gossip/wire/wire.hpp"
 #include "sim_fixture.hpp"
 
 using namespace shoal;

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "gossip/wire.hpp"
+#include "gossip/wire/wire.hpp"
 #include "sim_fixture.hpp"
 
 using namespace shoal;

@@ -1,4 +1,4 @@
-#include "gossip/announcement.hpp"
+#include "gossip/wire/announcement.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "gossip/broadcast_queue.hpp"
+#include "gossip/membership/broadcast_queue.hpp"
 
 #include <gtest/gtest.h>
 

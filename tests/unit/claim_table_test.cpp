@@ -1,4 +1,4 @@
-#include "gossip/claim_table.hpp"
+#include "gossip/ownership/claim_table.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "gossip/config.hpp"
+#include "gossip/membership/config.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

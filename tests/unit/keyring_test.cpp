@@ -1,4 +1,4 @@
-#include "gossip/keyring.hpp"
+#include "gossip/wire/keyring.hpp"
 
 #include <gtest/gtest.h>
 

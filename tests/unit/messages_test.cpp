@@ -1,9 +1,9 @@
-#include "gossip/messages.hpp"
+#include "gossip/wire/messages.hpp"
 
 #include <gtest/gtest.h>
 
-#include "gossip/msgpack_reader.hpp"
-#include "gossip/msgpack_writer.hpp"
+#include "gossip/wire/msgpack_reader.hpp"
+#include "gossip/wire/msgpack_writer.hpp"
 
 using namespace shoal;
 

@@ -1,8 +1,8 @@
-#include "gossip/msgpack_reader.hpp"
+#include "gossip/wire/msgpack_reader.hpp"
 
 #include <gtest/gtest.h>
 
-#include "gossip/msgpack_writer.hpp"
+#include "gossip/wire/msgpack_writer.hpp"
 
 using namespace shoal;
 

@@ -1,4 +1,4 @@
-#include "gossip/network_config.hpp"
+#include "gossip/ownership/network_config.hpp"
 
 #include <gtest/gtest.h>
 

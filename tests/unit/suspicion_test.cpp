@@ -1,4 +1,4 @@
-#include "gossip/suspicion.hpp"
+#include "gossip/membership/suspicion.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "gossip/wire.hpp"
+#include "gossip/wire/wire.hpp"
 
 #include <gtest/gtest.h>
 

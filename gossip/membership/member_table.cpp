@@ -1,0 +1,127 @@
+#include "gossip/membership/member_table.hpp"
+
+#include <sodium.h>
+
+namespace shoal {
+
+const Member* MemberTable::find(const NodeId& id) const {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+}
+
+Member* MemberTable::find(const NodeId& id) {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+}
+
+const Member* MemberTable::find_by_addr(const Address& a) const {
+    auto it = by_addr_.find(a);
+    return it == by_addr_.end() ? nullptr : find(it->second);
+}
+
+// What the digest covers: id, incarnation and whether the member is live, dead or gone. Suspicion
+// is a local opinion that comes and goes and would make equal tables look different.
+void MemberTable::digest_toggle(const Member& m) {
+    std::array<std::uint8_t, 16 + 4 + 1> in{};
+    std::copy(m.info.id.bytes.begin(), m.info.id.bytes.end(), in.begin());
+    for (int i = 0; i < 4; ++i) in[16 + i] = static_cast<std::uint8_t>(m.state_inc >> (8 * i));
+    in[20] = holds_subnet(m.state) ? 0 : static_cast<std::uint8_t>(m.state);
+    Digest h{};
+    crypto_generichash(h.data(), h.size(), in.data(), in.size(), nullptr, 0);
+    for (std::size_t i = 0; i < h.size(); ++i) digest_[i] ^= h[i];
+}
+
+Member& MemberTable::insert(const Alive& info, MemberState state, Time since) {
+    auto [it, fresh] = members_.try_emplace(info.id);
+    Member& m = it->second;
+    if (fresh) by_id_[info.id] = &m;
+    if (!fresh) {
+        digest_toggle(m);
+        --counts_[static_cast<int>(m.state)];
+        if (by_addr_.count(m.info.addr) && by_addr_[m.info.addr] == m.info.id)
+            by_addr_.erase(m.info.addr);
+    }
+    m.info = info;
+    m.state_inc = info.inc;
+    m.state = state;
+    m.state_since = since;
+    ++counts_[static_cast<int>(state)];
+    digest_toggle(m);
+    by_addr_[info.addr] = info.id;
+    if (fresh && info.id != self_) {
+        others_pos_[info.id] = others_.size();
+        others_.push_back(info.id);
+        // A newcomer takes a random place in the rest of this probe round.
+        std::size_t span = probe_order_.size() - probe_pos_ + 1;
+        std::size_t at = probe_pos_ + static_cast<std::size_t>(info.id.prefix64() % span);
+        probe_order_.insert(probe_order_.begin() + static_cast<std::ptrdiff_t>(at), info.id);
+    }
+    return m;
+}
+
+void MemberTable::set_info(Member& m, const Alive& info) {
+    digest_toggle(m);
+    if (auto it = by_addr_.find(m.info.addr); it != by_addr_.end() && it->second == m.info.id)
+        by_addr_.erase(it);
+    m.info = info;
+    m.state_inc = info.inc;
+    by_addr_[info.addr] = info.id;
+    digest_toggle(m);
+}
+
+void MemberTable::set_state(Member& m, MemberState state, Time since) {
+    digest_toggle(m);
+    --counts_[static_cast<int>(m.state)];
+    m.state = state;
+    m.state_since = since;
+    ++counts_[static_cast<int>(state)];
+    digest_toggle(m);
+}
+
+void MemberTable::set_incarnation(Member& m, std::uint32_t inc) {
+    digest_toggle(m);
+    m.state_inc = inc;
+    digest_toggle(m);
+}
+
+void MemberTable::erase(const NodeId& id) {
+    auto it = members_.find(id);
+    if (it == members_.end()) return;
+    Member& m = it->second;
+    digest_toggle(m);
+    --counts_[static_cast<int>(m.state)];
+    if (auto a = by_addr_.find(m.info.addr); a != by_addr_.end() && a->second == id)
+        by_addr_.erase(a);
+    if (auto p = others_pos_.find(id); p != others_pos_.end()) {
+        std::size_t pos = p->second;
+        others_pos_.erase(p);
+        if (pos + 1 != others_.size()) {
+            others_[pos] = others_.back();
+            others_pos_[others_[pos]] = pos;
+        }
+        others_.pop_back();
+    }
+    by_id_.erase(id);
+    members_.erase(it);
+}
+
+const Member* MemberTable::next_probe_target(Rng& rng) {
+    for (int round = 0; round < 2; ++round) {
+        while (probe_pos_ < probe_order_.size()) {
+            const Member* m = find(probe_order_[probe_pos_++]);
+            if (m && is_live(m->state)) return m;
+        }
+        // Start a new round: every live member once, in a fresh random order.
+        probe_order_.clear();
+        probe_pos_ = 0;
+        for (const auto& id : others_) {
+            const Member* m = find(id);
+            if (m && is_live(m->state)) probe_order_.push_back(id);
+        }
+        for (std::size_t i = probe_order_.size(); i > 1; --i)
+            std::swap(probe_order_[i - 1], probe_order_[rng.below(i)]);
+    }
+    return nullptr;
+}
+
+}  // namespace shoal

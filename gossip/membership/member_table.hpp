@@ -1,0 +1,105 @@
+#pragma once
+// The membership table: every known member with its latest announcement and state, indexed by id
+// (ordered, so state transfers can page through it) and by address, with counts per state and an
+// order-independent digest that two members compare to learn whether their tables agree.
+#include <array>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "gossip/membership/suspicion.hpp"
+#include "gossip/wire/messages.hpp"
+#include "gossip/wire/rng.hpp"
+#include "gossip/wire/time.hpp"
+
+namespace shoal {
+
+struct Member {
+    Alive info;  // the member's latest own announcement, exactly as it signed it
+    // The incarnation our view of its state refers to: at least info.inc, higher when others
+    // accused it at an incarnation whose announcement we have not seen.
+    std::uint32_t state_inc = 0;
+    MemberState state = MemberState::Alive;
+    Time state_since{};
+    std::optional<Suspicion> suspicion;
+    std::uint64_t suspicion_gen = 0;
+    Time last_told{};  // when we last told this member that we hold it dead/left/suspect
+    std::vector<std::uint8_t> left_sig;  // its signed leave, passed on in state transfers
+
+    const NodeId& id() const { return info.id; }
+    std::uint32_t inc() const { return state_inc; }
+};
+
+class MemberTable {
+  public:
+    explicit MemberTable(const NodeId& self) : self_(self) {}
+
+    const Member* find(const NodeId& id) const;
+    Member* find(const NodeId& id);
+    const Member* find_by_addr(const Address& a) const;
+
+    Member& insert(const Alive& info, MemberState state, Time since);
+    // Replaces the announcement (a newer incarnation); keeps the state.
+    void set_info(Member& m, const Alive& info);
+    void set_state(Member& m, MemberState state, Time since);
+    void set_incarnation(Member& m, std::uint32_t inc);
+    void erase(const NodeId& id);
+
+    std::size_t size() const { return members_.size(); }
+    std::size_t count(MemberState s) const { return counts_[static_cast<int>(s)]; }
+    std::size_t live_count() const {
+        return count(MemberState::Alive) + count(MemberState::Suspect);
+    }
+    const Digest& digest() const { return digest_; }
+    const std::map<NodeId, Member>& all() const { return members_; }
+    std::map<NodeId, Member>& all() { return members_; }
+
+    // Up to `n` distinct random members other than self and `exclude` for which `want` holds.
+    template <typename Pred>
+    std::vector<const Member*> pick(Rng& rng, std::size_t n, const NodeId& exclude,
+                                    Pred want) const;
+
+    // The next member to probe: randomized round-robin over live members (SWIM).
+    const Member* next_probe_target(Rng& rng);
+
+  private:
+    void digest_toggle(const Member& m);
+
+    NodeId self_;
+    std::map<NodeId, Member> members_;           // ordered: state transfers page through it by id
+    std::unordered_map<NodeId, Member*> by_id_;  // map nodes never move: O(1) lookups
+    std::unordered_map<Address, NodeId> by_addr_;
+    std::array<std::size_t, 5> counts_{};
+    Digest digest_{};
+    std::vector<NodeId> others_;  // every member but self, for random picks
+    std::unordered_map<NodeId, std::size_t> others_pos_;
+    std::vector<NodeId> probe_order_;
+    std::size_t probe_pos_ = 0;
+};
+
+template <typename Pred>
+std::vector<const Member*> MemberTable::pick(Rng& rng, std::size_t n, const NodeId& exclude,
+                                             Pred want) const {
+    std::vector<const Member*> out;
+    if (n == 0 || others_.empty()) return out;
+    auto take = [&](const NodeId& id) {
+        if (id == exclude) return;
+        const Member* m = find(id);
+        if (!m || !want(*m)) return;
+        for (auto* o : out)
+            if (o == m) return;
+        out.push_back(m);
+    };
+    // Random draws are O(1) and almost always enough; a scan covers sparse cases.
+    for (std::size_t tries = 0; tries < 3 * n + 3 && out.size() < n; ++tries)
+        take(others_[rng.below(others_.size())]);
+    if (out.size() < n) {
+        std::size_t start = rng.below(others_.size());
+        for (std::size_t i = 0; i < others_.size() && out.size() < n; ++i)
+            take(others_[(start + i) % others_.size()]);
+    }
+    return out;
+}
+
+}  // namespace shoal

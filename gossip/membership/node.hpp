@@ -1,0 +1,241 @@
+#pragma once
+// One member's SWIM + Lifeguard state machine, sans IO: it is fed datagrams and clock ticks and
+// hands back datagrams to send, membership events and log lines. No sockets, clocks, threads or
+// globals: the agent drives it from libuv, the simulator from a virtual network.
+//
+//   handle_datagram(now, from, bytes)   a datagram arrived
+//   handle_timeout(now)                 poll_timeout() has passed
+//   poll_transmit() / poll_event() / poll_log()   drain outputs after each call
+//   poll_reachable()                    members that just answered a direct ping
+#include <deque>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <unordered_map>
+
+#include "gossip/membership/broadcast_queue.hpp"
+#include "gossip/membership/config.hpp"
+#include "gossip/membership/credentials.hpp"
+#include "gossip/membership/events.hpp"
+#include "gossip/membership/member_table.hpp"
+#include "gossip/wire/keyring.hpp"
+#include "gossip/wire/rng.hpp"
+
+namespace shoal {
+
+class Node {
+  public:
+    // `incarnation` lets a restarted node start above what it announced before. `creds`, when
+    // given, signs this node's announcements and verifies everyone else's.
+    Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarnation = 0,
+         std::shared_ptr<Credentials> creds = nullptr);
+
+    void handle_datagram(Time now, const Address& from, std::span<const std::uint8_t> bytes);
+    void handle_timeout(Time now);
+    std::optional<Transmit> poll_transmit();
+    std::optional<MemberEvent> poll_event();
+    std::optional<LogLine> poll_log();
+    // An address that answered our own ping just now: the path to it works, so the host may
+    // confirm its neighbour entry instead of re-resolving it (the agent: MSG_CONFIRM).
+    std::optional<Address> poll_reachable();
+    std::optional<Time> poll_timeout() const;
+
+    // Announces a graceful leave; LeaveComplete follows once it has spread (or leave-timeout).
+    void leave(Time now);
+    void set_keyring(Keyring ring) { ring_ = std::move(ring); }
+    const Keyring& keyring() const { return ring_; }
+    // Announces again with a higher incarnation: a new address, or new content from the
+    // credentials (a changed subnet claim).
+    void reannounce(Time now, std::optional<Address> addr = std::nullopt);
+    // Before a planned restart: sends our (already re-signed) announcement straight to every live
+    // member, so that all of them hold us as restarting rather than suspecting us.
+    void announce_to_all(Time now);
+    // Frees a dead member at once (as Serf's force-leave); an error unless it is dead here.
+    std::string force_leave(Time now, const NodeId& id);
+
+    const MemberTable& members() const { return table_; }
+    const Stats& stats() const { return stats_; }
+    const NodeConfig& config() const { return cfg_; }
+    const NodeId& id() const { return cfg_.id; }
+    std::uint32_t incarnation() const { return self().inc(); }
+    int local_health() const { return health_; }
+    std::size_t pending_broadcasts() const { return queue_.size(); }
+    bool joined() const { return joined_; }
+    // A full state transfer has completed (or this node is the first of its cluster).
+    bool synced() const { return synced_; }
+    // This node's announcement has been sent (see NodeConfig::announce_after_sync).
+    bool announced() const { return announced_; }
+    bool leaving() const { return leaving_; }
+    bool stopped() const { return stopped_; }
+
+  private:
+    enum class TimerKind : std::uint8_t {
+        Probe,
+        ProbeDirect,
+        ProbeFinal,
+        Relay,
+        Suspicion,
+        Gossip,
+        AntiEntropy,
+        Reconnect,
+        Join,
+        SyncRetry,
+        Leave,
+        RestartHold,
+    };
+    struct Timer {
+        Time when;
+        std::uint64_t order;
+        TimerKind kind;
+        std::uint32_t seq = 0;
+        NodeId id;
+        std::uint64_t gen = 0;
+        bool operator>(const Timer& o) const {
+            return when != o.when ? when > o.when : order > o.order;
+        }
+    };
+    enum class ProbeKind : std::uint8_t {
+        Regular,     // the round-robin probe
+        Confirm,     // an extra probe of a member someone else suspects
+        LastChance,  // before declaring an unconfirmed suspect dead
+    };
+    struct Probe {
+        NodeId target;
+        Address addr;
+        std::uint32_t target_inc = 0;
+        int expected_nacks = 0;
+        int nacks = 0;
+        ProbeKind kind = ProbeKind::Regular;
+    };
+    struct Relay {
+        Address requester;
+        std::uint32_t requester_seq = 0;
+        bool nacked = false;
+    };
+    struct SyncInterval {
+        NodeId start, next;
+        bool to_end = false;
+    };
+    struct SyncSession {
+        std::uint32_t id = 0;
+        std::optional<Address> peer;  // nullopt: any seed may answer (join)
+        std::vector<SyncInterval> covered;
+        Time last_progress{};
+        int retries = 0;
+        bool join = false;
+        // The first id not yet covered, or nullopt when the whole id space is.
+        std::optional<NodeId> first_gap() const;
+    };
+
+    const Member& self() const { return *table_.find(cfg_.id); }
+    Alive make_self_alive(std::uint32_t inc) const;
+    void reject(Time now, Rejection r, const Address& from, const NodeId& about);
+    Alive self_alive() const { return self().info; }
+    Duration scaled(Duration d) const { return d * (1 + health_); }
+    int retransmit_limit() const;
+    Duration jitter(Duration d);
+    void adjust_health(int delta);
+    void schedule(Time when, TimerKind kind, std::uint32_t seq = 0, const NodeId& id = {},
+                  std::uint64_t gen = 0);
+    void detect_stall(Time now);
+    // Moves the clock: notices stalls and fires every timer that is due.
+    void advance(Time now);
+    void log(LogLine::Level level, std::string text);
+    void emit(MemberEvent::Kind kind, const Member& m);
+    std::string describe(const Member& m) const;
+    std::string describe(const NodeId& id, const Address& addr) const;
+
+    // Sending: `msgs` go first, then as many queued updates as fit.
+    void send(const Address& to, const std::vector<Message>& msgs, bool piggyback = true);
+    void broadcast(const NodeId& about, const Message& m);
+    void gossip_now();
+
+    // Probing (node.cpp).
+    void on_probe_tick(Time now);
+    bool start_probe(Time now, const Member& target, ProbeKind kind);
+    void on_probe_direct_timeout(Time now, std::uint32_t seq);
+    void on_probe_final(Time now, std::uint32_t seq);
+    void on_ping(Time now, const Address& from, const Ping& p);
+    void on_ping_req(Time now, const Address& from, const PingReq& p);
+    void on_ack(Time now, const Address& from, const Ack& a);
+    void on_nack(const Nack& n);
+    void on_relay_timer(Time now, std::uint32_t seq);
+    void tell_member_its_state(Time now, const Member& m, std::vector<Message>& out);
+
+    // Membership merging (node.cpp).
+    void handle_message(Time now, const Address& from, Message& m);
+    void on_alive(Time now, const Address& from, const Alive& a);
+    void on_suspect(Time now, const Address& from, const Suspect& s);
+    void on_dead(Time now, const Address& from, const Dead& d);
+    void on_left(Time now, const Address& from, const Left& l);
+    void suspect_member(Time now, Member& m, const NodeId& from);
+    void on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t gen);
+    void on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t gen);
+    // Applies the restart hold an announcement carries: Restarting until it returns or expires.
+    void apply_restart_hold(Time now, Member& m);
+    void refute(const Address& from, std::uint32_t accused_inc);
+    // Someone holds an accusation against us that we already refuted: send it our announcement.
+    void answer_stale_accusation(Time now, const Address& from, std::uint32_t accused_inc);
+    void declare_dead(Time now, Member& m);
+    void reschedule_suspicion(Member& m);
+    Message record_message(const Member& m) const;
+
+    // Join, anti-entropy and full state transfer (node_sync.cpp).
+    void on_join_timer(Time now);
+    void send_join(Time now);
+    void on_anti_entropy_tick(Time now);
+    void on_reconnect_tick(Time now);
+    void on_sync_digest(Time now, const Address& from, const SyncDigest& d);
+    void on_sync_pull(Time now, const Address& from, const SyncPull& p);
+    void on_sync_chunk(Time now, const Address& from, const SyncChunk& c);
+    void on_sync_retry(Time now, std::uint32_t session);
+    void start_sync(Time now, const Address& peer, bool join);
+    void request_missing(Time now);
+    void merge_record(Time now, const Address& from, const MemberRecord& r);
+    SyncDigest digest_message(bool reply) const;
+    void reap(Time now);
+
+    void finish_leave(Time now);
+
+    NodeConfig cfg_;
+    std::shared_ptr<Credentials> creds_;
+    Keyring ring_;
+    Rng rng_;
+    MemberTable table_;
+    BroadcastQueue queue_;
+    Stats stats_;
+
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+    std::uint64_t timer_order_ = 0;
+    std::deque<Transmit> out_;
+    std::deque<MemberEvent> events_;
+    std::deque<LogLine> logs_;
+    std::deque<Address> reachable_;
+
+    Time now_{};
+    int health_ = 0;
+    std::uint32_t next_seq_ = 1;
+    std::unordered_map<std::uint32_t, Probe> probes_;
+    std::unordered_map<std::uint32_t, Relay> relays_;
+    bool gossip_scheduled_ = false;
+
+    std::optional<SyncSession> sync_;
+    std::uint32_t next_session_ = 1;
+    Time last_sync_started_{};
+    double serve_tokens_ = 0;
+    Time serve_refill_{};
+
+    bool joined_ = false;
+    bool synced_ = false;
+    bool announced_ = true;
+    Duration join_backoff_{};
+    bool leaving_ = false;
+    bool stopped_ = false;
+    Time last_drop_log_{};
+    Time last_reject_log_{};
+    Time stale_reply_window_{};
+    int stale_replies_ = 0;
+    std::uint64_t drops_since_log_ = 0;
+};
+
+}  // namespace shoal

@@ -1,0 +1,278 @@
+// Join, anti-entropy and full state transfer.
+//
+// A full state transfer is a pull over UDP, paged by member id: "send me the members with
+// id >= cursor" is answered with up to sync-max-chunks datagrams, each self-contained and
+// covering an id range [start, next). The responder keeps no state per request; the requester
+// keeps the ranges it has and asks again from the first gap, so lost chunks are simply
+// requested again. Every record is merged as it arrives, by the same rules as gossip.
+#include <algorithm>
+
+#include "gossip/membership/node.hpp"
+
+namespace shoal {
+
+namespace {
+// What a chunk spends besides its records: type, session, two ids, flags, array headers.
+constexpr std::size_t kChunkOverhead = 64;
+// A member serves at most this many chunks per second (and this many in a burst), so a
+// misbehaving peer cannot turn it into a traffic amplifier.
+constexpr double kServeRate = 5000;
+constexpr double kServeBurst = 1000;
+constexpr int kMaxSyncRetries = 5;
+
+}  // namespace
+
+std::optional<NodeId> Node::SyncSession::first_gap() const {
+    auto ivs = covered;
+    std::sort(ivs.begin(), ivs.end(),
+              [](const SyncInterval& a, const SyncInterval& b) { return a.start < b.start; });
+    NodeId cursor{};
+    for (const auto& iv : ivs) {
+        if (iv.start > cursor) break;
+        if (iv.to_end) return std::nullopt;
+        cursor = std::max(cursor, iv.next);
+    }
+    return cursor;
+}
+
+SyncDigest Node::digest_message(bool reply) const {
+    return SyncDigest{table_.digest(), static_cast<std::uint32_t>(table_.size()), reply};
+}
+
+// ---- join --------------------------------------------------------------------------------------
+
+void Node::send_join(Time now) {
+    sync_ = SyncSession{next_session_++, std::nullopt, {}, now, 0, true};
+    ++stats_.syncs_started;
+    SyncPull pull{sync_->id, NodeId{}, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks)};
+    for (const Address& seed : cfg_.seeds) {
+        if (announced_)
+            send(seed, {self_alive(), pull});
+        else
+            send(seed, {pull});
+    }
+    schedule(now + cfg_.timing.sync_retry, TimerKind::SyncRetry, sync_->id);
+}
+
+void Node::on_join_timer(Time now) {
+    if (joined_ || leaving_) return;
+    log(LogLine::Level::Warn, "no seed has answered yet; retrying in " +
+                                  std::to_string(to_seconds(join_backoff_)) + " s");
+    send_join(now);
+    schedule(now + jitter(join_backoff_), TimerKind::Join);
+    join_backoff_ = std::min(join_backoff_ * 2, cfg_.timing.join_retry_max);
+}
+
+// ---- anti-entropy and healing ------------------------------------------------------------------
+
+void Node::on_anti_entropy_tick(Time now) {
+    schedule(now + jitter(cfg_.timing.sync_interval), TimerKind::AntiEntropy);
+    if (leaving_) return;
+    auto peer = table_.pick(rng_, 1, cfg_.id, [](const Member& m) { return is_live(m.state); });
+    if (!peer.empty()) send(peer.front()->info.addr, {digest_message(true)});
+}
+
+void Node::on_reconnect_tick(Time now) {
+    schedule(now + jitter(cfg_.timing.reconnect_interval), TimerKind::Reconnect);
+    reap(now);
+    if (leaving_) return;
+    // Members we declared dead and seeds we cannot see: either may be the other half of a
+    // partition, which then merges back without an operator.
+    std::vector<Address> candidates;
+    if (table_.count(MemberState::Dead) > 0) {
+        for (const auto& [id, m] : table_.all())
+            if (m.state == MemberState::Dead) candidates.push_back(m.info.addr);
+    }
+    for (const Address& seed : cfg_.seeds) {
+        const Member* m = table_.find_by_addr(seed);
+        if (!m || !is_live(m->state)) candidates.push_back(seed);
+    }
+    if (candidates.empty()) return;
+    const Address& to = candidates[rng_.below(candidates.size())];
+    if (announced_)
+        send(to, {self_alive(), digest_message(true)});
+    else
+        send(to, {digest_message(true)});
+}
+
+void Node::reap(Time now) {
+    if (table_.count(MemberState::Dead) + table_.count(MemberState::Left) == 0) return;
+    std::vector<NodeId> gone;
+    for (const auto& [id, m] : table_.all()) {
+        if (id != cfg_.id && !is_live(m.state) && now - m.state_since > cfg_.timing.dead_retention)
+            gone.push_back(id);
+    }
+    for (const auto& id : gone) table_.erase(id);
+}
+
+void Node::on_sync_digest(Time now, const Address& from, const SyncDigest& d) {
+    if (d.digest == table_.digest()) return;
+    if (d.reply) send(from, {digest_message(false)});
+    start_sync(now, from, false);
+}
+
+// ---- the requesting side -----------------------------------------------------------------------
+
+void Node::start_sync(Time now, const Address& peer, bool join) {
+    if (sync_ || leaving_) return;
+    if (last_sync_started_ != Time{} && now - last_sync_started_ < cfg_.timing.probe_interval)
+        return;
+    sync_ = SyncSession{next_session_++, peer, {}, now, 0, join};
+    last_sync_started_ = now;
+    ++stats_.syncs_started;
+    request_missing(now);
+    schedule(now + cfg_.timing.sync_retry, TimerKind::SyncRetry, sync_->id);
+}
+
+void Node::request_missing(Time) {
+    auto gap = sync_->first_gap();
+    if (!gap) return;
+    SyncPull pull{sync_->id, *gap, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks)};
+    if (sync_->peer) {
+        send(*sync_->peer, {pull});
+    } else {
+        for (const Address& seed : cfg_.seeds) send(seed, {pull});
+    }
+}
+
+void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
+    for (const auto& rec : c.records) {
+        merge_record(now, from, rec);
+        if (stopped_) return;
+    }
+    if (!sync_ || c.session != sync_->id || (sync_->peer && *sync_->peer != from)) return;
+    if (!sync_->peer) sync_->peer = from;  // the first seed to answer serves the rest
+    if (sync_->join && !joined_) {
+        joined_ = true;
+        log(LogLine::Level::Info, "joined the cluster through " + from.to_string());
+    }
+    sync_->covered.push_back(SyncInterval{c.start, c.next, c.done});
+    sync_->last_progress = now;
+    sync_->retries = 0;
+    if (!sync_->first_gap()) {
+        ++stats_.syncs_completed;
+        synced_ = true;
+        sync_.reset();
+        return;
+    }
+    if (c.last_in_batch) request_missing(now);
+}
+
+void Node::on_sync_retry(Time now, std::uint32_t session) {
+    if (!sync_ || sync_->id != session) return;
+    const Duration retry = cfg_.timing.sync_retry;
+    if (now - sync_->last_progress < retry) {
+        schedule(sync_->last_progress + retry, TimerKind::SyncRetry, session);
+        return;
+    }
+    if (sync_->join && !joined_) return;  // the join timer resends to every seed
+    if (++sync_->retries > kMaxSyncRetries) {
+        ++stats_.syncs_abandoned;
+        log(LogLine::Level::Warn,
+            "state transfer from " +
+                (sync_->peer ? sync_->peer->to_string() : std::string("seeds")) +
+                " abandoned after " + std::to_string(kMaxSyncRetries) +
+                " retries; anti-entropy will try again");
+        sync_.reset();
+        return;
+    }
+    sync_->last_progress = now;
+    request_missing(now);
+    schedule(now + retry, TimerKind::SyncRetry, session);
+}
+
+void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
+    const Alive& a = r.alive;
+    if (a.id == cfg_.id) {
+        if (is_live(r.state))
+            on_alive(now, from, a);
+        else if (!leaving_ && r.state_inc >= incarnation())
+            refute(from, r.state_inc);
+        return;
+    }
+    if (holds_subnet(r.state)) {
+        on_alive(now, from, a);
+        return;
+    }
+    Member* m = table_.find(a.id);
+    Duration age = std::chrono::milliseconds(r.age_ms);
+    if (!m) {
+        // Learn the dead and departed too: their subnets may be reserved, and their records age
+        // out by the same clock-free rule everywhere because the age travels with them.
+        if (age >= cfg_.timing.dead_retention) return;
+        if (creds_) {
+            if (auto rej = creds_->check(a)) {
+                reject(now, *rej, from, a.id);
+                return;
+            }
+            if (r.state == MemberState::Left && !r.left_sig.empty() &&
+                !creds_->check_leave(a, Left{a.id, r.state_inc, r.left_sig})) {
+                reject(now, Rejection::UnsignedLeave, from, a.id);
+                return;
+            }
+        }
+        Member& n = table_.insert(a, r.state, now - age);
+        table_.set_incarnation(n, r.state_inc);
+        n.left_sig = r.left_sig;
+        emit(MemberEvent::Kind::Learned, n);
+        return;
+    }
+    if (r.state_inc < m->inc()) return;
+    if (r.state == MemberState::Left) {
+        on_left(now, from, Left{a.id, r.state_inc, r.left_sig});
+    } else if (is_live(m->state)) {
+        // Someone else's verdict, not our observation: suspect it and let it refute.
+        const Member* sender = table_.find_by_addr(from);
+        on_suspect(now, from, Suspect{a.id, r.state_inc, sender ? sender->id() : NodeId{}});
+    }
+}
+
+// ---- the serving side --------------------------------------------------------------------------
+
+void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
+    if (leaving_) return;
+    serve_tokens_ =
+        std::min(kServeBurst, serve_tokens_ + to_seconds(now - serve_refill_) * kServeRate);
+    serve_refill_ = now;
+    int chunks = std::min({static_cast<int>(p.max_chunks), cfg_.timing.sync_max_chunks,
+                           static_cast<int>(serve_tokens_)});
+    if (chunks <= 0) {
+        ++stats_.sync_requests_throttled;
+        return;
+    }
+    const std::size_t budget = DatagramBuilder(cfg_.timing.max_datagram).room() - kChunkOverhead;
+    const auto& all = table_.all();
+    auto it = all.lower_bound(p.cursor);
+    NodeId start = p.cursor;
+    std::vector<std::uint8_t> enc;
+    for (int i = 0; i < chunks; ++i) {
+        SyncChunk c{p.session, start, NodeId{}, false, false, {}};
+        std::size_t used = 0;
+        for (; it != all.end(); ++it) {
+            const Member& m = it->second;
+            MemberRecord rec{m.info, m.state, 0, m.left_sig, m.inc()};
+            if (m.state == MemberState::Dead || m.state == MemberState::Left) {
+                auto age =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(now - m.state_since);
+                rec.age_ms =
+                    static_cast<std::uint32_t>(std::min<std::int64_t>(age.count(), UINT32_MAX));
+            }
+            if (rec.state == MemberState::Suspect) rec.state = MemberState::Alive;
+            enc.clear();
+            encode_record(rec, enc);
+            if (used + enc.size() > budget && !c.records.empty()) break;
+            used += enc.size();
+            c.records.push_back(std::move(rec));
+        }
+        c.done = it == all.end();
+        if (!c.done) c.next = it->first;
+        c.last_in_batch = c.done || i + 1 == chunks;
+        send(from, {c}, false);
+        ++stats_.sync_chunks_served;
+        serve_tokens_ -= 1;
+        if (c.done) break;
+        start = c.next;
+    }
+}
+
+}  // namespace shoal

@@ -1,0 +1,37 @@
+#pragma once
+// Lifeguard's dynamic suspicion timeout: it starts at `max` and shrinks towards `min` as other
+// members independently confirm the suspicion, so a member that is really gone is declared dead
+// quickly while one suspected by a single unlucky prober gets time to refute.
+#include <vector>
+
+#include "gossip/membership/config.hpp"
+#include "gossip/wire/node_id.hpp"
+#include "gossip/wire/time.hpp"
+
+namespace shoal {
+
+// min = mult * max(1, log10 N) * probe_interval: dissemination takes O(log N) rounds.
+Duration suspicion_min(const Timing& t, std::size_t members);
+
+class Suspicion {
+  public:
+    // `needed` confirmations bring the timeout down to `min`; with none possible (tiny clusters)
+    // the timeout is `min` from the start.
+    Suspicion(const NodeId& first, int needed, Duration min, Duration max, Time start);
+    // Records a suspicion from `from`; true if it is a new, independent one.
+    bool confirm(const NodeId& from);
+    Time deadline() const;
+    int confirmations() const { return static_cast<int>(confirmers_.size()); }
+    bool fully_confirmed() const { return confirmations() >= needed_; }
+    Time start() const { return start_; }
+    void restart(Time start) { start_ = start; }
+
+  private:
+    NodeId first_;
+    std::vector<NodeId> confirmers_;
+    int needed_;
+    Duration min_, max_;
+    Time start_;
+};
+
+}  // namespace shoal

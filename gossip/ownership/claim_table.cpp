@@ -1,0 +1,61 @@
+#include "gossip/ownership/claim_table.hpp"
+
+namespace shoal {
+
+void ClaimTable::set(const NodeId& id, const Claim& claim, bool reserved, Time since) {
+    erase(id);
+    by_member_[id] = Entry{claim, reserved, since};
+    by_slot_[claim.slot].insert(Rank{claim.clock, id});
+    if (reserved) reservations_.emplace(since, id);
+    max_clock_ = std::max(max_clock_, claim.clock);
+}
+
+void ClaimTable::erase(const NodeId& id) {
+    auto it = by_member_.find(id);
+    if (it == by_member_.end()) return;
+    auto slot = by_slot_.find(it->second.claim.slot);
+    slot->second.erase(Rank{it->second.claim.clock, id});
+    if (slot->second.empty()) by_slot_.erase(slot);
+    if (it->second.reserved) reservations_.erase({it->second.since, id});
+    by_member_.erase(it);
+}
+
+std::optional<NodeId> ClaimTable::owner(std::uint32_t slot) const {
+    auto it = by_slot_.find(slot);
+    if (it == by_slot_.end()) return std::nullopt;
+    return it->second.begin()->second;
+}
+
+std::map<std::uint32_t, NodeId> ClaimTable::owners() const {
+    std::map<std::uint32_t, NodeId> out;
+    for (const auto& [slot, ranks] : by_slot_) out.emplace(slot, ranks.begin()->second);
+    return out;
+}
+
+std::optional<Claim> ClaimTable::claim_of(const NodeId& id) const {
+    auto it = by_member_.find(id);
+    if (it == by_member_.end()) return std::nullopt;
+    return it->second.claim;
+}
+
+bool ClaimTable::reserved(const NodeId& id) const {
+    auto it = by_member_.find(id);
+    return it != by_member_.end() && it->second.reserved;
+}
+
+std::vector<NodeId> ClaimTable::expire(Time now, Duration grace) {
+    std::vector<NodeId> gone;
+    for (auto it = reservations_.begin(); it != reservations_.end() && now - it->first >= grace;
+         ++it)
+        gone.push_back(it->second);
+    for (const auto& id : gone) erase(id);
+    return gone;
+}
+
+std::map<std::uint32_t, NodeId> compute_ownership(const std::vector<ClaimInput>& claims) {
+    ClaimTable t;
+    for (const auto& c : claims) t.set(c.id, c.claim, c.reserved);
+    return t.owners();
+}
+
+}  // namespace shoal

@@ -1,0 +1,59 @@
+#pragma once
+// Who owns which subnet: a pure function of the claims a member holds, kept incrementally.
+//
+// Every live member's claim and every dead member's claim still inside its grace period
+// (a reservation) competes for its slot; the oldest claim wins: lowest Lamport clock, then lowest
+// node id. Nothing here depends on arrival order or on any clock, so every agent that holds the
+// same announcements computes the same owners.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "gossip/wire/announcement.hpp"
+#include "gossip/wire/time.hpp"
+
+namespace shoal {
+
+struct ClaimInput {
+    NodeId id;
+    Claim claim;
+    bool reserved = false;  // the claimant is dead; its subnet waits for it
+};
+
+class ClaimTable {
+  public:
+    // Sets (or replaces) a member's claim; `since` is when a reserved claimant died.
+    void set(const NodeId& id, const Claim& claim, bool reserved, Time since = {});
+    void erase(const NodeId& id);
+
+    std::optional<NodeId> owner(std::uint32_t slot) const;
+    bool is_free(std::uint32_t slot) const { return by_slot_.count(slot) == 0; }
+    // The highest claim clock ever seen: a new claim is made one above it.
+    std::uint64_t max_clock() const { return max_clock_; }
+    std::map<std::uint32_t, NodeId> owners() const;
+    std::size_t size() const { return by_member_.size(); }
+    std::optional<Claim> claim_of(const NodeId& id) const;
+    bool reserved(const NodeId& id) const;
+    // Drops reservations older than `grace`; returns the members whose reservation ended.
+    std::vector<NodeId> expire(Time now, Duration grace);
+
+  private:
+    struct Entry {
+        Claim claim;
+        bool reserved;
+        Time since;
+    };
+    using Rank = std::pair<std::uint64_t, NodeId>;  // (clock, id): begin() is the winner
+    std::unordered_map<NodeId, Entry> by_member_;
+    std::map<std::uint32_t, std::set<Rank>> by_slot_;
+    std::set<std::pair<Time, NodeId>> reservations_;  // oldest first: expiry touches only those due
+    std::uint64_t max_clock_ = 0;
+};
+
+// The same rule as a pure function of a set of claims, for tests and tools.
+std::map<std::uint32_t, NodeId> compute_ownership(const std::vector<ClaimInput>& claims);
+
+}  // namespace shoal

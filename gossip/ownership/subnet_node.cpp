@@ -1,0 +1,301 @@
+#include "gossip/ownership/subnet_node.hpp"
+
+#include <sodium.h>
+
+namespace shoal {
+
+// ---- verification cache ------------------------------------------------------------------------
+
+const VerifyCache::Result& VerifyCache::get_or_verify(const Alive& a,
+                                                      const NetworkConfig& network) {
+    std::array<std::uint8_t, 32> key;
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, nullptr, 0, key.size());
+    auto add = [&](const void* p, std::size_t n) {
+        crypto_generichash_update(&st, static_cast<const unsigned char*>(p), n);
+    };
+    add(a.id.bytes.data(), a.id.bytes.size());
+    add(&a.inc, sizeof(a.inc));
+    std::uint64_t name_len = a.name.size();
+    add(&name_len, sizeof(name_len));
+    add(a.name.data(), a.name.size());
+    add(&a.addr.ip, sizeof(a.addr.ip));
+    add(&a.addr.port, sizeof(a.addr.port));
+    add(network.digest().data(), network.digest().size());
+    add(a.meta.data(), a.meta.size());
+    crypto_generichash_final(&st, key.data(), key.size());
+    if (auto it = entries_.find(key); it != entries_.end()) {
+        ++hits_;
+        return it->second;
+    }
+    ++misses_;
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    return entries_.emplace(key, open_announcement(a, network)).first->second;
+}
+
+// ---- the credentials the core uses -------------------------------------------------------------
+
+class SubnetNode::Signer final : public Credentials {
+  public:
+    Signer(const Identity& identity, std::string name, const NetworkConfig& network,
+           std::string version, std::shared_ptr<VerifyCache> cache, std::optional<Claim> initial)
+        : claim(initial),
+          identity_(identity),
+          name_(std::move(name)),
+          network_(network),
+          version_(std::move(version)),
+          cache_(std::move(cache)) {}
+
+    Alive announce(std::uint32_t inc, const Address& addr) override {
+        Announcement a{identity_.public_key(), name_,    addr,   inc, claim,
+                       network_.digest(),      version_, hold_ms};
+        return seal_announcement(a, identity_, kProtocolVersion);
+    }
+    std::vector<std::uint8_t> sign_leave(std::uint32_t inc) override {
+        return shoal::sign_leave(identity_, inc);
+    }
+    std::optional<Rejection> check(const Alive& a) override {
+        const auto& r = cache_->get_or_verify(a, network_);
+        if (auto* rej = std::get_if<Rejection>(&r)) return *rej;
+        return std::nullopt;
+    }
+    Duration restart_hold(const Alive& a) override {
+        const auto* ann = std::get_if<Announcement>(&cache_->get_or_verify(a, network_));
+        return ann ? Duration(std::chrono::milliseconds(ann->restart_hold_ms)) : Duration{};
+    }
+    bool check_leave(const Alive& a, const Left& l) override {
+        const auto* ann = std::get_if<Announcement>(&cache_->get_or_verify(a, network_));
+        return ann && verify_leave(ann->key, l.inc, l.sig);
+    }
+    std::optional<Announcement> open(const Alive& a) {
+        const auto* ann = std::get_if<Announcement>(&cache_->get_or_verify(a, network_));
+        if (!ann) return std::nullopt;
+        return *ann;
+    }
+
+    std::optional<Claim> claim;
+    std::uint32_t hold_ms = 0;
+
+  private:
+    Identity identity_;
+    std::string name_;
+    NetworkConfig network_;
+    std::string version_;
+    std::shared_ptr<VerifyCache> cache_;
+};
+
+// ---- the node ----------------------------------------------------------------------------------
+
+namespace {
+SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity, bool has_claim) {
+    cfg.node.id = identity.id();
+    // Without a saved claim, learn the table first and announce once, with the claim in it.
+    cfg.node.announce_after_sync = !has_claim;
+    // The core must remember the dead at least as long as their subnets stay reserved.
+    cfg.node.timing.dead_retention = std::max(cfg.node.timing.dead_retention, cfg.grace);
+    return cfg;
+}
+std::uint32_t start_incarnation(const PersistedState& s) {
+    // Above anything this identity announced before it stopped.
+    return s.incarnation == 0 && !s.claim ? 0 : s.incarnation + 1;
+}
+}  // namespace
+
+SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring ring, Rng rng,
+                       Time now, PersistedState saved, std::shared_ptr<VerifyCache> cache)
+    : cfg_(prepared(std::move(cfg), identity, saved.claim.has_value())),
+      signer_(std::make_shared<Signer>(identity, cfg_.node.name, cfg_.network, cfg_.version,
+                                       cache ? std::move(cache) : std::make_shared<VerifyCache>(),
+                                       saved.claim)),
+      node_(cfg_.node, std::move(ring), std::move(rng), now, start_incarnation(saved), signer_) {
+    if (saved.claim) {
+        claims_.set(cfg_.node.id, *saved.claim, false);
+        subnet_events_.push_back(
+            SubnetEvent{SubnetEvent::Kind::Acquired, saved.claim->slot, {}, {}});
+        say(LogLine::Level::Info, "announcing the saved claim on subnet " +
+                                      cfg_.network.subnet(saved.claim->slot).to_string());
+    }
+    after(now);
+}
+
+void SubnetNode::say(LogLine::Level level, std::string text) {
+    logs_.push_back(LogLine{level, std::move(text)});
+}
+
+void SubnetNode::handle_datagram(Time now, const Address& from,
+                                 std::span<const std::uint8_t> bytes) {
+    node_.handle_datagram(now, from, bytes);
+    after(now);
+}
+
+void SubnetNode::handle_timeout(Time now) {
+    node_.handle_timeout(now);
+    after(now);
+}
+
+void SubnetNode::leave(Time now) {
+    node_.leave(now);
+    after(now);
+}
+
+void SubnetNode::prepare_restart(Time now, Duration hold) {
+    signer_->hold_ms = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(hold).count());
+    node_.reannounce(now);
+    node_.announce_to_all(now);
+    after(now);
+}
+
+void SubnetNode::set_address(Time now, const Address& addr) {
+    node_.reannounce(now, addr);
+    after(now);
+}
+
+std::string SubnetNode::force_leave(Time now, std::string_view who) {
+    std::optional<NodeId> found;
+    for (const auto& [id, m] : node_.members().all()) {
+        bool match = m.info.name == who || (who.size() >= 4 && id.hex().rfind(who, 0) == 0);
+        if (!match) continue;
+        if (found) {
+            // Appended, not "'" + std::string(who): g++ 12 at -O3 warns falsely (-Wrestrict).
+            std::string err = "'";
+            err.append(who).append("' matches more than one member; use the id");
+            return err;
+        }
+        found = id;
+    }
+    if (!found) return "no member named '" + std::string(who) + "'";
+    auto err = node_.force_leave(now, *found);
+    after(now);
+    return err;
+}
+
+std::optional<MemberEvent> SubnetNode::poll_event() {
+    return take_front(events_);
+}
+
+std::optional<SubnetEvent> SubnetNode::poll_subnet_event() {
+    return take_front(subnet_events_);
+}
+
+std::optional<LogLine> SubnetNode::poll_log() {
+    return take_front(logs_);
+}
+
+std::optional<std::uint32_t> SubnetNode::slot() const {
+    if (!signer_->claim || claims_.owner(signer_->claim->slot) != cfg_.node.id) return std::nullopt;
+    return signer_->claim->slot;
+}
+
+PersistedState SubnetNode::persisted() const {
+    return PersistedState{node_.incarnation(), signer_->claim};
+}
+
+std::optional<Announcement> SubnetNode::announcement_of(const Member& m) const {
+    return signer_->open(m.info);
+}
+
+void SubnetNode::after(Time now) {
+    while (auto l = node_.poll_log()) logs_.push_back(std::move(*l));
+    bool changed = false;
+    while (auto e = node_.poll_event()) {
+        if (e->id != cfg_.node.id) {
+            refresh(e->id);
+            changed = true;
+        }
+        events_.push_back(std::move(*e));
+    }
+    if (now - last_expiry_ >= 1s) {
+        last_expiry_ = now;
+        for (const auto& id : claims_.expire(now, cfg_.grace)) {
+            say(LogLine::Level::Info, "the reservation of dead member " + id.short_hex() +
+                                          "'s subnet has ended; the subnet is free");
+            changed = true;
+        }
+    }
+    // Ownership can only change with the claims; without a claim we wait for the first sync.
+    if (changed || !signer_->claim) reconcile(now);
+}
+
+void SubnetNode::refresh(const NodeId& id) {
+    const Member* m = node_.members().find(id);
+    if (!m || m->state == MemberState::Left) {
+        claims_.erase(id);
+        return;
+    }
+    auto ann = announcement_of(*m);
+    if (!ann || !ann->claim) {
+        claims_.erase(id);
+        return;
+    }
+    claims_.set(id, *ann->claim, !holds_subnet(m->state), m->state_since);
+}
+
+std::optional<std::uint32_t> SubnetNode::pick_slot() const {
+    const std::uint32_t n = cfg_.network.slots();
+    // The preferred slot follows from the id (itself a hash), so nodes spread over the range and
+    // a node that lost its state still tends to land where it was.
+    const std::uint32_t preferred = static_cast<std::uint32_t>(cfg_.node.id.prefix64() % n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::uint32_t s = (preferred + i) % n;
+        if (claims_.is_free(s)) return s;
+    }
+    return std::nullopt;
+}
+
+void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
+                       std::optional<NodeId> lost_to) {
+    last_attempt_ = now;
+    auto s = pick_slot();
+    if (!s) {
+        if (!exhausted_) {
+            say(LogLine::Level::Error,
+                "no free subnet in " + cfg_.network.describe() + " (" +
+                    std::to_string(cfg_.network.slots()) +
+                    " subnets, all owned or reserved): staying a member without a subnet");
+            subnet_events_.push_back(
+                SubnetEvent{SubnetEvent::Kind::Exhausted, {}, previous, lost_to});
+        }
+        exhausted_ = true;
+        // Withdraw a lost claim, or announce ourselves without one: we are still a member.
+        if (previous || !node_.announced()) node_.reannounce(now);
+        return;
+    }
+    exhausted_ = false;
+    Claim c{*s, std::min(claims_.max_clock() + 1, kMaxClaimClock)};
+    signer_->claim = c;
+    claims_.set(cfg_.node.id, c, false);
+    node_.reannounce(now);
+    subnet_events_.push_back(SubnetEvent{
+        previous ? SubnetEvent::Kind::Moved : SubnetEvent::Kind::Acquired, *s, previous, lost_to});
+    say(previous ? LogLine::Level::Warn : LogLine::Level::Info,
+        "claimed subnet " + cfg_.network.subnet(*s).to_string() + " (claim clock " +
+            std::to_string(c.clock) + ")");
+}
+
+void SubnetNode::reconcile(Time now) {
+    if (node_.leaving() || node_.stopped()) return;
+    if (auto mine = signer_->claim) {
+        auto owner = claims_.owner(mine->slot);
+        if (!owner || *owner == cfg_.node.id) return;
+        auto theirs = claims_.claim_of(*owner);
+        const Member* m = node_.members().find(*owner);
+        say(LogLine::Level::Error,
+            "subnet " + cfg_.network.subnet(mine->slot).to_string() + " is also claimed by " +
+                (m ? m->info.name + " (" + owner->short_hex() + ", " + m->info.addr.to_string() +
+                         ")"
+                   : owner->short_hex()) +
+                " with an older claim (clock " + std::to_string(theirs ? theirs->clock : 0) +
+                " against our " + std::to_string(mine->clock) +
+                "); giving it up and moving to a free subnet");
+        claims_.erase(cfg_.node.id);
+        signer_->claim.reset();
+        claim(now, mine->slot, *owner);
+        return;
+    }
+    if (!node_.synced()) return;
+    if (exhausted_ && now - last_attempt_ < 1s) return;
+    claim(now);
+}
+
+}  // namespace shoal

@@ -1,0 +1,127 @@
+#pragma once
+// A member that owns a pod subnet: the membership core plus Ed25519 announcements and the subnet
+// ownership rules. Still sans IO, with the same drive as Node: feed datagrams and ticks, drain
+// transmits, events and log lines.
+//
+// Claiming: a node with a saved claim announces it at once (it gets its subnet back after a
+// restart). Otherwise it waits for its first full state transfer, then claims its preferred slot
+// (a hash of its id) or the next free one after it, at Lamport clock max_seen + 1. When the claim
+// table says someone else owns our slot (an older claim: concurrent joins, a healed partition),
+// we move to a free slot, announce, and say so loudly.
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+#include "gossip/membership/node.hpp"
+#include "gossip/ownership/claim_table.hpp"
+#include "gossip/ownership/network_config.hpp"
+#include "gossip/wire/identity.hpp"
+
+namespace shoal {
+
+// Verification is a pure function of an announcement's bytes, so its result is cached by content:
+// a relayed copy costs a hash, not a signature check. Simulated nodes may share one cache.
+class VerifyCache {
+  public:
+    using Result = std::variant<Announcement, Rejection>;
+    // The network's digest is part of the key and fixes its slot range, so one cache may serve
+    // nodes of different networks.
+    const Result& get_or_verify(const Alive& a, const NetworkConfig& network);
+    std::uint64_t verifications() const { return misses_; }
+    std::uint64_t hits() const { return hits_; }
+
+  private:
+    static constexpr std::size_t kMaxEntries = 1 << 16;
+    struct KeyHash {
+        std::size_t operator()(const std::array<std::uint8_t, 32>& k) const {
+            std::size_t h;
+            std::memcpy(&h, k.data(), sizeof(h));
+            return h;
+        }
+    };
+    std::unordered_map<std::array<std::uint8_t, 32>, Result, KeyHash> entries_;
+    std::uint64_t hits_ = 0, misses_ = 0;
+};
+
+struct SubnetNodeConfig {
+    NodeConfig node;  // its id and name are taken from the identity and announcement
+    NetworkConfig network;
+    Duration grace = 24h;  // a dead member's subnet stays reserved this long
+    std::string version;
+};
+
+// What survives a restart (the agent writes it to its state directory).
+struct PersistedState {
+    std::uint32_t incarnation = 0;
+    std::optional<Claim> claim;
+};
+
+struct SubnetEvent {
+    enum class Kind {
+        Acquired,   // we own a subnet (first claim, restart, or after moving)
+        Moved,      // an older claim took our subnet; we claimed another
+        Exhausted,  // no free subnet: we stay a member without one
+    };
+    Kind kind;
+    std::optional<std::uint32_t> slot;
+    std::optional<std::uint32_t> previous;  // the slot we lost, if this event ends an ownership
+    std::optional<NodeId> lost_to;          // whose older claim took it
+};
+
+class SubnetNode {
+  public:
+    SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring ring, Rng rng, Time now,
+               PersistedState saved = {}, std::shared_ptr<VerifyCache> cache = nullptr);
+
+    void handle_datagram(Time now, const Address& from, std::span<const std::uint8_t> bytes);
+    void handle_timeout(Time now);
+    std::optional<Transmit> poll_transmit() { return node_.poll_transmit(); }
+    std::optional<Address> poll_reachable() { return node_.poll_reachable(); }
+    std::optional<MemberEvent> poll_event();
+    std::optional<SubnetEvent> poll_subnet_event();
+    std::optional<LogLine> poll_log();
+    std::optional<Time> poll_timeout() const { return node_.poll_timeout(); }
+
+    void leave(Time now);
+    // By name or id (or an unambiguous id prefix); an error message unless it is dead here.
+    std::string force_leave(Time now, std::string_view who);
+    void set_keyring(Keyring ring) { node_.set_keyring(std::move(ring)); }
+    void set_address(Time now, const Address& addr);
+    // A planned restart: announces (signed) that we will be back within `hold`; peers keep our
+    // subnet and routes meanwhile and declare us dead only if we are not back in time.
+    void prepare_restart(Time now, Duration hold);
+
+    // The slot we own, if any (claimed and not beaten by an older claim).
+    std::optional<std::uint32_t> slot() const;
+    const ClaimTable& claims() const { return claims_; }
+    const NetworkConfig& network() const { return cfg_.network; }
+    PersistedState persisted() const;
+    const Node& node() const { return node_; }
+    // The verified announcement a member holds for `m`, if valid.
+    std::optional<Announcement> announcement_of(const Member& m) const;
+
+  private:
+    class Signer;
+    void after(Time now);
+    void refresh(const NodeId& id);
+    void reconcile(Time now);
+    std::optional<std::uint32_t> pick_slot() const;
+    void claim(Time now, std::optional<std::uint32_t> previous = std::nullopt,
+               std::optional<NodeId> lost_to = std::nullopt);
+    void say(LogLine::Level level, std::string text);
+
+    SubnetNodeConfig cfg_;
+    std::shared_ptr<Signer> signer_;
+    Node node_;
+    ClaimTable claims_;
+    std::deque<MemberEvent> events_;
+    std::deque<SubnetEvent> subnet_events_;
+    std::deque<LogLine> logs_;
+    bool exhausted_ = false;
+    Time last_attempt_{};
+    Time last_expiry_{};
+};
+
+}  // namespace shoal

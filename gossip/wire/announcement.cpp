@@ -1,0 +1,127 @@
+#include "gossip/wire/announcement.hpp"
+
+#include "gossip/wire/msgpack_reader.hpp"
+#include "gossip/wire/msgpack_writer.hpp"
+
+namespace shoal {
+
+namespace {
+constexpr std::string_view kAnnounceDomain = "shoal/announce/1";
+constexpr std::string_view kLeaveDomain = "shoal/leave/1";
+constexpr std::size_t kMaxVersionLen = 64;
+
+std::vector<std::uint8_t> encode_body(const Announcement& a) {
+    std::vector<std::uint8_t> body;
+    MsgWriter w(body);
+    w.array(10);
+    w.str(kAnnounceDomain);
+    w.bin(a.key);
+    w.str(a.name);
+    w.uint(a.addr.ip);
+    w.uint(a.addr.port);
+    w.uint(a.inc);
+    if (a.claim) {
+        w.array(2);
+        w.uint(a.claim->slot);
+        w.uint(a.claim->clock);
+    } else {
+        w.array(0);
+    }
+    w.bin(a.network);
+    w.str(a.version);
+    w.uint(a.restart_hold_ms);
+    return body;
+}
+
+bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
+    MsgReader r(body);
+    std::uint32_t n = 0, claim_n = 0;
+    std::string_view domain, name, version;
+    std::span<const std::uint8_t> key, network;
+    if (!r.array(n) || n < 10 || !r.str(domain, 32) || domain != kAnnounceDomain ||
+        !r.bin(key, 32) || key.size() != 32 || !r.str(name, kMaxNameLen) ||
+        !r.uint_as(a.addr.ip, UINT32_MAX) || !r.uint_as(a.addr.port, UINT16_MAX) ||
+        !r.uint_as(a.inc, UINT32_MAX) || !r.array(claim_n) || (claim_n != 0 && claim_n != 2))
+        return false;
+    if (claim_n == 2) {
+        Claim c;
+        if (!r.uint_as(c.slot, UINT32_MAX) || !r.uint(c.clock)) return false;
+        a.claim = c;
+    }
+    if (!r.bin(network, 16) || network.size() != 16 || !r.str(version, kMaxVersionLen) ||
+        !r.uint_as(a.restart_hold_ms, UINT32_MAX))
+        return false;
+    for (std::uint32_t i = 10; i < n; ++i)
+        if (!r.skip()) return false;
+    if (!r.at_end()) return false;
+    std::copy(key.begin(), key.end(), a.key.begin());
+    std::copy(network.begin(), network.end(), a.network.begin());
+    a.name.assign(name);
+    a.version.assign(version);
+    return true;
+}
+
+std::vector<std::uint8_t> leave_message(std::uint32_t inc) {
+    std::vector<std::uint8_t> m(kLeaveDomain.begin(), kLeaveDomain.end());
+    for (int i = 0; i < 4; ++i) m.push_back(static_cast<std::uint8_t>(inc >> (8 * i)));
+    return m;
+}
+}  // namespace
+
+const char* to_string(Rejection r) {
+    switch (r) {
+        case Rejection::Malformed: return "malformed";
+        case Rejection::BadSignature: return "bad_signature";
+        case Rejection::IdMismatch: return "id_mismatch";
+        case Rejection::FieldMismatch: return "field_mismatch";
+        case Rejection::ForeignNetwork: return "foreign_network";
+        case Rejection::Replayed: return "replayed";
+        case Rejection::UnsignedLeave: return "unsigned_leave";
+        case Rejection::ClaimOutOfRange: return "claim_out_of_range";
+        case Rejection::Count: break;
+    }
+    return "?";
+}
+
+Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t proto) {
+    auto body = encode_body(a);
+    auto sig = id.sign(body);
+    Alive out{id.id(), a.inc, a.name, a.addr, proto, {}};
+    MsgWriter w(out.meta);
+    w.array(2);
+    w.bin(body);
+    w.bin(sig);
+    return out;
+}
+
+std::variant<Announcement, Rejection> open_announcement(const Alive& alive,
+                                                        const NetworkConfig& network) {
+    MsgReader r(alive.meta);
+    std::uint32_t n = 0;
+    std::span<const std::uint8_t> body, sig;
+    Announcement a;
+    if (!r.array(n) || n < 2 || !r.bin(body, kMaxMetaLen) || !r.bin(sig, 64) ||
+        !decode_body(body, a))
+        return Rejection::Malformed;
+    if (!verify_signature(a.key, body, sig)) return Rejection::BadSignature;
+    if (node_id_for(a.key) != alive.id) return Rejection::IdMismatch;
+    if (a.inc != alive.inc || a.name != alive.name || a.addr != alive.addr)
+        return Rejection::FieldMismatch;
+    if (a.network != network.digest()) return Rejection::ForeignNetwork;
+    // A slot past the network's last would name an address outside the pod network, routed by
+    // every host to the claimant.
+    if (a.claim && (a.claim->slot >= network.slots() || a.claim->clock > kMaxClaimClock))
+        return Rejection::ClaimOutOfRange;
+    return a;
+}
+
+std::vector<std::uint8_t> sign_leave(const Identity& id, std::uint32_t inc) {
+    auto sig = id.sign(leave_message(inc));
+    return {sig.begin(), sig.end()};
+}
+
+bool verify_leave(const PublicKey& key, std::uint32_t inc, std::span<const std::uint8_t> sig) {
+    return verify_signature(key, leave_message(inc), sig);
+}
+
+}  // namespace shoal

@@ -1,0 +1,69 @@
+#pragma once
+// A node's signed announcement: who it is, where it is, which subnet it claims. It travels as the
+// `meta` of its `alive` message and is verified by every member that accepts it, relayed or not.
+//
+//   meta = msgpack [body: bin, signature: bin(64)]
+//   body = msgpack ["shoal/announce/1", public key, name, ip, port, incarnation,
+//                   claim: [] or [slot, clock], network digest, agent version,
+//                   restart hold in ms]
+//
+// The signature (Ed25519, by the node's own key) covers the body bytes exactly as sent, so there
+// is one canonical encoding: the one the signer produced.
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "gossip/ownership/network_config.hpp"
+#include "gossip/wire/identity.hpp"
+#include "gossip/wire/messages.hpp"
+
+namespace shoal {
+
+// A claim on subnet `slot`, made at Lamport time `clock`: one more than the highest clock the
+// claimant had seen. An older claim (lower clock; then lower id) wins a conflict.
+//
+// Clocks are bounded so that counting up from any accepted clock cannot wrap: 2^48 is a claim
+// every millisecond for 8,900 years. A new claim saturates at the bound (ties go to the lower id).
+inline constexpr std::uint64_t kMaxClaimClock = std::uint64_t{1} << 48;
+struct Claim {
+    std::uint32_t slot = 0;
+    std::uint64_t clock = 0;
+    bool operator==(const Claim&) const = default;
+};
+
+struct Announcement {
+    PublicKey key{};
+    std::string name;
+    Address addr;
+    std::uint32_t inc = 0;
+    std::optional<Claim> claim;
+    Digest network{};
+    std::string version;
+    // Non-zero: "I am stopping for a planned restart; hold me this long" (milliseconds).
+    std::uint32_t restart_hold_ms = 0;
+};
+
+enum class Rejection : std::uint8_t {
+    Malformed,        // the announcement does not decode
+    BadSignature,     // forged or tampered
+    IdMismatch,       // the id is not the hash of the key that signed
+    FieldMismatch,    // the unsigned outer fields differ from the signed ones
+    ForeignNetwork,   // signed for a different pod network: another cluster
+    Replayed,         // an older incarnation than the one we hold
+    UnsignedLeave,    // a leave not signed by the member, for a member we do not hold dead
+    ClaimOutOfRange,  // a claim on a slot outside the pod network, or a clock beyond the bound
+    Count,
+};
+const char* to_string(Rejection r);
+
+// The Alive message a node sends about itself: outer fields plus the signed meta.
+Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t proto);
+// Decodes and verifies against our own pod network: signed for it, claiming a slot inside it.
+std::variant<Announcement, Rejection> open_announcement(const Alive& a,
+                                                        const NetworkConfig& network);
+
+std::vector<std::uint8_t> sign_leave(const Identity& id, std::uint32_t inc);
+bool verify_leave(const PublicKey& key, std::uint32_t inc, std::span<const std::uint8_t> sig);
+
+}  // namespace shoal

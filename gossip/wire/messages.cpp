@@ -1,0 +1,273 @@
+#include "gossip/wire/messages.hpp"
+
+#include "gossip/wire/msgpack_reader.hpp"
+#include "gossip/wire/msgpack_writer.hpp"
+
+namespace shoal {
+namespace {
+
+constexpr std::uint32_t kMaxRecordsPerChunk = 4096;
+
+void put_id(MsgWriter& w, const NodeId& id) {
+    w.bin(id.bytes);
+}
+void put_addr(MsgWriter& w, const Address& a) {
+    w.uint(a.ip);
+    w.uint(a.port);
+}
+
+bool get_id(MsgReader& r, NodeId& id) {
+    std::span<const std::uint8_t> b;
+    if (!r.bin(b, id.bytes.size()) || b.size() != id.bytes.size()) return false;
+    std::copy(b.begin(), b.end(), id.bytes.begin());
+    return true;
+}
+bool get_addr(MsgReader& r, Address& a) {
+    return r.uint_as(a.ip, UINT32_MAX) && r.uint_as(a.port, UINT16_MAX);
+}
+bool get_u32(MsgReader& r, std::uint32_t& v) {
+    return r.uint_as(v, UINT32_MAX);
+}
+
+void put_alive_fields(MsgWriter& w, const Alive& a) {
+    put_id(w, a.id);
+    w.uint(a.inc);
+    w.str(a.name);
+    put_addr(w, a.addr);
+    w.uint(a.proto);
+    w.bin(a.meta);
+}
+constexpr std::uint32_t kAliveFields = 7;
+
+bool get_alive_fields(MsgReader& r, Alive& a) {
+    std::string_view name;
+    std::span<const std::uint8_t> meta;
+    if (!get_id(r, a.id) || !get_u32(r, a.inc) || !r.str(name, kMaxNameLen) ||
+        !get_addr(r, a.addr) || !r.uint_as(a.proto, UINT8_MAX) || !r.bin(meta, kMaxMetaLen))
+        return false;
+    a.name.assign(name);
+    a.meta.assign(meta.begin(), meta.end());
+    return true;
+}
+
+constexpr std::size_t kMaxSigLen = 64;
+
+void put_record(MsgWriter& w, const MemberRecord& rec) {
+    w.array(kAliveFields + 4);
+    put_alive_fields(w, rec.alive);
+    w.uint(static_cast<std::uint8_t>(rec.state));
+    w.uint(rec.age_ms);
+    w.bin(rec.left_sig);
+    w.uint(rec.state_inc);
+}
+
+bool get_record(MsgReader& r, MemberRecord& rec) {
+    std::uint32_t n = 0;
+    std::uint8_t state = 0;
+    std::span<const std::uint8_t> sig;
+    if (!r.array(n) || n < kAliveFields + 4 || !get_alive_fields(r, rec.alive) ||
+        !r.uint_as(state, kMaxMemberState) || !get_u32(r, rec.age_ms) || !r.bin(sig, kMaxSigLen) ||
+        !get_u32(r, rec.state_inc) || rec.state_inc < rec.alive.inc)
+        return false;
+    rec.state = static_cast<MemberState>(state);
+    rec.left_sig.assign(sig.begin(), sig.end());
+    for (std::uint32_t i = kAliveFields + 4; i < n; ++i)
+        if (!r.skip()) return false;
+    return true;
+}
+
+struct Encoder {
+    MsgWriter& w;
+    void head(MsgType t, std::uint32_t fields) {
+        w.array(fields + 1);
+        w.uint(static_cast<std::uint8_t>(t));
+    }
+    void operator()(const Ping& m) {
+        head(MsgType::Ping, 3);
+        w.uint(m.seq);
+        put_id(w, m.target);
+        w.uint(m.sender_inc);
+    }
+    void operator()(const PingReq& m) {
+        head(MsgType::PingReq, 4);
+        w.uint(m.seq);
+        put_id(w, m.target);
+        put_addr(w, m.target_addr);
+    }
+    void operator()(const Ack& m) {
+        head(MsgType::Ack, 1);
+        w.uint(m.seq);
+    }
+    void operator()(const Nack& m) {
+        head(MsgType::Nack, 1);
+        w.uint(m.seq);
+    }
+    void operator()(const Alive& m) {
+        head(MsgType::Alive, kAliveFields);
+        put_alive_fields(w, m);
+    }
+    void operator()(const Suspect& m) {
+        head(MsgType::Suspect, 3);
+        put_id(w, m.id);
+        w.uint(m.inc);
+        put_id(w, m.from);
+    }
+    void operator()(const Dead& m) {
+        head(MsgType::Dead, 3);
+        put_id(w, m.id);
+        w.uint(m.inc);
+        put_id(w, m.from);
+    }
+    void operator()(const Left& m) {
+        head(MsgType::Left, 3);
+        put_id(w, m.id);
+        w.uint(m.inc);
+        w.bin(m.sig);
+    }
+    void operator()(const SyncDigest& m) {
+        head(MsgType::SyncDigest, 3);
+        w.bin(m.digest);
+        w.uint(m.members);
+        w.boolean(m.reply);
+    }
+    void operator()(const SyncPull& m) {
+        head(MsgType::SyncPull, 3);
+        w.uint(m.session);
+        put_id(w, m.cursor);
+        w.uint(m.max_chunks);
+    }
+    void operator()(const SyncChunk& m) {
+        head(MsgType::SyncChunk, 6);
+        w.uint(m.session);
+        put_id(w, m.start);
+        put_id(w, m.next);
+        w.boolean(m.done);
+        w.boolean(m.last_in_batch);
+        w.array(static_cast<std::uint32_t>(m.records.size()));
+        for (const auto& rec : m.records) put_record(w, rec);
+    }
+};
+
+// Fields each type needs at least; extra trailing fields are skipped.
+std::optional<Message> decode_body(MsgReader& r, MsgType type) {
+    switch (type) {
+        case MsgType::Ping: {
+            Ping m;
+            if (get_u32(r, m.seq) && get_id(r, m.target) && get_u32(r, m.sender_inc)) return m;
+            return std::nullopt;
+        }
+        case MsgType::PingReq: {
+            PingReq m;
+            if (get_u32(r, m.seq) && get_id(r, m.target) && get_addr(r, m.target_addr)) return m;
+            return std::nullopt;
+        }
+        case MsgType::Ack: {
+            Ack m;
+            if (get_u32(r, m.seq)) return m;
+            return std::nullopt;
+        }
+        case MsgType::Nack: {
+            Nack m;
+            if (get_u32(r, m.seq)) return m;
+            return std::nullopt;
+        }
+        case MsgType::Alive: {
+            Alive m;
+            if (get_alive_fields(r, m)) return m;
+            return std::nullopt;
+        }
+        case MsgType::Suspect: {
+            Suspect m;
+            if (get_id(r, m.id) && get_u32(r, m.inc) && get_id(r, m.from)) return m;
+            return std::nullopt;
+        }
+        case MsgType::Dead: {
+            Dead m;
+            if (get_id(r, m.id) && get_u32(r, m.inc) && get_id(r, m.from)) return m;
+            return std::nullopt;
+        }
+        case MsgType::Left: {
+            Left m;
+            std::span<const std::uint8_t> sig;
+            if (!get_id(r, m.id) || !get_u32(r, m.inc) || !r.bin(sig, kMaxSigLen))
+                return std::nullopt;
+            m.sig.assign(sig.begin(), sig.end());
+            return m;
+        }
+        case MsgType::SyncDigest: {
+            SyncDigest m;
+            std::span<const std::uint8_t> d;
+            if (!r.bin(d, m.digest.size()) || d.size() != m.digest.size() ||
+                !get_u32(r, m.members) || !r.boolean(m.reply))
+                return std::nullopt;
+            std::copy(d.begin(), d.end(), m.digest.begin());
+            return m;
+        }
+        case MsgType::SyncPull: {
+            SyncPull m;
+            if (get_u32(r, m.session) && get_id(r, m.cursor) && r.uint_as(m.max_chunks, 255))
+                return m;
+            return std::nullopt;
+        }
+        case MsgType::SyncChunk: {
+            SyncChunk m;
+            std::uint32_t n = 0;
+            if (!get_u32(r, m.session) || !get_id(r, m.start) || !get_id(r, m.next) ||
+                !r.boolean(m.done) || !r.boolean(m.last_in_batch) || !r.array(n) ||
+                n > kMaxRecordsPerChunk)
+                return std::nullopt;
+            m.records.resize(n);
+            for (auto& rec : m.records)
+                if (!get_record(r, rec)) return std::nullopt;
+            return m;
+        }
+    }
+    return std::nullopt;
+}
+
+constexpr std::uint32_t known_fields(MsgType t) {
+    switch (t) {
+        case MsgType::Ping: return 3;
+        case MsgType::PingReq: return 4;
+        case MsgType::Ack:
+        case MsgType::Nack: return 1;
+        case MsgType::Alive: return kAliveFields;
+        case MsgType::Suspect:
+        case MsgType::Dead: return 3;
+        case MsgType::Left: return 3;
+        case MsgType::SyncDigest:
+        case MsgType::SyncPull: return 3;
+        case MsgType::SyncChunk: return 6;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void encode_message(const Message& m, std::vector<std::uint8_t>& out) {
+    MsgWriter w(out);
+    std::visit(Encoder{w}, m);
+}
+
+void encode_record(const MemberRecord& r, std::vector<std::uint8_t>& out) {
+    MsgWriter w(out);
+    put_record(w, r);
+}
+
+std::optional<Message> decode_message(MsgReader& r) {
+    std::uint32_t n = 0;
+    std::uint8_t type = 0;
+    if (!r.array(n) || n < 1 || !r.uint_as(type, UINT8_MAX)) return std::nullopt;
+    if (type < static_cast<std::uint8_t>(MsgType::Ping) ||
+        type > static_cast<std::uint8_t>(MsgType::SyncChunk))
+        return std::nullopt;
+    auto t = static_cast<MsgType>(type);
+    if (n - 1 < known_fields(t)) return std::nullopt;
+    auto m = decode_body(r, t);
+    if (!m) return std::nullopt;
+    for (std::uint32_t i = 1 + known_fields(t); i < n; ++i)
+        if (!r.skip()) return std::nullopt;
+    return m;
+}
+
+}  // namespace shoal

@@ -1,0 +1,122 @@
+#pragma once
+// The gossip messages and their msgpack form. Each message is an array [type, fields...]; a
+// decoder takes at least the fields it knows and skips any it does not, so a later minor version
+// can append fields without breaking older readers.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/address.hpp"
+#include "gossip/wire/member_state.hpp"
+#include "gossip/wire/node_id.hpp"
+
+namespace shoal {
+
+enum class MsgType : std::uint8_t {
+    Ping = 1,
+    PingReq = 2,
+    Ack = 3,
+    Nack = 4,
+    Alive = 5,
+    Suspect = 6,
+    Dead = 7,
+    Left = 8,
+    SyncDigest = 9,
+    SyncPull = 10,
+    SyncChunk = 11,
+};
+
+inline constexpr std::size_t kMaxNameLen = 128;
+inline constexpr std::size_t kMaxMetaLen = 1024;
+
+using Digest = std::array<std::uint8_t, 16>;
+
+struct Ping {
+    std::uint32_t seq = 0;
+    NodeId target;
+    // The sender's own incarnation: lets a receiver that holds the sender dead tell it at once.
+    std::uint32_t sender_inc = 0;
+};
+struct PingReq {
+    std::uint32_t seq = 0;
+    NodeId target;
+    Address target_addr;
+};
+struct Ack {
+    std::uint32_t seq = 0;
+};
+struct Nack {
+    std::uint32_t seq = 0;
+};
+// A member's own announcement. Only the member itself originates one.
+struct Alive {
+    NodeId id;
+    std::uint32_t inc = 0;
+    std::string name;
+    Address addr;
+    std::uint8_t proto = 0;          // highest protocol version the member speaks
+    std::vector<std::uint8_t> meta;  // opaque to the core
+};
+struct Suspect {
+    NodeId id;
+    std::uint32_t inc = 0;
+    NodeId from;
+};
+struct Dead {
+    NodeId id;
+    std::uint32_t inc = 0;
+    NodeId from;
+};
+// Only the member itself signs its leave. An unsigned leave is a force-leave: accepted only for
+// a member the receiver already holds dead.
+struct Left {
+    NodeId id;
+    std::uint32_t inc = 0;
+    std::vector<std::uint8_t> sig;
+};
+// Anti-entropy: a digest of the whole membership table; equal digests mean equal tables.
+struct SyncDigest {
+    Digest digest{};
+    std::uint32_t members = 0;
+    bool reply = false;  // "send me yours": the receiver answers with its digest on mismatch
+};
+// Asks for the table entries with id >= cursor, in at most `max_chunks` datagrams.
+struct SyncPull {
+    std::uint32_t session = 0;
+    NodeId cursor;
+    std::uint8_t max_chunks = 0;
+};
+// One member as a full-state transfer carries it.
+struct MemberRecord {
+    Alive alive;
+    MemberState state = MemberState::Alive;
+    std::uint32_t age_ms = 0;            // time spent dead or left; ages travel, clocks never do
+    std::vector<std::uint8_t> left_sig;  // the member's own signature on its leave, if any
+    std::uint32_t state_inc = 0;         // the incarnation the state refers to (>= alive.inc)
+};
+// Covers ids in [start, next), or [start, end of space) when `done`.
+struct SyncChunk {
+    std::uint32_t session = 0;
+    NodeId start;
+    NodeId next;
+    bool done = false;
+    bool last_in_batch = false;
+    std::vector<MemberRecord> records;
+};
+
+using Message = std::variant<Ping, PingReq, Ack, Nack, Alive, Suspect, Dead, Left, SyncDigest,
+                             SyncPull, SyncChunk>;
+
+void encode_message(const Message& m, std::vector<std::uint8_t>& out);
+// Encodes one record as it appears in a SyncChunk; used to budget chunk sizes.
+void encode_record(const MemberRecord& r, std::vector<std::uint8_t>& out);
+
+class MsgReader;
+// Decodes one message; nullopt when malformed. Never reads past the reader's bounds.
+std::optional<Message> decode_message(MsgReader& r);
+
+}  // namespace shoal
