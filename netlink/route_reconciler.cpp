@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -72,12 +73,6 @@ class IfNames {
   private:
     std::map<int, std::string> names_;
 };
-
-// Strictly inside: a route for the whole network would shadow its unreachable route.
-bool inside(const Ipv4Net& net, const Ipv4Net& dst) {
-    std::uint32_t mask = net.len == 0 ? 0 : ~std::uint32_t{0} << (32 - net.len);
-    return dst.len > net.len && (dst.addr & mask) == net.addr;
-}
 
 }  // namespace
 
@@ -310,7 +305,7 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
     for (const Route& want : desired) {
         RouteReport rep{want, RouteState::Pending, {}};
         Prefix p{want.dst.addr, want.dst.len};
-        if (!inside(pod_network_, want.dst)) {
+        if (!strictly_inside(pod_network_, want.dst)) {
             rep.state = RouteState::Refused;
             rep.reason = want.dst.to_string() + " is not inside the pod network " +
                          pod_network_.to_string() + "; not installed";

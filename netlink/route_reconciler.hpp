@@ -14,7 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "gossip/ownership/network_config.hpp"
+#include "common/address.hpp"
+#include "common/ip_net.hpp"
 
 struct nl_sock;
 

@@ -14,26 +14,10 @@
 #include <string_view>
 #include <variant>
 
+#include "common/ip_net.hpp"
 #include "gossip/wire/messages.hpp"
 
 namespace shoal {
-
-struct Ipv4Net {
-    std::uint32_t addr = 0;  // host byte order
-    int len = 0;
-    std::string to_string() const;
-    bool operator==(const Ipv4Net&) const = default;
-};
-struct Ipv6Net {
-    std::array<std::uint8_t, 16> addr{};
-    int len = 0;
-    std::string to_string() const;
-    bool operator==(const Ipv6Net&) const = default;
-};
-
-// "a.b.c.d/len" with no host bits set; the error says what is wrong.
-std::variant<Ipv4Net, std::string> parse_ipv4_net(std::string_view text);
-std::variant<Ipv6Net, std::string> parse_ipv6_net(std::string_view text);
 
 // The operator's settings, as written; zero or empty means "the default".
 struct NetworkSettings {

@@ -30,7 +30,8 @@ const VerifyCache::Result& VerifyCache::get_or_verify(const Alive& a,
     }
     ++misses_;
     if (entries_.size() >= kMaxEntries) entries_.clear();
-    return entries_.emplace(key, open_announcement(a, network)).first->second;
+    return entries_.emplace(key, open_announcement(a, network.digest(), network.slots()))
+        .first->second;
 }
 
 // ---- the credentials the core uses -------------------------------------------------------------

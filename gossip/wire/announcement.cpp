@@ -94,8 +94,8 @@ Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t 
     return out;
 }
 
-std::variant<Announcement, Rejection> open_announcement(const Alive& alive,
-                                                        const NetworkConfig& network) {
+std::variant<Announcement, Rejection> open_announcement(const Alive& alive, const Digest& network,
+                                                        std::uint32_t slots) {
     MsgReader r(alive.meta);
     std::uint32_t n = 0;
     std::span<const std::uint8_t> body, sig;
@@ -107,10 +107,10 @@ std::variant<Announcement, Rejection> open_announcement(const Alive& alive,
     if (node_id_for(a.key) != alive.id) return Rejection::IdMismatch;
     if (a.inc != alive.inc || a.name != alive.name || a.addr != alive.addr)
         return Rejection::FieldMismatch;
-    if (a.network != network.digest()) return Rejection::ForeignNetwork;
+    if (a.network != network) return Rejection::ForeignNetwork;
     // A slot past the network's last would name an address outside the pod network, routed by
     // every host to the claimant.
-    if (a.claim && (a.claim->slot >= network.slots() || a.claim->clock > kMaxClaimClock))
+    if (a.claim && (a.claim->slot >= slots || a.claim->clock > kMaxClaimClock))
         return Rejection::ClaimOutOfRange;
     return a;
 }

@@ -14,7 +14,6 @@
 #include <variant>
 #include <vector>
 
-#include "gossip/ownership/network_config.hpp"
 #include "gossip/wire/identity.hpp"
 #include "gossip/wire/messages.hpp"
 
@@ -59,9 +58,10 @@ const char* to_string(Rejection r);
 
 // The Alive message a node sends about itself: outer fields plus the signed meta.
 Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t proto);
-// Decodes and verifies against our own pod network: signed for it, claiming a slot inside it.
-std::variant<Announcement, Rejection> open_announcement(const Alive& a,
-                                                        const NetworkConfig& network);
+// Decodes and verifies against our own pod network: signed for it (`network` is its digest),
+// claiming one of its `slots` subnets.
+std::variant<Announcement, Rejection> open_announcement(const Alive& a, const Digest& network,
+                                                        std::uint32_t slots);
 
 std::vector<std::uint8_t> sign_leave(const Identity& id, std::uint32_t inc);
 bool verify_leave(const PublicKey& key, std::uint32_t inc, std::span<const std::uint8_t> sig);

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     }
     std::printf("sign announcement:            %8.1f us\n", us_since(t0, members));
     t0 = Clock::now();
-    for (const auto& a : alives) (void)open_announcement(a, network);
+    for (const auto& a : alives) (void)open_announcement(a, network.digest(), network.slots());
     std::printf("verify announcement:          %8.1f us\n", us_since(t0, members));
     VerifyCache cache;
     for (const auto& a : alives) cache.get_or_verify(a, network);

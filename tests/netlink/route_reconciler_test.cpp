@@ -25,7 +25,7 @@ std::string run(const std::string& cmd) {
 }
 
 Ipv4Net net(const char* cidr) {
-    return std::get<Ipv4Net>(parse_ipv4_net(cidr));
+    return *parse_ipv4_net(cidr);
 }
 std::uint32_t ip(const char* a) {
     return *parse_ipv4(a);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "gossip/ownership/network_config.hpp"
+
 using namespace shoal;
 
 namespace {
@@ -26,7 +28,7 @@ TEST(Announcement, SignedAnnouncementVerifies) {
     Alive a = seal_announcement(f.ann(), f.me, 1);
     EXPECT_EQ(a.id, f.me.id());
     EXPECT_EQ(a.id, node_id_for(f.me.public_key()));
-    auto opened = open_announcement(a, f.net);
+    auto opened = open_announcement(a, f.net.digest(), f.net.slots());
     ASSERT_TRUE(std::holds_alternative<Announcement>(opened));
     auto& got = std::get<Announcement>(opened);
     EXPECT_EQ(got.claim, (Claim{9, 17}));
@@ -39,18 +41,21 @@ TEST(Announcement, EveryTamperingIsCaught) {
     Alive good = seal_announcement(f.ann(), f.me, 1);
     Alive moved = good;
     moved.addr.ip += 1;  // the unsigned outer address differs from the signed one
-    EXPECT_EQ(rejection(open_announcement(moved, f.net)), Rejection::FieldMismatch);
+    EXPECT_EQ(rejection(open_announcement(moved, f.net.digest(), f.net.slots())),
+              Rejection::FieldMismatch);
     Alive bumped = good;
     bumped.inc += 1;
-    EXPECT_EQ(rejection(open_announcement(bumped, f.net)), Rejection::FieldMismatch);
+    EXPECT_EQ(rejection(open_announcement(bumped, f.net.digest(), f.net.slots())),
+              Rejection::FieldMismatch);
     for (std::size_t i = 0; i < good.meta.size(); ++i) {
         Alive t = good;
         t.meta[i] ^= 0x20;
-        auto r = rejection(open_announcement(t, f.net));
+        auto r = rejection(open_announcement(t, f.net.digest(), f.net.slots()));
         EXPECT_TRUE(r == Rejection::BadSignature || r == Rejection::Malformed) << "byte " << i;
     }
     auto other = std::get<NetworkConfig>(NetworkConfig::make({"10.245.0.0/16"}));
-    EXPECT_EQ(rejection(open_announcement(good, other)), Rejection::ForeignNetwork);
+    EXPECT_EQ(rejection(open_announcement(good, other.digest(), other.slots())),
+              Rejection::ForeignNetwork);
 }
 
 // A validly signed claim may still name a slot past the network's end: slot 16628487 of
@@ -60,7 +65,8 @@ TEST(Announcement, AClaimOutsideThePodNetworkIsRefused) {
     auto with_claim = [&](Claim c) {
         Announcement a = f.ann();
         a.claim = c;
-        return rejection(open_announcement(seal_announcement(a, f.me, 1), f.net));
+        return rejection(
+            open_announcement(seal_announcement(a, f.me, 1), f.net.digest(), f.net.slots()));
     };
     EXPECT_EQ(with_claim({f.net.slots() - 1, 1}), Rejection::Count);  // the last slot is fine
     EXPECT_EQ(with_claim({f.net.slots(), 1}), Rejection::ClaimOutOfRange);
@@ -78,12 +84,14 @@ TEST(Announcement, NobodyElseCanSpeakForANode) {
     Announcement a = f.ann();
     Alive forged = seal_announcement(a, f.other, 1);
     forged.id = f.me.id();
-    EXPECT_EQ(rejection(open_announcement(forged, f.net)), Rejection::BadSignature);
+    EXPECT_EQ(rejection(open_announcement(forged, f.net.digest(), f.net.slots())),
+              Rejection::BadSignature);
     // `other` signs with its own key but claims `me`'s id.
     a.key = f.other.public_key();
     Alive claimed = seal_announcement(a, f.other, 1);
     claimed.id = f.me.id();
-    EXPECT_EQ(rejection(open_announcement(claimed, f.net)), Rejection::IdMismatch);
+    EXPECT_EQ(rejection(open_announcement(claimed, f.net.digest(), f.net.slots())),
+              Rejection::IdMismatch);
 }
 
 TEST(Announcement, LeavesAreSignedPerIncarnation) {
