@@ -2,6 +2,8 @@
 
 #include <linux/rtnetlink.h>
 
+#include <string>
+
 #include "netlink/nl_handles.hpp"
 
 namespace shoal::netlink {
@@ -14,9 +16,9 @@ struct KernelEvents::State {
 KernelEvents::KernelEvents() : state_(std::make_unique<State>()) {}
 KernelEvents::~KernelEvents() = default;
 
-std::string KernelEvents::open() {
+Status KernelEvents::open() {
     SockPtr s(nl_socket_alloc());
-    if (!s) return "cannot allocate a netlink socket";
+    if (!s) return Error{"cannot allocate a netlink socket"};
     nl_socket_disable_seq_check(s.get());
     nl_socket_modify_cb(
         s.get(), NL_CB_VALID, NL_CB_CUSTOM,
@@ -26,15 +28,15 @@ std::string KernelEvents::open() {
         },
         &state_->seen);
     if (int err = nl_connect(s.get(), NETLINK_ROUTE); err < 0)
-        return std::string("cannot open rtnetlink: ") + nl_geterror(err);
+        return Error{std::string("cannot open rtnetlink: ") + nl_geterror(err)};
     if (int err = nl_socket_add_memberships(s.get(), RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK,
                                             RTNLGRP_IPV4_IFADDR, 0);
         err < 0)
-        return std::string("cannot subscribe to route, link and address events: ") +
-               nl_geterror(err);
+        return Error{std::string("cannot subscribe to route, link and address events: ") +
+                     nl_geterror(err)};
     nl_socket_set_nonblocking(s.get());
     state_->sock = std::move(s);
-    return {};
+    return Status::success();
 }
 
 int KernelEvents::fd() const {

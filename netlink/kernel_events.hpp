@@ -3,7 +3,8 @@
 // agent's event loop: poll fd() for readability, then drain(). Any notification means "look
 // again": the agent re-reads the interface and reconciles, so no event needs parsing.
 #include <memory>
-#include <string>
+
+#include "common/result.hpp"
 
 namespace shoal::netlink {
 
@@ -14,7 +15,7 @@ class KernelEvents {
     KernelEvents(const KernelEvents&) = delete;
     KernelEvents& operator=(const KernelEvents&) = delete;
 
-    std::string open();  // an error message on failure
+    [[nodiscard]] Status open();
     int fd() const;
     // Reads every pending notification; true if there was at least one.
     bool drain();

@@ -8,46 +8,23 @@
 // subnet fails at once instead of leaking to the default gateway), and reports a foreign route
 // with exactly a desired prefix as a conflict, leaving it alone. It installs nothing outside the
 // pod network it was made for, whatever it is asked: such a route is reported as refused.
+//
+// A pass reads the kernel (libnl, here), plans (route_plan.hpp: the rules, pure) and applies the
+// plan in one batch of requests (route_batch.hpp).
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <string>
 #include <vector>
 
-#include "common/address.hpp"
 #include "common/ip_net.hpp"
-
-struct nl_sock;
+#include "common/result.hpp"
+#include "netlink/route_plan.hpp"
 
 namespace shoal::netlink {
 
 // Not one of the kernel's protocol numbers nor a known routing daemon's (see rt_protos).
 inline constexpr std::uint8_t kRouteProtocol = 77;
 inline constexpr int kMainTable = 254;
-
-struct Route {
-    Ipv4Net dst;
-    std::uint32_t via = 0;  // IPv4, host byte order
-    int ifindex = 0;
-    bool operator==(const Route&) const = default;
-};
-
-enum class RouteState { Installed, Pending, Conflict, NotRoutable, Refused };
-const char* to_string(RouteState s);
-
-struct RouteReport {
-    Route route;
-    RouteState state = RouteState::Pending;
-    std::string reason;    // why it is not installed, empty when it is
-    bool changed = false;  // this pass added or replaced it
-};
-
-struct ReconcileResult {
-    int added = 0, replaced = 0, deleted = 0, unchanged = 0, conflicts = 0, unroutable = 0,
-        refused = 0, errors = 0;
-    std::vector<RouteReport> reports;   // one per desired route
-    std::vector<std::string> messages;  // one line per change or failure, for the log
-};
 
 class RouteReconciler {
   public:
@@ -58,16 +35,24 @@ class RouteReconciler {
     RouteReconciler(const RouteReconciler&) = delete;
     RouteReconciler& operator=(const RouteReconciler&) = delete;
 
-    // Connects to rtnetlink; an error message on failure.
-    std::string open();
+    // Connects to rtnetlink.
+    [[nodiscard]] Status open();
     // `unreachable`: the cluster network, to be kept as an unreachable route (nullopt: none).
+    // `delete_stale`: withdraw our own routes nobody wants; false keeps them (after a restart,
+    // until the agent knows the cluster) while still adding what is missing.
     ReconcileResult reconcile(const std::vector<Route>& desired,
-                              const std::optional<Ipv4Net>& unreachable);
-    // Our own routes as the kernel has them now.
+                              const std::optional<Ipv4Net>& unreachable, bool delete_stale = true);
+    // Our own unicast routes as the kernel has them now (for tests and the benchmark).
     std::vector<Route> own_routes();
 
   private:
     struct Socket;
+    // Our table's routes, the connected networks and the names of the desired routes' interfaces.
+    Result<KernelView> read(const std::vector<Route>& desired);
+    Result<std::vector<KernelRoute>> read_routes();
+    // Sends the plan's requests and completes its result with the kernel's answers.
+    void apply(const std::vector<RouteOp>& ops, ReconcileResult& res);
+
     std::unique_ptr<Socket> sock_;
     Ipv4Net pod_network_;
     int table_;
@@ -75,6 +60,6 @@ class RouteReconciler {
 };
 
 // Turns IPv4 forwarding on (in this network namespace) if it is off; true if it changed it.
-std::optional<bool> ensure_ipv4_forwarding(std::string& error);
+[[nodiscard]] Result<bool> ensure_ipv4_forwarding();
 
 }  // namespace shoal::netlink

@@ -96,8 +96,8 @@ int main(int argc, char** argv) {
         return 1;
     // Also the checker for ip: it lists exactly the routes with shoal's protocol number.
     RouteReconciler rec{Ipv4Net{10u << 24, 8}};  // the routes are /28s inside 10.0.0.0/8
-    if (auto err = rec.open(); !err.empty()) {
-        std::fprintf(stderr, "route_bench: %s\n", err.c_str());
+    if (auto s = rec.open(); !s) {
+        std::fprintf(stderr, "route_bench: %s\n", s.error().c_str());
         return 1;
     }
     int eth0 = static_cast<int>(if_nametoindex("eth0"));

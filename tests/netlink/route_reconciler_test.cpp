@@ -2,6 +2,8 @@
 // nothing outside it is touched, and the namespace disappears with the process, also on failure.
 #include "netlink/route_reconciler.hpp"
 
+#include "common/address.hpp"
+
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <sched.h>
@@ -43,7 +45,8 @@ class Reconciler : public ::testing::Test {
                   "");
         eth0 = static_cast<int>(if_nametoindex("eth0"));
         ASSERT_GT(eth0, 0);
-        ASSERT_EQ(rec.open(), "");
+        auto opened = rec.open();
+        ASSERT_TRUE(opened) << opened.error();
     }
     Route route(const char* dst, const char* via) { return Route{net(dst), ip(via), eth0}; }
     std::string routes() { return run("ip -4 route show table main"); }
@@ -84,6 +87,32 @@ TEST_F(Reconciler, ReplacesAWrongGatewayAndWithdrawsWhatIsNoLongerWanted) {
     EXPECT_EQ(shown.find("10.244.3.0/24"), std::string::npos) << shown;
     rec.reconcile({}, std::nullopt);
     EXPECT_EQ(run("ip -4 route show proto 77"), "");
+}
+
+// After a restart the agent does not know the cluster yet: what it installed before stays, what
+// is missing is added, and the next pass that may delete withdraws what is still unwanted.
+TEST_F(Reconciler, KeepsStaleRoutesWhenNotDeleting) {
+    auto cluster = net("10.244.0.0/16");
+    rec.reconcile({route("10.244.2.0/24", "192.168.50.2"), route("10.244.3.0/24", "192.168.50.3")},
+                  cluster);
+    auto r = rec.reconcile({route("10.244.4.0/24", "192.168.50.4")}, cluster,
+                           /*delete_stale=*/false);
+    EXPECT_EQ(r.added, 1);
+    EXPECT_EQ(r.deleted, 0);
+    EXPECT_EQ(r.errors, 0);
+    ASSERT_EQ(r.reports.size(), 1u);
+    EXPECT_EQ(r.reports[0].state, RouteState::Installed);
+    std::string shown = run("ip -4 route show proto 77");
+    EXPECT_NE(shown.find("10.244.2.0/24 via 192.168.50.2"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("10.244.3.0/24 via 192.168.50.3"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("10.244.4.0/24 via 192.168.50.4"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("unreachable 10.244.0.0/16"), std::string::npos) << shown;
+    auto armed = rec.reconcile({route("10.244.4.0/24", "192.168.50.4")}, cluster);
+    EXPECT_EQ(armed.deleted, 2);
+    EXPECT_EQ(armed.unchanged, 1);
+    shown = run("ip -4 route show proto 77");
+    EXPECT_EQ(shown.find("10.244.2.0/24"), std::string::npos) << shown;
+    EXPECT_EQ(shown.find("10.244.3.0/24"), std::string::npos) << shown;
 }
 
 TEST_F(Reconciler, NeverTouchesOtherRoutesAndReportsConflicts) {
@@ -166,10 +195,13 @@ TEST_F(Reconciler, RoutesDeletedByHandAreRestoredByTheNextPass) {
 
 TEST_F(Reconciler, TurnsOnForwarding) {
     ASSERT_EQ(run("sysctl -qw net.ipv4.ip_forward=0"), "");
-    std::string err;
-    EXPECT_EQ(ensure_ipv4_forwarding(err), true) << err;
+    auto changed = ensure_ipv4_forwarding();
+    ASSERT_TRUE(changed) << changed.error();
+    EXPECT_TRUE(*changed);
     EXPECT_EQ(run("sysctl -n net.ipv4.ip_forward"), "1\n");
-    EXPECT_EQ(ensure_ipv4_forwarding(err), false);
+    auto again = ensure_ipv4_forwarding();
+    ASSERT_TRUE(again) << again.error();
+    EXPECT_FALSE(*again);
 }
 
 TEST_F(Reconciler, ManyRoutesGoInBatchesAndComeOutAgain) {

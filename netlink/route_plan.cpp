@@ -1,0 +1,155 @@
+#include "netlink/route_plan.hpp"
+
+#include <set>
+#include <utility>
+
+#include "common/address.hpp"
+
+namespace shoal::netlink {
+
+const char* to_string(RouteState s) {
+    switch (s) {
+        case RouteState::Installed: return "installed";
+        case RouteState::Pending: return "pending";
+        case RouteState::Conflict: return "conflict";
+        case RouteState::NotRoutable: return "not-routable";
+        case RouteState::Refused: return "refused";
+    }
+    return "?";
+}
+
+namespace {
+
+using Prefix = std::pair<std::uint32_t, int>;  // address (host order), length
+
+Prefix prefix(const Ipv4Net& n) {
+    return {n.addr, n.len};
+}
+
+// An interface address's network: the address with its host bits cleared.
+Ipv4Net network(const Ipv4Net& n) {
+    return Ipv4Net{n.addr & ipv4_mask(n.len), n.len};
+}
+
+class Planner {
+  public:
+    Planner(const KernelView& kernel, RoutePlan& plan) : kernel_(kernel), plan_(plan) {
+        // Several routes of ours for one prefix (other metrics) count as one, the last listed: a
+        // pass sends one request per prefix, and the next pass sees what is left.
+        for (const KernelRoute& k : kernel.routes) {
+            if (k.ours)
+                own_[prefix(k.dst)] = &k;
+            else
+                foreign_.insert(prefix(k.dst));
+        }
+    }
+
+    void desired(const Route& want, const Ipv4Net& pod_network) {
+        ReconcileResult& res = plan_.result;
+        RouteReport rep{want, RouteState::Pending, {}};
+        Prefix p = prefix(want.dst);
+        if (!strictly_inside(pod_network, want.dst)) {
+            rep.state = RouteState::Refused;
+            rep.reason = want.dst.to_string() + " is not inside the pod network " +
+                         pod_network.to_string() + "; not installed";
+            ++res.refused;
+        } else if (foreign_.count(p)) {
+            rep.state = RouteState::Conflict;
+            rep.reason = "another route for " + want.dst.to_string() +
+                         " exists in this table (not ours; left alone)";
+            ++res.conflicts;
+        } else if (auto why = off_link(want); !why.empty()) {
+            rep.state = RouteState::NotRoutable;
+            rep.reason = std::move(why);
+            ++res.unroutable;
+        } else {
+            keep_.insert(p);
+            const KernelRoute* have = own(p);
+            if (have && have->type == RouteType::Unicast && have->via == want.via &&
+                have->ifindex == want.ifindex) {
+                rep.state = RouteState::Installed;
+                ++res.unchanged;
+            } else {
+                KernelRoute send{
+                    .dst = want.dst, .ours = true, .via = want.via, .ifindex = want.ifindex};
+                plan_.ops.push_back(RouteOp{
+                    have ? RouteOp::Kind::Replace : RouteOp::Kind::Add, send, res.reports.size(),
+                    (have ? "replaced route " : "added route ") + want.dst.to_string() + " via " +
+                        ipv4_to_string(want.via) + " dev " + ifname(want.ifindex)});
+            }
+        }
+        res.reports.push_back(std::move(rep));
+    }
+
+    void unreachable(const Ipv4Net& net) {
+        Prefix p = prefix(net);
+        const KernelRoute* have = own(p);
+        if (foreign_.count(p)) {
+            plan_.result.messages.push_back("a foreign route for the cluster network " +
+                                            net.to_string() +
+                                            " exists; not adding the unreachable route");
+        } else if (!have || have->type != RouteType::Unreachable) {
+            plan_.ops.push_back(
+                RouteOp{have ? RouteOp::Kind::Replace : RouteOp::Kind::Add,
+                        KernelRoute{.dst = net, .type = RouteType::Unreachable, .ours = true},
+                        std::nullopt, "added unreachable route for " + net.to_string()});
+        }
+        keep_.insert(p);
+    }
+
+    void withdraw_stale() {
+        for (const auto& [p, k] : own_) {
+            if (keep_.count(p)) continue;
+            plan_.ops.push_back(RouteOp{RouteOp::Kind::Delete, *k, std::nullopt,
+                                        "withdrew route " + k->dst.to_string()});
+        }
+    }
+
+  private:
+    const KernelRoute* own(const Prefix& p) const {
+        auto it = own_.find(p);
+        return it == own_.end() ? nullptr : it->second;
+    }
+
+    std::string ifname(int ifindex) const {
+        auto it = kernel_.ifnames.find(ifindex);
+        return it != kernel_.ifnames.end() ? it->second : "if" + std::to_string(ifindex);
+    }
+
+    // Why `r`'s next hop is not on one of its interface's connected networks (host-gw needs
+    // every host on one L2 segment), or empty if it is.
+    std::string off_link(const Route& r) const {
+        auto it = kernel_.connected.find(r.ifindex);
+        if (it == kernel_.connected.end() || it->second.empty())
+            return ifname(r.ifindex) + " has no IPv4 address";
+        for (const Ipv4Net& net : it->second)
+            if ((r.via & ipv4_mask(net.len)) == network(net).addr) return {};
+        std::string nets;
+        for (const Ipv4Net& net : it->second)
+            nets += (nets.empty() ? "" : ", ") + network(net).to_string();
+        return "next hop " + ipv4_to_string(r.via) + " is not on " + ifname(r.ifindex) +
+               "'s network (" + nets + "): host-gw needs all hosts on one L2 segment";
+    }
+
+    const KernelView& kernel_;
+    RoutePlan& plan_;
+    std::map<Prefix, const KernelRoute*> own_;
+    std::set<Prefix> foreign_;
+    std::set<Prefix> keep_;  // prefixes of ours that stay
+};
+
+}  // namespace
+
+RoutePlan plan_routes(const std::vector<Route>& desired, const KernelView& kernel,
+                      const Ipv4Net& pod_network, const std::optional<Ipv4Net>& unreachable,
+                      bool delete_stale) {
+    RoutePlan plan;
+    Planner planner(kernel, plan);
+    plan.result.reports.reserve(desired.size());
+    for (const Route& want : desired) planner.desired(want, pod_network);
+    if (unreachable) planner.unreachable(*unreachable);
+    if (delete_stale) planner.withdraw_stale();
+    return plan;
+}
+
+}  // namespace shoal::netlink
