@@ -107,11 +107,11 @@ const std::map<std::string, Setter, std::less<>>& setters() {
 
 }  // namespace
 
-std::string apply_setting(Timing& t, std::string_view name, std::string_view value) {
+Status apply_setting(Timing& t, std::string_view name, std::string_view value) {
     auto it = setters().find(name);
-    if (it == setters().end()) return "unknown timing setting '" + std::string(name) + "'";
+    if (it == setters().end()) return Error{"unknown timing setting '" + std::string(name) + "'"};
     auto err = it->second(t, value);
-    if (!err.empty()) return std::string(name) + " = '" + std::string(value) + "': " + err;
+    if (!err.empty()) return Error{std::string(name) + " = '" + std::string(value) + "': " + err};
     return {};
 }
 
@@ -121,19 +121,20 @@ std::vector<std::string> setting_names() {
     return names;
 }
 
-std::string validate(const Timing& t) {
-    if (t.probe_interval < 10ms) return "probe-interval must be at least 10ms";
+Status validate(const Timing& t) {
+    if (t.probe_interval < 10ms) return Error{"probe-interval must be at least 10ms"};
     if (t.probe_timeout <= 0us || t.probe_timeout * 2 > t.probe_interval)
-        return "probe-timeout must be positive and at most half of probe-interval";
-    if (t.gossip_interval < 1ms) return "gossip-interval must be at least 1ms";
-    if (t.sync_interval < t.probe_interval) return "sync-interval must be at least probe-interval";
+        return Error{"probe-timeout must be positive and at most half of probe-interval"};
+    if (t.gossip_interval < 1ms) return Error{"gossip-interval must be at least 1ms"};
+    if (t.sync_interval < t.probe_interval)
+        return Error{"sync-interval must be at least probe-interval"};
     if (t.reconnect_interval < t.probe_interval)
-        return "reconnect-interval must be at least probe-interval";
-    if (t.sync_retry < 1ms) return "sync-retry must be at least 1ms";
+        return Error{"reconnect-interval must be at least probe-interval"};
+    if (t.sync_retry < 1ms) return Error{"sync-retry must be at least 1ms"};
     if (t.join_retry_min < 1ms || t.join_retry_max < t.join_retry_min)
-        return "join-retry-min must be at least 1ms and at most join-retry-max";
+        return Error{"join-retry-min must be at least 1ms and at most join-retry-max"};
     if (t.leave_timeout < t.gossip_interval)
-        return "leave-timeout must be at least gossip-interval";
+        return Error{"leave-timeout must be at least gossip-interval"};
     return {};
 }
 

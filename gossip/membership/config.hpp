@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "common/result.hpp"
 #include "gossip/wire/node_id.hpp"
 #include "gossip/wire/time.hpp"
 
@@ -42,11 +43,11 @@ const char* to_string(Profile p);
 Timing timing_for(Profile p);
 
 // Sets one named timer ("probe-interval", "suspicion-mult", ...). Durations take a unit
-// (ms, s, m, h). Returns an error message naming the setting, or empty on success.
-std::string apply_setting(Timing& t, std::string_view name, std::string_view value);
+// (ms, s, m, h). The error names the setting.
+[[nodiscard]] Status apply_setting(Timing& t, std::string_view name, std::string_view value);
 std::vector<std::string> setting_names();
-// Cross-field checks; empty when valid.
-std::string validate(const Timing& t);
+// Cross-field checks.
+[[nodiscard]] Status validate(const Timing& t);
 
 std::optional<Duration> parse_duration(std::string_view text);
 
@@ -55,7 +56,10 @@ struct NodeConfig {
     std::string name;
     Address addr;  // where the others reach this node
     std::vector<Address> seeds;
-    std::vector<std::uint8_t> meta;
+    // The application's bytes in our announcement, opaque to the core and at most
+    // Node::kMaxPayload of them (Node::set_payload replaces them): unsigned, the alive's meta;
+    // with credentials, signed inside the announcement (SubnetNode: its subnet claim).
+    std::vector<std::uint8_t> payload;
     Timing timing;
     // Announce ourselves only after the first full state transfer: a member that picks its
     // subnet from the table it learns then announces once, with its claim, instead of twice.

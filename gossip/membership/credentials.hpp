@@ -2,26 +2,49 @@
 // How the core signs its own announcements and checks everyone else's. The core knows nothing of
 // keys or subnets; the application (SubnetNode) plugs this in. Without it, announcements are
 // unsigned (the core's own unit tests).
-#include <optional>
+//
+// Nothing here holds state the core depends on: the core owns what it announces (its address,
+// incarnation, restart hold and the application's opaque payload) and passes all of it to every
+// signature, and a verified announcement is an immutable object the core keeps with its member.
+#include <memory>
+#include <span>
+#include <variant>
 #include <vector>
 
 #include "gossip/wire/announcement.hpp"
-#include "gossip/wire/time.hpp"
 
 namespace shoal {
+
+// An announcement as verified. Immutable, so one copy serves every holder: the member that
+// carries it, the ownership layer, and (through a shared cache) every node of a simulation.
+using VerifiedAnnouncement = std::shared_ptr<const Announcement>;
+using Verification = std::variant<VerifiedAnnouncement, Rejection>;
+
+// Everything our own announcement says that the core decides.
+struct SelfAnnouncement {
+    std::uint32_t inc = 0;
+    Address addr;
+    std::span<const std::uint8_t> payload;  // the application's bytes, opaque to the core
+    std::uint32_t restart_hold_ms = 0;      // non-zero before a planned restart
+};
+
+struct SignedAnnouncement {
+    Alive alive;
+    VerifiedAnnouncement announcement;  // what `alive` says, so we never verify ourselves
+};
 
 class Credentials {
   public:
     virtual ~Credentials() = default;
-    // This node's signed announcement for an incarnation and address.
-    virtual Alive announce(std::uint32_t inc, const Address& addr) = 0;
-    virtual std::vector<std::uint8_t> sign_leave(std::uint32_t inc) = 0;
-    // nullopt when `a` is a valid announcement of its member for our network.
-    virtual std::optional<Rejection> check(const Alive& a) = 0;
-    // The planned-restart hold a verified announcement carries (zero: none).
-    virtual Duration restart_hold(const Alive& a) = 0;
-    // Whether `l` is signed by the member whose (verified) announcement is `a`.
-    virtual bool check_leave(const Alive& a, const Left& l) = 0;
+    // A pure function of `self` (Ed25519 signatures are deterministic).
+    virtual SignedAnnouncement announce(const SelfAnnouncement& self) const = 0;
+    virtual std::vector<std::uint8_t> sign_leave(std::uint32_t inc) const = 0;
+    // The announcement `a` carries (never null) if it is a valid one of its member for our
+    // network, or why not. Called once per announcement the core has not seen; the core keeps
+    // the result with the member.
+    virtual Verification verify(const Alive& a) = 0;
+    // Whether `l` is signed by the member whose verified announcement is `a`.
+    virtual bool check_leave(const Announcement& a, const Left& l) const = 0;
 };
 
 }  // namespace shoal

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/address.hpp"
 #include "gossip/wire/announcement.hpp"
@@ -12,7 +13,7 @@ namespace shoal {
 
 // Pops the oldest item of an output queue (the poll_* functions of the sans-IO cores).
 template <typename Queue>
-std::optional<typename Queue::value_type> take_front(Queue& q) {
+[[nodiscard]] std::optional<typename Queue::value_type> take_front(Queue& q) {
     if (q.empty()) return std::nullopt;
     auto v = std::move(q.front());
     q.pop_front();
@@ -39,8 +40,13 @@ struct MemberEvent {
 };
 const char* to_string(MemberEvent::Kind k);
 
+// One level type for the core's log lines and the agent's threshold, with one table of names.
+enum class LogLevel { Debug, Info, Warn, Error };
+const char* to_string(LogLevel l);
+std::optional<LogLevel> parse_log_level(std::string_view s);  // "debug", "info", "warn", "error"
+
 struct LogLine {
-    enum class Level { Debug, Info, Warn, Error };
+    using Level = LogLevel;
     Level level;
     std::string text;
 };

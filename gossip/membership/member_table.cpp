@@ -19,19 +19,20 @@ const Member* MemberTable::find_by_addr(const Address& a) const {
     return it == by_addr_.end() ? nullptr : find(it->second);
 }
 
-// What the digest covers: id, incarnation and whether the member is live, dead or gone. Suspicion
-// is a local opinion that comes and goes and would make equal tables look different.
+// What the digest covers: id, incarnation and whether the member is present, dead or left.
+// Suspicion is a local opinion that comes and goes and would make equal tables look different.
 void MemberTable::digest_toggle(const Member& m) {
     std::array<std::uint8_t, 16 + 4 + 1> in{};
     std::copy(m.info.id.bytes.begin(), m.info.id.bytes.end(), in.begin());
     for (int i = 0; i < 4; ++i) in[16 + i] = static_cast<std::uint8_t>(m.state_inc >> (8 * i));
-    in[20] = holds_subnet(m.state) ? 0 : static_cast<std::uint8_t>(m.state);
+    in[20] = is_present(m.state) ? 0 : static_cast<std::uint8_t>(m.state);
     Digest h{};
     crypto_generichash(h.data(), h.size(), in.data(), in.size(), nullptr, 0);
     for (std::size_t i = 0; i < h.size(); ++i) digest_[i] ^= h[i];
 }
 
-Member& MemberTable::insert(const Alive& info, MemberState state, Time since) {
+Member& MemberTable::insert(const Alive& info, VerifiedAnnouncement ann, MemberState state,
+                            Time since) {
     auto [it, fresh] = members_.try_emplace(info.id);
     Member& m = it->second;
     if (fresh) by_id_[info.id] = &m;
@@ -42,6 +43,7 @@ Member& MemberTable::insert(const Alive& info, MemberState state, Time since) {
             by_addr_.erase(m.info.addr);
     }
     m.info = info;
+    m.announcement = std::move(ann);
     m.state_inc = info.inc;
     m.state = state;
     m.state_since = since;
@@ -59,11 +61,12 @@ Member& MemberTable::insert(const Alive& info, MemberState state, Time since) {
     return m;
 }
 
-void MemberTable::set_info(Member& m, const Alive& info) {
+void MemberTable::set_info(Member& m, const Alive& info, VerifiedAnnouncement ann) {
     digest_toggle(m);
     if (auto it = by_addr_.find(m.info.addr); it != by_addr_.end() && it->second == m.info.id)
         by_addr_.erase(it);
     m.info = info;
+    m.announcement = std::move(ann);
     m.state_inc = info.inc;
     by_addr_[info.addr] = info.id;
     digest_toggle(m);

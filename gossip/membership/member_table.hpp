@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gossip/membership/credentials.hpp"
 #include "gossip/membership/suspicion.hpp"
 #include "gossip/wire/messages.hpp"
 #include "gossip/wire/rng.hpp"
@@ -17,13 +18,20 @@ namespace shoal {
 
 struct Member {
     Alive info;  // the member's latest own announcement, exactly as it signed it
+    // What `info` says, verified once when it arrived; null without credentials.
+    VerifiedAnnouncement announcement;
     // The incarnation our view of its state refers to: at least info.inc, higher when others
     // accused it at an incarnation whose announcement we have not seen.
     std::uint32_t state_inc = 0;
     MemberState state = MemberState::Alive;
     Time state_since{};
     std::optional<Suspicion> suspicion;
-    std::uint64_t suspicion_gen = 0;
+    // Timers about this member (its suspicion deadline, its restart hold) carry the epoch they
+    // were set in; one carrying an older epoch is stale and does nothing when it fires. Renewed
+    // by every change of state (a new announcement, a suspicion, a restart hold, death, a leave;
+    // not a force-leave, which finds it dead with no timer pending) and whenever its suspicion
+    // deadline moves.
+    std::uint64_t timer_epoch = 0;
     Time last_told{};  // when we last told this member that we hold it dead/left/suspect
     std::vector<std::uint8_t> left_sig;  // its signed leave, passed on in state transfers
 
@@ -39,9 +47,9 @@ class MemberTable {
     Member* find(const NodeId& id);
     const Member* find_by_addr(const Address& a) const;
 
-    Member& insert(const Alive& info, MemberState state, Time since);
+    Member& insert(const Alive& info, VerifiedAnnouncement ann, MemberState state, Time since);
     // Replaces the announcement (a newer incarnation); keeps the state.
-    void set_info(Member& m, const Alive& info);
+    void set_info(Member& m, const Alive& info, VerifiedAnnouncement ann);
     void set_state(Member& m, MemberState state, Time since);
     void set_incarnation(Member& m, std::uint32_t inc);
     void erase(const NodeId& id);

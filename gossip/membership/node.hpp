@@ -32,26 +32,34 @@ class Node {
 
     void handle_datagram(Time now, const Address& from, std::span<const std::uint8_t> bytes);
     void handle_timeout(Time now);
-    std::optional<Transmit> poll_transmit();
-    std::optional<MemberEvent> poll_event();
-    std::optional<LogLine> poll_log();
+    [[nodiscard]] std::optional<Transmit> poll_transmit();
+    [[nodiscard]] std::optional<MemberEvent> poll_event();
+    [[nodiscard]] std::optional<LogLine> poll_log();
     // An address that answered our own ping just now: the path to it works, so the host may
     // confirm its neighbour entry instead of re-resolving it (the agent: MSG_CONFIRM).
-    std::optional<Address> poll_reachable();
-    std::optional<Time> poll_timeout() const;
+    [[nodiscard]] std::optional<Address> poll_reachable();
+    [[nodiscard]] std::optional<Time> poll_timeout() const;
 
     // Announces a graceful leave; LeaveComplete follows once it has spread (or leave-timeout).
     void leave(Time now);
     void set_keyring(Keyring ring) { ring_ = std::move(ring); }
     const Keyring& keyring() const { return ring_; }
-    // Announces again with a higher incarnation: a new address, or new content from the
-    // credentials (a changed subnet claim).
+    // Announces again with a higher incarnation (and, when given, a new address).
     void reannounce(Time now, std::optional<Address> addr = std::nullopt);
+    // Room for the application's payload in an announcement: with the largest name, version,
+    // keys and signature a signed announcement stays well inside kMaxMetaLen.
+    static constexpr std::size_t kMaxPayload = 256;
+    // Replaces the application's payload (NodeConfig::payload) and announces again. Refused,
+    // with nothing changed, when larger than kMaxPayload.
+    [[nodiscard]] Status set_payload(Time now, std::vector<std::uint8_t> payload);
+    // Before a planned restart: announces again, asking peers to hold us as restarting for
+    // `hold` (zero: no hold). Only a signed announcement carries it.
+    void set_restart_hold(Time now, Duration hold);
     // Before a planned restart: sends our (already re-signed) announcement straight to every live
     // member, so that all of them hold us as restarting rather than suspecting us.
     void announce_to_all(Time now);
     // Frees a dead member at once (as Serf's force-leave); an error unless it is dead here.
-    std::string force_leave(Time now, const NodeId& id);
+    [[nodiscard]] Status force_leave(Time now, const NodeId& id);
 
     const MemberTable& members() const { return table_; }
     const Stats& stats() const { return stats_; }
@@ -60,15 +68,32 @@ class Node {
     std::uint32_t incarnation() const { return self().inc(); }
     int local_health() const { return health_; }
     std::size_t pending_broadcasts() const { return queue_.size(); }
-    bool joined() const { return joined_; }
+    // A seed has answered our join (or this node is the first of its cluster).
+    bool joined() const { return join_phase_ != JoinPhase::Joining; }
     // A full state transfer has completed (or this node is the first of its cluster).
-    bool synced() const { return synced_; }
+    bool synced() const { return join_phase_ == JoinPhase::Synced; }
     // This node's announcement has been sent (see NodeConfig::announce_after_sync).
     bool announced() const { return announced_; }
-    bool leaving() const { return leaving_; }
-    bool stopped() const { return stopped_; }
+    // leave() was called; stays true once stopped.
+    bool leaving() const { return leave_phase_ != LeavePhase::Staying; }
+    // The leave has spread (or leave-timeout passed): the node does nothing any more.
+    bool stopped() const { return leave_phase_ == LeavePhase::Stopped; }
 
   private:
+    // Where this node is in its life: two progressions, not one, because each advances while the
+    // other stands still (a node told to leave before its first state transfer is complete still
+    // merges the pages that arrive while its leave spreads, and may finish joining then). One
+    // enum each, so "synced but not joined" or "stopped but not leaving" cannot be represented.
+    // Whether our announcement has gone out (`announced_`) is an independent fact: with
+    // announce_after_sync the application decides when (SubnetNode: with its first claim, after
+    // the first sync), and a refutation sends it earlier.
+    enum class JoinPhase : std::uint8_t {
+        Joining,  // no seed has answered yet
+        Syncing,  // a seed answered; the first full state transfer is not complete
+        Synced,   // a full state transfer completed (or we are the first member)
+    };
+    enum class LeavePhase : std::uint8_t { Staying, Leaving, Stopped };
+
     enum class TimerKind : std::uint8_t {
         Probe,
         ProbeDirect,
@@ -89,7 +114,7 @@ class Node {
         TimerKind kind;
         std::uint32_t seq = 0;
         NodeId id;
-        std::uint64_t gen = 0;
+        std::uint64_t epoch = 0;  // the member's timer_epoch when it was set
         bool operator>(const Timer& o) const {
             return when != o.when ? when > o.when : order > o.order;
         }
@@ -127,8 +152,13 @@ class Node {
         std::optional<NodeId> first_gap() const;
     };
 
+    // Plumbing and our own announcement (node.cpp).
     const Member& self() const { return *table_.find(cfg_.id); }
-    Alive make_self_alive(std::uint32_t inc) const;
+    // Our announcement at `inc`, from what we hold: address, payload, restart hold.
+    SignedAnnouncement sign_self(std::uint32_t inc) const;
+    // Signs our announcement at `inc`, holds it as ours and gossips it.
+    Alive announce_self(std::uint32_t inc);
+    static std::string payload_error(std::size_t size);
     void reject(Time now, Rejection r, const Address& from, const NodeId& about);
     Alive self_alive() const { return self().info; }
     Duration scaled(Duration d) const { return d * (1 + health_); }
@@ -136,7 +166,7 @@ class Node {
     Duration jitter(Duration d);
     void adjust_health(int delta);
     void schedule(Time when, TimerKind kind, std::uint32_t seq = 0, const NodeId& id = {},
-                  std::uint64_t gen = 0);
+                  std::uint64_t epoch = 0);
     void detect_stall(Time now);
     // Moves the clock: notices stalls and fires every timer that is due.
     void advance(Time now);
@@ -149,8 +179,11 @@ class Node {
     void send(const Address& to, const std::vector<Message>& msgs, bool piggyback = true);
     void broadcast(const NodeId& about, const Message& m);
     void gossip_now();
+    // Hands one received message to its handler.
+    void handle_message(Time now, const Address& from, Message& m);
+    void finish_leave(Time now);
 
-    // Probing (node.cpp).
+    // Probing (node_probe.cpp).
     void on_probe_tick(Time now);
     bool start_probe(Time now, const Member& target, ProbeKind kind);
     void on_probe_direct_timeout(Time now, std::uint32_t seq);
@@ -162,21 +195,31 @@ class Node {
     void on_relay_timer(Time now, std::uint32_t seq);
     void tell_member_its_state(Time now, const Member& m, std::vector<Message>& out);
 
-    // Membership merging (node.cpp).
-    void handle_message(Time now, const Address& from, Message& m);
+    // Membership merging (node_merge.cpp).
     void on_alive(Time now, const Address& from, const Alive& a);
     void on_suspect(Time now, const Address& from, const Suspect& s);
     void on_dead(Time now, const Address& from, const Dead& d);
     void on_left(Time now, const Address& from, const Left& l);
     void suspect_member(Time now, Member& m, const NodeId& from);
-    void on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t gen);
-    void on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t gen);
+    void on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t epoch);
+    void on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t epoch);
     // Applies the restart hold an announcement carries: Restarting until it returns or expires.
     void apply_restart_hold(Time now, Member& m);
     void refute(const Address& from, std::uint32_t accused_inc);
-    // Someone holds an accusation against us that we already refuted: send it our announcement.
-    void answer_stale_accusation(Time now, const Address& from, std::uint32_t accused_inc);
+    // An accusation below our incarnation is a copy of one we already refuted, still travelling.
+    // Answered (a suspect or dead message): its sender gets our announcement, within a budget.
+    // Ignored (a left message, a record in a state transfer): nothing is sent.
+    enum class StaleAccusation : std::uint8_t { Answer, Ignore };
+    // Someone says we are suspect, dead or left at `accused_inc`: the one handler for all three.
+    // At or above our incarnation (and not leaving) we refute; below it, see StaleAccusation.
+    void on_accused(Time now, const Address& from, std::uint32_t accused_inc,
+                    StaleAccusation stale);
     void declare_dead(Time now, Member& m);
+    // The one way a member becomes dead or left: the state, the end of its suspicion and, with
+    // `new_epoch`, of its pending timers; then `verdict` is gossiped, the event and `text` logged,
+    // in that order.
+    void transition(Time now, Member& m, MemberState to, const Message& verdict,
+                    LogLine::Level level, std::string text, bool new_epoch = true);
     void reschedule_suspicion(Member& m);
     Message record_message(const Member& m) const;
 
@@ -195,8 +238,6 @@ class Node {
     SyncDigest digest_message(bool reply) const;
     void reap(Time now);
 
-    void finish_leave(Time now);
-
     NodeConfig cfg_;
     std::shared_ptr<Credentials> creds_;
     Keyring ring_;
@@ -213,6 +254,7 @@ class Node {
     std::deque<Address> reachable_;
 
     Time now_{};
+    std::uint32_t restart_hold_ms_ = 0;  // what our announcement asks peers to hold us for
     int health_ = 0;
     std::uint32_t next_seq_ = 1;
     std::unordered_map<std::uint32_t, Probe> probes_;
@@ -225,12 +267,10 @@ class Node {
     double serve_tokens_ = 0;
     Time serve_refill_{};
 
-    bool joined_ = false;
-    bool synced_ = false;
+    JoinPhase join_phase_ = JoinPhase::Joining;
+    LeavePhase leave_phase_ = LeavePhase::Staying;
     bool announced_ = true;
     Duration join_backoff_{};
-    bool leaving_ = false;
-    bool stopped_ = false;
     Time last_drop_log_{};
     Time last_reject_log_{};
     Time stale_reply_window_{};

@@ -55,7 +55,7 @@ void Node::send_join(Time now) {
 }
 
 void Node::on_join_timer(Time now) {
-    if (joined_ || leaving_) return;
+    if (joined() || leaving()) return;
     log(LogLine::Level::Warn, "no seed has answered yet; retrying in " +
                                   std::to_string(to_seconds(join_backoff_)) + " s");
     send_join(now);
@@ -67,7 +67,7 @@ void Node::on_join_timer(Time now) {
 
 void Node::on_anti_entropy_tick(Time now) {
     schedule(now + jitter(cfg_.timing.sync_interval), TimerKind::AntiEntropy);
-    if (leaving_) return;
+    if (leaving()) return;
     auto peer = table_.pick(rng_, 1, cfg_.id, [](const Member& m) { return is_live(m.state); });
     if (!peer.empty()) send(peer.front()->info.addr, {digest_message(true)});
 }
@@ -75,7 +75,7 @@ void Node::on_anti_entropy_tick(Time now) {
 void Node::on_reconnect_tick(Time now) {
     schedule(now + jitter(cfg_.timing.reconnect_interval), TimerKind::Reconnect);
     reap(now);
-    if (leaving_) return;
+    if (leaving()) return;
     // Members we declared dead and seeds we cannot see: either may be the other half of a
     // partition, which then merges back without an operator.
     std::vector<Address> candidates;
@@ -114,7 +114,7 @@ void Node::on_sync_digest(Time now, const Address& from, const SyncDigest& d) {
 // ---- the requesting side -----------------------------------------------------------------------
 
 void Node::start_sync(Time now, const Address& peer, bool join) {
-    if (sync_ || leaving_) return;
+    if (sync_ || leaving()) return;
     if (last_sync_started_ != Time{} && now - last_sync_started_ < cfg_.timing.probe_interval)
         return;
     sync_ = SyncSession{next_session_++, peer, {}, now, 0, join};
@@ -138,12 +138,12 @@ void Node::request_missing(Time) {
 void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     for (const auto& rec : c.records) {
         merge_record(now, from, rec);
-        if (stopped_) return;
+        if (stopped()) return;
     }
     if (!sync_ || c.session != sync_->id || (sync_->peer && *sync_->peer != from)) return;
     if (!sync_->peer) sync_->peer = from;  // the first seed to answer serves the rest
-    if (sync_->join && !joined_) {
-        joined_ = true;
+    if (sync_->join && !joined()) {
+        join_phase_ = JoinPhase::Syncing;
         log(LogLine::Level::Info, "joined the cluster through " + from.to_string());
     }
     sync_->covered.push_back(SyncInterval{c.start, c.next, c.done});
@@ -151,7 +151,7 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     sync_->retries = 0;
     if (!sync_->first_gap()) {
         ++stats_.syncs_completed;
-        synced_ = true;
+        join_phase_ = JoinPhase::Synced;
         sync_.reset();
         return;
     }
@@ -165,7 +165,7 @@ void Node::on_sync_retry(Time now, std::uint32_t session) {
         schedule(sync_->last_progress + retry, TimerKind::SyncRetry, session);
         return;
     }
-    if (sync_->join && !joined_) return;  // the join timer resends to every seed
+    if (sync_->join && !joined()) return;  // the join timer resends to every seed
     if (++sync_->retries > kMaxSyncRetries) {
         ++stats_.syncs_abandoned;
         log(LogLine::Level::Warn,
@@ -186,11 +186,11 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
     if (a.id == cfg_.id) {
         if (is_live(r.state))
             on_alive(now, from, a);
-        else if (!leaving_ && r.state_inc >= incarnation())
-            refute(from, r.state_inc);
+        else
+            on_accused(now, from, r.state_inc, StaleAccusation::Ignore);
         return;
     }
-    if (holds_subnet(r.state)) {
+    if (is_present(r.state)) {
         on_alive(now, from, a);
         return;
     }
@@ -200,18 +200,21 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
         // Learn the dead and departed too: their subnets may be reserved, and their records age
         // out by the same clock-free rule everywhere because the age travels with them.
         if (age >= cfg_.timing.dead_retention) return;
+        VerifiedAnnouncement ann;
         if (creds_) {
-            if (auto rej = creds_->check(a)) {
+            auto verified = creds_->verify(a);
+            if (auto* rej = std::get_if<Rejection>(&verified)) {
                 reject(now, *rej, from, a.id);
                 return;
             }
+            ann = std::get<VerifiedAnnouncement>(std::move(verified));
             if (r.state == MemberState::Left && !r.left_sig.empty() &&
-                !creds_->check_leave(a, Left{a.id, r.state_inc, r.left_sig})) {
+                (!ann || !creds_->check_leave(*ann, Left{a.id, r.state_inc, r.left_sig}))) {
                 reject(now, Rejection::UnsignedLeave, from, a.id);
                 return;
             }
         }
-        Member& n = table_.insert(a, r.state, now - age);
+        Member& n = table_.insert(a, std::move(ann), r.state, now - age);
         table_.set_incarnation(n, r.state_inc);
         n.left_sig = r.left_sig;
         emit(MemberEvent::Kind::Learned, n);
@@ -230,7 +233,7 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
 // ---- the serving side --------------------------------------------------------------------------
 
 void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
-    if (leaving_) return;
+    if (leaving()) return;
     serve_tokens_ =
         std::min(kServeBurst, serve_tokens_ + to_seconds(now - serve_refill_) * kServeRate);
     serve_refill_ = now;

@@ -17,6 +17,12 @@
 
 namespace shoal {
 
+// A present member (see is_present) holds its subnet and its routes; a dead one's claim is only
+// reserved, for the grace period, and gets no route.
+constexpr bool holds_subnet(MemberState s) {
+    return is_present(s);
+}
+
 struct ClaimInput {
     NodeId id;
     Claim claim;

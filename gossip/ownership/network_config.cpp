@@ -21,23 +21,25 @@ std::array<std::uint8_t, 16> store6(u128 v) {
 
 }  // namespace
 
-std::variant<NetworkConfig, std::string> NetworkConfig::make(const NetworkSettings& s) {
+Result<NetworkConfig> NetworkConfig::make(const NetworkSettings& s) {
     NetworkConfig c;
     if (s.network.empty())
-        return std::string("network: not set (e.g. network = \"10.244.0.0/16\")");
+        return Error{std::string("network: not set (e.g. network = \"10.244.0.0/16\")")};
     auto net = parse_ipv4_net(s.network);
-    if (!net) return "network: " + net.error();
+    if (!net) return Error{"network: " + net.error()};
     c.network_ = *net;
     if (c.network_.len > 28)
-        return "network: " + c.network_.to_string() + " is too small; it must be at least a /28";
+        return Error{"network: " + c.network_.to_string() +
+                     " is too small; it must be at least a /28"};
 
     // flannel's default: /24 subnets in networks of /22 or larger, else two bits longer.
     c.subnet_len_ = s.subnet_len ? s.subnet_len : (c.network_.len <= 22 ? 24 : c.network_.len + 2);
     if (c.subnet_len_ > 30)
-        return "subnet-len: /" + std::to_string(c.subnet_len_) + " is longer than /30";
+        return Error{"subnet-len: /" + std::to_string(c.subnet_len_) + " is longer than /30"};
     if (c.subnet_len_ < c.network_.len + 2)
-        return "subnet-len: /" + std::to_string(c.subnet_len_) +
-               " must be at least 2 bits longer than the network (" + c.network_.to_string() + ")";
+        return Error{"subnet-len: /" + std::to_string(c.subnet_len_) +
+                     " must be at least 2 bits longer than the network (" + c.network_.to_string() +
+                     ")"};
 
     const std::uint32_t size = std::uint32_t{1} << (32 - c.subnet_len_);
     const std::uint32_t first = c.network_.addr;
@@ -63,31 +65,33 @@ std::variant<NetworkConfig, std::string> NetworkConfig::make(const NetworkSettin
     };
     // flannel skips the network's first subnet by default.
     if (auto err = bound(s.subnet_min, "subnet-min", first + size, c.min_); !err.empty())
-        return err;
+        return Error{err};
     if (auto err = bound(s.subnet_max, "subnet-max", last - size + 1, c.max_); !err.empty())
-        return err;
+        return Error{err};
     if (c.min_ > c.max_)
-        return "subnet-min: " + ipv4_to_string(c.min_) + " is above subnet-max " +
-               ipv4_to_string(c.max_);
+        return Error{"subnet-min: " + ipv4_to_string(c.min_) + " is above subnet-max " +
+                     ipv4_to_string(c.max_)};
     c.slots_ = (c.max_ - c.min_) / size + 1;
 
     if (!s.ipv6_network.empty()) {
         auto net6 = parse_ipv6_net(s.ipv6_network);
-        if (!net6) return "ipv6-network: " + net6.error();
+        if (!net6) return Error{"ipv6-network: " + net6.error()};
         c.network6_ = *net6;
         c.subnet6_len_ = s.ipv6_subnet_len ? s.ipv6_subnet_len : 64;
         if (c.subnet6_len_ > 126)
-            return "ipv6-subnet-len: /" + std::to_string(c.subnet6_len_) + " is longer than /126";
+            return Error{"ipv6-subnet-len: /" + std::to_string(c.subnet6_len_) +
+                         " is longer than /126"};
         if (c.subnet6_len_ < c.network6_->len + 2)
-            return "ipv6-subnet-len: /" + std::to_string(c.subnet6_len_) +
-                   " must be at least 2 bits longer than the IPv6 network";
+            return Error{"ipv6-subnet-len: /" + std::to_string(c.subnet6_len_) +
+                         " must be at least 2 bits longer than the IPv6 network"};
         int bits6 = c.subnet6_len_ - c.network6_->len;
         std::uint64_t needed = (c.max_ - first) / size + 1;  // highest IPv4 subnet index + 1
         if (bits6 < 40 && (std::uint64_t{1} << bits6) < needed)
-            return "ipv6-subnet-len: the IPv6 network holds " + std::to_string(1ull << bits6) +
-                   " subnets but the IPv4 range needs " + std::to_string(needed);
+            return Error{"ipv6-subnet-len: the IPv6 network holds " +
+                         std::to_string(1ull << bits6) + " subnets but the IPv4 range needs " +
+                         std::to_string(needed)};
     } else if (s.ipv6_subnet_len) {
-        return std::string("ipv6-subnet-len: set without ipv6-network");
+        return Error{std::string("ipv6-subnet-len: set without ipv6-network")};
     }
 
     std::string canon =

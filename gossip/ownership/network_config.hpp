@@ -32,7 +32,7 @@ struct NetworkSettings {
 class NetworkConfig {
   public:
     // Validates and fills in defaults; on failure the message starts with the setting's name.
-    static std::variant<NetworkConfig, std::string> make(const NetworkSettings& s);
+    static Result<NetworkConfig> make(const NetworkSettings& s);
 
     std::uint32_t slots() const { return slots_; }
     Ipv4Net subnet(std::uint32_t slot) const;

@@ -6,8 +6,7 @@ namespace shoal {
 
 // ---- verification cache ------------------------------------------------------------------------
 
-const VerifyCache::Result& VerifyCache::get_or_verify(const Alive& a,
-                                                      const NetworkConfig& network) {
+const Verification& VerifyCache::get_or_verify(const Alive& a, const NetworkConfig& network) {
     std::array<std::uint8_t, 32> key;
     crypto_generichash_state st;
     crypto_generichash_init(&st, nullptr, 0, key.size());
@@ -30,68 +29,61 @@ const VerifyCache::Result& VerifyCache::get_or_verify(const Alive& a,
     }
     ++misses_;
     if (entries_.size() >= kMaxEntries) entries_.clear();
-    return entries_.emplace(key, open_announcement(a, network.digest(), network.slots()))
-        .first->second;
+    auto opened = open_announcement(a, network.digest(), network.slots());
+    if (auto* rejected = std::get_if<Rejection>(&opened)) return entries_[key] = *rejected;
+    return entries_[key] =
+               std::make_shared<const Announcement>(std::get<Announcement>(std::move(opened)));
 }
 
 // ---- the credentials the core uses -------------------------------------------------------------
 
-class SubnetNode::Signer final : public Credentials {
+namespace {
+
+// Signs with this node's identity for its network; the core supplies everything that changes
+// (incarnation, address, restart hold, and the claim as its payload), so this holds no state.
+class Signer final : public Credentials {
   public:
     Signer(const Identity& identity, std::string name, const NetworkConfig& network,
-           std::string version, std::shared_ptr<VerifyCache> cache, std::optional<Claim> initial)
-        : claim(initial),
-          identity_(identity),
+           std::string version, std::shared_ptr<VerifyCache> cache)
+        : identity_(identity),
           name_(std::move(name)),
           network_(network),
           version_(std::move(version)),
           cache_(std::move(cache)) {}
 
-    Alive announce(std::uint32_t inc, const Address& addr) override {
-        Announcement a{identity_.public_key(), name_,    addr,   inc, claim,
-                       network_.digest(),      version_, hold_ms};
-        return seal_announcement(a, identity_, kProtocolVersion);
+    SignedAnnouncement announce(const SelfAnnouncement& self) const override {
+        std::optional<Claim> claim;
+        // The payload is always SubnetNode's encode_claim(); anything else would sign no claim.
+        if (!decode_claim(self.payload, claim)) claim.reset();
+        auto a = std::make_shared<const Announcement>(
+            Announcement{identity_.public_key(), name_, self.addr, self.inc, claim,
+                         network_.digest(), version_, self.restart_hold_ms});
+        return {seal_announcement(*a, identity_, kProtocolVersion), a};
     }
-    std::vector<std::uint8_t> sign_leave(std::uint32_t inc) override {
+    std::vector<std::uint8_t> sign_leave(std::uint32_t inc) const override {
         return shoal::sign_leave(identity_, inc);
     }
-    std::optional<Rejection> check(const Alive& a) override {
-        const auto& r = cache_->get_or_verify(a, network_);
-        if (auto* rej = std::get_if<Rejection>(&r)) return *rej;
-        return std::nullopt;
+    Verification verify(const Alive& a) override { return cache_->get_or_verify(a, network_); }
+    bool check_leave(const Announcement& a, const Left& l) const override {
+        return verify_leave(a.key, l.inc, l.sig);
     }
-    Duration restart_hold(const Alive& a) override {
-        const auto* ann = std::get_if<Announcement>(&cache_->get_or_verify(a, network_));
-        return ann ? Duration(std::chrono::milliseconds(ann->restart_hold_ms)) : Duration{};
-    }
-    bool check_leave(const Alive& a, const Left& l) override {
-        const auto* ann = std::get_if<Announcement>(&cache_->get_or_verify(a, network_));
-        return ann && verify_leave(ann->key, l.inc, l.sig);
-    }
-    std::optional<Announcement> open(const Alive& a) {
-        const auto* ann = std::get_if<Announcement>(&cache_->get_or_verify(a, network_));
-        if (!ann) return std::nullopt;
-        return *ann;
-    }
-
-    std::optional<Claim> claim;
-    std::uint32_t hold_ms = 0;
 
   private:
-    Identity identity_;
-    std::string name_;
-    NetworkConfig network_;
-    std::string version_;
-    std::shared_ptr<VerifyCache> cache_;
+    const Identity identity_;
+    const std::string name_;
+    const NetworkConfig network_;
+    const std::string version_;
+    const std::shared_ptr<VerifyCache> cache_;
 };
 
 // ---- the node ----------------------------------------------------------------------------------
 
-namespace {
-SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity, bool has_claim) {
+SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity,
+                          const std::optional<Claim>& saved) {
     cfg.node.id = identity.id();
+    cfg.node.payload = encode_claim(saved);
     // Without a saved claim, learn the table first and announce once, with the claim in it.
-    cfg.node.announce_after_sync = !has_claim;
+    cfg.node.announce_after_sync = !saved;
     // The core must remember the dead at least as long as their subnets stay reserved.
     cfg.node.timing.dead_retention = std::max(cfg.node.timing.dead_retention, cfg.grace);
     return cfg;
@@ -104,11 +96,11 @@ std::uint32_t start_incarnation(const PersistedState& s) {
 
 SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring ring, Rng rng,
                        Time now, PersistedState saved, std::shared_ptr<VerifyCache> cache)
-    : cfg_(prepared(std::move(cfg), identity, saved.claim.has_value())),
-      signer_(std::make_shared<Signer>(identity, cfg_.node.name, cfg_.network, cfg_.version,
-                                       cache ? std::move(cache) : std::make_shared<VerifyCache>(),
-                                       saved.claim)),
-      node_(cfg_.node, std::move(ring), std::move(rng), now, start_incarnation(saved), signer_) {
+    : cfg_(prepared(std::move(cfg), identity, saved.claim)),
+      claim_(saved.claim),
+      node_(cfg_.node, std::move(ring), std::move(rng), now, start_incarnation(saved),
+            std::make_shared<Signer>(identity, cfg_.node.name, cfg_.network, cfg_.version,
+                                     cache ? std::move(cache) : std::make_shared<VerifyCache>())) {
     if (saved.claim) {
         claims_.set(cfg_.node.id, *saved.claim, false);
         subnet_events_.push_back(
@@ -140,9 +132,7 @@ void SubnetNode::leave(Time now) {
 }
 
 void SubnetNode::prepare_restart(Time now, Duration hold) {
-    signer_->hold_ms = static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(hold).count());
-    node_.reannounce(now);
+    node_.set_restart_hold(now, hold);
     node_.announce_to_all(now);
     after(now);
 }
@@ -152,7 +142,7 @@ void SubnetNode::set_address(Time now, const Address& addr) {
     after(now);
 }
 
-std::string SubnetNode::force_leave(Time now, std::string_view who) {
+Status SubnetNode::force_leave(Time now, std::string_view who) {
     std::optional<NodeId> found;
     for (const auto& [id, m] : node_.members().all()) {
         bool match = m.info.name == who || (who.size() >= 4 && id.hex().rfind(who, 0) == 0);
@@ -161,11 +151,11 @@ std::string SubnetNode::force_leave(Time now, std::string_view who) {
             // Appended, not "'" + std::string(who): g++ 12 at -O3 warns falsely (-Wrestrict).
             std::string err = "'";
             err.append(who).append("' matches more than one member; use the id");
-            return err;
+            return Error{err};
         }
         found = id;
     }
-    if (!found) return "no member named '" + std::string(who) + "'";
+    if (!found) return Error{"no member named '" + std::string(who) + "'"};
     auto err = node_.force_leave(now, *found);
     after(now);
     return err;
@@ -184,16 +174,12 @@ std::optional<LogLine> SubnetNode::poll_log() {
 }
 
 std::optional<std::uint32_t> SubnetNode::slot() const {
-    if (!signer_->claim || claims_.owner(signer_->claim->slot) != cfg_.node.id) return std::nullopt;
-    return signer_->claim->slot;
+    if (!claim_ || claims_.owner(claim_->slot) != cfg_.node.id) return std::nullopt;
+    return claim_->slot;
 }
 
 PersistedState SubnetNode::persisted() const {
-    return PersistedState{node_.incarnation(), signer_->claim};
-}
-
-std::optional<Announcement> SubnetNode::announcement_of(const Member& m) const {
-    return signer_->open(m.info);
+    return PersistedState{node_.incarnation(), claim_};
 }
 
 void SubnetNode::after(Time now) {
@@ -215,7 +201,7 @@ void SubnetNode::after(Time now) {
         }
     }
     // Ownership can only change with the claims; without a claim we wait for the first sync.
-    if (changed || !signer_->claim) reconcile(now);
+    if (changed || !claim_) reconcile(now);
 }
 
 void SubnetNode::refresh(const NodeId& id) {
@@ -259,14 +245,14 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
         }
         exhausted_ = true;
         // Withdraw a lost claim, or announce ourselves without one: we are still a member.
-        if (previous || !node_.announced()) node_.reannounce(now);
+        if (previous || !node_.announced()) announce_claim(now);
         return;
     }
     exhausted_ = false;
     Claim c{*s, std::min(claims_.max_clock() + 1, kMaxClaimClock)};
-    signer_->claim = c;
+    claim_ = c;
     claims_.set(cfg_.node.id, c, false);
-    node_.reannounce(now);
+    announce_claim(now);
     subnet_events_.push_back(SubnetEvent{
         previous ? SubnetEvent::Kind::Moved : SubnetEvent::Kind::Acquired, *s, previous, lost_to});
     say(previous ? LogLine::Level::Warn : LogLine::Level::Info,
@@ -274,9 +260,15 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
             std::to_string(c.clock) + ")");
 }
 
+void SubnetNode::announce_claim(Time now) {
+    // A claim field is at most 15 bytes: far below the core's bound, so this cannot fail.
+    if (auto set = node_.set_payload(now, encode_claim(claim_)); !set)
+        say(LogLine::Level::Error, "cannot announce our claim: " + set.error());
+}
+
 void SubnetNode::reconcile(Time now) {
     if (node_.leaving() || node_.stopped()) return;
-    if (auto mine = signer_->claim) {
+    if (auto mine = claim_) {
         auto owner = claims_.owner(mine->slot);
         if (!owner || *owner == cfg_.node.id) return;
         auto theirs = claims_.claim_of(*owner);
@@ -290,7 +282,7 @@ void SubnetNode::reconcile(Time now) {
                 " against our " + std::to_string(mine->clock) +
                 "); giving it up and moving to a free subnet");
         claims_.erase(cfg_.node.id);
-        signer_->claim.reset();
+        claim_.reset();
         claim(now, mine->slot, *owner);
         return;
     }

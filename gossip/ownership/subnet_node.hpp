@@ -22,13 +22,13 @@
 namespace shoal {
 
 // Verification is a pure function of an announcement's bytes, so its result is cached by content:
-// a relayed copy costs a hash, not a signature check. Simulated nodes may share one cache.
+// a relayed copy costs a hash, not a signature check. Simulated nodes may share one cache, and
+// then one immutable copy of each announcement.
 class VerifyCache {
   public:
-    using Result = std::variant<Announcement, Rejection>;
     // The network's digest is part of the key and fixes its slot range, so one cache may serve
     // nodes of different networks.
-    const Result& get_or_verify(const Alive& a, const NetworkConfig& network);
+    const Verification& get_or_verify(const Alive& a, const NetworkConfig& network);
     std::uint64_t verifications() const { return misses_; }
     std::uint64_t hits() const { return hits_; }
 
@@ -41,7 +41,7 @@ class VerifyCache {
             return h;
         }
     };
-    std::unordered_map<std::array<std::uint8_t, 32>, Result, KeyHash> entries_;
+    std::unordered_map<std::array<std::uint8_t, 32>, Verification, KeyHash> entries_;
     std::uint64_t hits_ = 0, misses_ = 0;
 };
 
@@ -77,16 +77,16 @@ class SubnetNode {
 
     void handle_datagram(Time now, const Address& from, std::span<const std::uint8_t> bytes);
     void handle_timeout(Time now);
-    std::optional<Transmit> poll_transmit() { return node_.poll_transmit(); }
-    std::optional<Address> poll_reachable() { return node_.poll_reachable(); }
-    std::optional<MemberEvent> poll_event();
-    std::optional<SubnetEvent> poll_subnet_event();
-    std::optional<LogLine> poll_log();
-    std::optional<Time> poll_timeout() const { return node_.poll_timeout(); }
+    [[nodiscard]] std::optional<Transmit> poll_transmit() { return node_.poll_transmit(); }
+    [[nodiscard]] std::optional<Address> poll_reachable() { return node_.poll_reachable(); }
+    [[nodiscard]] std::optional<MemberEvent> poll_event();
+    [[nodiscard]] std::optional<SubnetEvent> poll_subnet_event();
+    [[nodiscard]] std::optional<LogLine> poll_log();
+    [[nodiscard]] std::optional<Time> poll_timeout() const { return node_.poll_timeout(); }
 
     void leave(Time now);
     // By name or id (or an unambiguous id prefix); an error message unless it is dead here.
-    std::string force_leave(Time now, std::string_view who);
+    [[nodiscard]] Status force_leave(Time now, std::string_view who);
     void set_keyring(Keyring ring) { node_.set_keyring(std::move(ring)); }
     void set_address(Time now, const Address& addr);
     // A planned restart: announces (signed) that we will be back within `hold`; peers keep our
@@ -99,21 +99,22 @@ class SubnetNode {
     const NetworkConfig& network() const { return cfg_.network; }
     PersistedState persisted() const;
     const Node& node() const { return node_; }
-    // The verified announcement a member holds for `m`, if valid.
-    std::optional<Announcement> announcement_of(const Member& m) const;
+    // What member `m` announced, as verified when it arrived (null only without one).
+    VerifiedAnnouncement announcement_of(const Member& m) const { return m.announcement; }
 
   private:
-    class Signer;
     void after(Time now);
     void refresh(const NodeId& id);
     void reconcile(Time now);
     std::optional<std::uint32_t> pick_slot() const;
     void claim(Time now, std::optional<std::uint32_t> previous = std::nullopt,
                std::optional<NodeId> lost_to = std::nullopt);
+    // Hands `claim_` to the core as its announcement payload, which announces it.
+    void announce_claim(Time now);
     void say(LogLine::Level level, std::string text);
 
     SubnetNodeConfig cfg_;
-    std::shared_ptr<Signer> signer_;
+    std::optional<Claim> claim_;  // ours, as announced (the core holds it as payload)
     Node node_;
     ClaimTable claims_;
     std::deque<MemberEvent> events_;

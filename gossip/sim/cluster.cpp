@@ -17,8 +17,8 @@ constexpr std::uint16_t kGossipPort = 7946;
 namespace {
 NetworkConfig network_or_die(const NetworkSettings& s) {
     auto made = NetworkConfig::make(s);
-    if (auto* err = std::get_if<std::string>(&made)) throw std::invalid_argument(*err);
-    return std::get<NetworkConfig>(made);
+    if (!made) throw std::invalid_argument(made.error());
+    return *made;
 }
 }  // namespace
 

@@ -34,7 +34,8 @@ class Network {
               const Address& from, std::vector<std::uint8_t> bytes);
     bool empty() const { return heap_.empty(); }
     Time next_time() const { return heap_.front().at; }
-    InFlight pop();
+    // The next datagram due; like the cores' poll_* functions, dropping it loses it.
+    [[nodiscard]] InFlight pop();
     LinkModel& link() { return link_; }
 
   private:

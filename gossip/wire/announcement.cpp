@@ -10,6 +10,28 @@ constexpr std::string_view kAnnounceDomain = "shoal/announce/1";
 constexpr std::string_view kLeaveDomain = "shoal/leave/1";
 constexpr std::size_t kMaxVersionLen = 64;
 
+// The claim field: [] or [slot, clock].
+void write_claim(MsgWriter& w, const std::optional<Claim>& claim) {
+    if (claim) {
+        w.array(2);
+        w.uint(claim->slot);
+        w.uint(claim->clock);
+    } else {
+        w.array(0);
+    }
+}
+
+bool read_claim(MsgReader& r, std::optional<Claim>& claim) {
+    std::uint32_t n = 0;
+    if (!r.array(n) || (n != 0 && n != 2)) return false;
+    if (n == 2) {
+        Claim c;
+        if (!r.uint_as(c.slot, UINT32_MAX) || !r.uint(c.clock)) return false;
+        claim = c;
+    }
+    return true;
+}
+
 std::vector<std::uint8_t> encode_body(const Announcement& a) {
     std::vector<std::uint8_t> body;
     MsgWriter w(body);
@@ -20,13 +42,7 @@ std::vector<std::uint8_t> encode_body(const Announcement& a) {
     w.uint(a.addr.ip);
     w.uint(a.addr.port);
     w.uint(a.inc);
-    if (a.claim) {
-        w.array(2);
-        w.uint(a.claim->slot);
-        w.uint(a.claim->clock);
-    } else {
-        w.array(0);
-    }
+    write_claim(w, a.claim);
     w.bin(a.network);
     w.str(a.version);
     w.uint(a.restart_hold_ms);
@@ -35,19 +51,14 @@ std::vector<std::uint8_t> encode_body(const Announcement& a) {
 
 bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
     MsgReader r(body);
-    std::uint32_t n = 0, claim_n = 0;
+    std::uint32_t n = 0;
     std::string_view domain, name, version;
     std::span<const std::uint8_t> key, network;
     if (!r.array(n) || n < 10 || !r.str(domain, 32) || domain != kAnnounceDomain ||
         !r.bin(key, 32) || key.size() != 32 || !r.str(name, kMaxNameLen) ||
         !r.uint_as(a.addr.ip, UINT32_MAX) || !r.uint_as(a.addr.port, UINT16_MAX) ||
-        !r.uint_as(a.inc, UINT32_MAX) || !r.array(claim_n) || (claim_n != 0 && claim_n != 2))
+        !r.uint_as(a.inc, UINT32_MAX) || !read_claim(r, a.claim))
         return false;
-    if (claim_n == 2) {
-        Claim c;
-        if (!r.uint_as(c.slot, UINT32_MAX) || !r.uint(c.clock)) return false;
-        a.claim = c;
-    }
     if (!r.bin(network, 16) || network.size() != 16 || !r.str(version, kMaxVersionLen) ||
         !r.uint_as(a.restart_hold_ms, UINT32_MAX))
         return false;
@@ -81,6 +92,21 @@ const char* to_string(Rejection r) {
         case Rejection::Count: break;
     }
     return "?";
+}
+
+std::vector<std::uint8_t> encode_claim(const std::optional<Claim>& claim) {
+    std::vector<std::uint8_t> field;
+    MsgWriter w(field);
+    write_claim(w, claim);
+    return field;
+}
+
+bool decode_claim(std::span<const std::uint8_t> field, std::optional<Claim>& claim) {
+    MsgReader r(field);
+    std::optional<Claim> c;
+    if (!read_claim(r, c) || !r.at_end()) return false;
+    claim = c;
+    return true;
 }
 
 Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t proto) {

@@ -56,6 +56,12 @@ enum class Rejection : std::uint8_t {
 };
 const char* to_string(Rejection r);
 
+// The claim field of the body on its own, exactly as the body carries it: the bytes SubnetNode
+// hands the membership core as its opaque announcement payload.
+std::vector<std::uint8_t> encode_claim(const std::optional<Claim>& claim);
+// False unless `field` is exactly one claim field.
+bool decode_claim(std::span<const std::uint8_t> field, std::optional<Claim>& claim);
+
 // The Alive message a node sends about itself: outer fields plus the signed meta.
 Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t proto);
 // Decodes and verifies against our own pod network: signed for it (`network` is its digest),

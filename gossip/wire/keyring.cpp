@@ -23,8 +23,7 @@ std::optional<ClusterKey> Keyring::decode_key(std::string_view text) {
     return key;
 }
 
-std::optional<Keyring> Keyring::parse(std::string_view text, std::string& error,
-                                      std::vector<int>* lines) {
+Result<Keyring> Keyring::parse(std::string_view text, std::vector<int>* lines) {
     std::vector<ClusterKey> keys;
     if (lines) lines->clear();
     int line_no = 0;
@@ -40,17 +39,15 @@ std::optional<Keyring> Keyring::parse(std::string_view text, std::string& error,
         if (line.empty() || line.front() == '#') continue;
         auto key = decode_key(line);
         if (!key) {
-            error = "line " + std::to_string(line_no) +
-                    ": not a cluster key (expected 44 characters of base64 encoding 32 bytes, as "
-                    "`shoal keygen` prints)";
-            return std::nullopt;
+            return Error{"line " + std::to_string(line_no) +
+                         ": not a cluster key (expected 44 characters of base64 encoding 32 "
+                         "bytes, as `shoal keygen` prints)"};
         }
         keys.push_back(*key);
         if (lines) lines->push_back(line_no);
     }
     if (keys.empty()) {
-        error = "no key found (one base64 key per line; `shoal keygen` makes one)";
-        return std::nullopt;
+        return Error{"no key found (one base64 key per line; `shoal keygen` makes one)"};
     }
     return Keyring(std::move(keys));
 }

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.hpp"
+
 namespace shoal {
 
 using ClusterKey = std::array<std::uint8_t, 32>;
@@ -27,10 +29,9 @@ class Keyring {
     // Text form of one key: standard base64 of its 32 bytes.
     static std::string encode_key(const ClusterKey& key);
     static std::optional<ClusterKey> decode_key(std::string_view text);
-    // One key per line; blank lines and lines starting with '#' are ignored. On failure `error`
-    // says which line is wrong and why. `lines`, when given, receives each key's line number.
-    static std::optional<Keyring> parse(std::string_view text, std::string& error,
-                                        std::vector<int>* lines = nullptr);
+    // One key per line; blank lines and lines starting with '#' are ignored. The error says
+    // which line is wrong and why. `lines`, when given, receives each key's line number.
+    static Result<Keyring> parse(std::string_view text, std::vector<int>* lines = nullptr);
     // A short, non-secret name for a key (first bytes of its BLAKE2b hash), for logs and status.
     static std::string fingerprint(const ClusterKey& key);
 

@@ -31,8 +31,9 @@ constexpr bool is_live(MemberState s) {
     return s == MemberState::Alive || s == MemberState::Suspect;
 }
 
-// Keeps its subnet and its routes: live, or away for an announced restart.
-constexpr bool holds_subnet(MemberState s) {
+// Present: live, or away for a restart it announced (signed) and is held for. Still one of the
+// cluster, whether or not it answers now: only death or a leave ends that.
+constexpr bool is_present(MemberState s) {
     return is_live(s) || s == MemberState::Restarting;
 }
 

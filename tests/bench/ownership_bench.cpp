@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     if (sodium_init() < 0) return 1;
     const std::size_t members = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 4096;
     Rng rng = Rng::from_u64(1);
-    auto network = std::get<NetworkConfig>(NetworkConfig::make({"10.0.0.0/8", 24}));
+    auto network = *NetworkConfig::make({"10.0.0.0/8", 24});
     std::vector<Identity> ids;
     for (std::size_t i = 0; i < members; ++i) ids.push_back(Identity::generate(rng));
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "gossip/ownership/network_config.hpp"
 
 using namespace shoal;
@@ -12,7 +14,7 @@ struct Fixture {
     Identity me = Identity::generate(rng);
     Identity other = Identity::generate(rng);
     // 10.244.1.0/24 .. 10.244.255.0/24: slots 0 to 254.
-    NetworkConfig net = std::get<NetworkConfig>(NetworkConfig::make({"10.244.0.0/16"}));
+    NetworkConfig net = *NetworkConfig::make({"10.244.0.0/16"});
     Announcement ann() const {
         return Announcement{me.public_key(), "node-a", Address{0x0a000001, 7946}, 4, Claim{9, 17},
                             net.digest(),    "0.1.0"};
@@ -53,7 +55,7 @@ TEST(Announcement, EveryTamperingIsCaught) {
         auto r = rejection(open_announcement(t, f.net.digest(), f.net.slots()));
         EXPECT_TRUE(r == Rejection::BadSignature || r == Rejection::Malformed) << "byte " << i;
     }
-    auto other = std::get<NetworkConfig>(NetworkConfig::make({"10.245.0.0/16"}));
+    auto other = *NetworkConfig::make({"10.245.0.0/16"});
     EXPECT_EQ(rejection(open_announcement(good, other.digest(), other.slots())),
               Rejection::ForeignNetwork);
 }
@@ -108,4 +110,28 @@ TEST(Announcement, IdentityFollowsFromTheSeed) {
     Identity again(f.me.seed());
     EXPECT_EQ(again.id(), f.me.id());
     EXPECT_EQ(again.public_key(), f.me.public_key());
+}
+
+// SubnetNode hands its claim to the membership core as an opaque payload: the claim field's own
+// bytes, which must be exactly what the signed body carries (or the wire would change).
+TEST(Announcement, TheClaimFieldRoundTripsAsTheBodyCarriesIt) {
+    Fixture f;
+    for (std::optional<Claim> c : {std::optional<Claim>{}, std::optional<Claim>{Claim{9, 17}},
+                                   std::optional<Claim>{Claim{UINT32_MAX, kMaxClaimClock}}}) {
+        auto field = encode_claim(c);
+        std::optional<Claim> back = Claim{1, 1};
+        ASSERT_TRUE(decode_claim(field, back));
+        EXPECT_EQ(back, c);
+        Announcement a = f.ann();
+        a.claim = c;
+        Alive sealed = seal_announcement(a, f.me, 1);
+        EXPECT_NE(std::search(sealed.meta.begin(), sealed.meta.end(), field.begin(), field.end()),
+                  sealed.meta.end());
+    }
+    std::optional<Claim> out;
+    EXPECT_FALSE(decode_claim(std::vector<std::uint8_t>{}, out));
+    auto one = encode_claim(Claim{9, 17});
+    one.push_back(0);  // trailing bytes
+    EXPECT_FALSE(decode_claim(one, out));
+    EXPECT_FALSE(decode_claim(std::vector<std::uint8_t>{0x91, 0x01}, out));  // [1]: one element
 }

@@ -6,7 +6,7 @@ using namespace shoal;
 
 namespace {
 NetworkConfig config(NetworkSettings s) {
-    return std::get<NetworkConfig>(NetworkConfig::make(s));
+    return *NetworkConfig::make(s);
 }
 }  // namespace
 

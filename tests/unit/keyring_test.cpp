@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "error_of.hpp"
+
 using namespace shoal;
+using shoal::test::error_of;
 
 TEST(Keyring, KeysRoundTripThroughTheirTextForm) {
     ClusterKey k{};
@@ -19,19 +22,15 @@ TEST(Keyring, FileHasOneKeyPerLineWithComments) {
     b[0] = 1;
     std::string file = "# rotation in progress\n" + Keyring::encode_key(a) + "\n\n  " +
                        Keyring::encode_key(b) + "  \n";
-    std::string err;
-    auto ring = Keyring::parse(file, err);
-    ASSERT_TRUE(ring) << err;
+    auto ring = Keyring::parse(file);
+    ASSERT_TRUE(ring) << ring.error();
     EXPECT_EQ(ring->size(), 2u);
     EXPECT_EQ(ring->primary(), a);
 }
 
 TEST(Keyring, BadLinesAreNamed) {
-    std::string err;
-    EXPECT_FALSE(Keyring::parse("# ok\nnot-a-key\n", err));
-    EXPECT_NE(err.find("line 2"), std::string::npos);
-    EXPECT_FALSE(Keyring::parse("# only comments\n", err));
-    EXPECT_NE(err.find("no key"), std::string::npos);
+    EXPECT_NE(error_of(Keyring::parse("# ok\nnot-a-key\n")).find("line 2"), std::string::npos);
+    EXPECT_NE(error_of(Keyring::parse("# only comments\n")).find("no key"), std::string::npos);
 }
 
 TEST(Keyring, FingerprintsDifferAndRevealNothingOfTheKey) {
@@ -47,8 +46,7 @@ TEST(Keyring, ParseReportsTheLineOfEachKey) {
     b[0] = 1;
     std::string file =
         "# new key first\n" + Keyring::encode_key(b) + "\n\n" + Keyring::encode_key(a) + "\n";
-    std::string err;
     std::vector<int> lines{99};
-    ASSERT_TRUE(Keyring::parse(file, err, &lines)) << err;
+    ASSERT_EQ(error_of(Keyring::parse(file, &lines)), "");
     EXPECT_EQ(lines, (std::vector<int>{2, 4}));
 }

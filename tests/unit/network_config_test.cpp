@@ -2,17 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include "error_of.hpp"
+
 using namespace shoal;
 
 namespace {
 std::string error_of(NetworkSettings s) {
-    auto r = NetworkConfig::make(s);
-    return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+    return shoal::test::error_of(NetworkConfig::make(s));
 }
 NetworkConfig ok(NetworkSettings s) {
     auto r = NetworkConfig::make(s);
-    EXPECT_TRUE(std::holds_alternative<NetworkConfig>(r)) << error_of(s);
-    return std::get<NetworkConfig>(r);
+    EXPECT_TRUE(r) << error_of(s);
+    return *r;
 }
 }  // namespace
 

@@ -20,7 +20,7 @@ std::map<std::string, std::string> parse(const std::string& text) {
     return kv;
 }
 NetworkConfig config(NetworkSettings s) {
-    return std::get<NetworkConfig>(NetworkConfig::make(s));
+    return *NetworkConfig::make(s);
 }
 }  // namespace
 

@@ -1,0 +1,267 @@
+// Merging what others say about members (alive, suspect, dead, left) by incarnation: suspicion
+// timers, restart holds, refuting what is said about ourselves, and transition(), the one way a
+// member becomes dead or left (also by force-leave).
+#include <algorithm>
+
+#include "gossip/membership/node.hpp"
+
+namespace shoal {
+
+Message Node::record_message(const Member& m) const {
+    switch (m.state) {
+        case MemberState::Alive: return m.info;
+        case MemberState::Suspect: return Suspect{m.id(), m.inc(), cfg_.id};
+        case MemberState::Dead: return Dead{m.id(), m.inc(), cfg_.id};
+        case MemberState::Left: return Left{m.id(), m.inc(), m.left_sig};
+        case MemberState::Restarting: return m.info;
+    }
+    return m.info;
+}
+
+void Node::refute(const Address& from, std::uint32_t accused_inc) {
+    Alive a = announce_self(std::max(incarnation(), accused_inc) + 1);
+    if (!from.is_unset() && from != cfg_.addr) send(from, {a});
+    ++stats_.suspicions_refuted;
+    adjust_health(1);
+    log(LogLine::Level::Info, "refuted a suspicion about this node reported by " +
+                                  from.to_string() + "; incarnation now " + std::to_string(a.inc));
+}
+
+void Node::on_accused(Time now, const Address& from, std::uint32_t accused_inc,
+                      StaleAccusation stale) {
+    if (!leaving() && accused_inc >= incarnation()) {
+        refute(from, accused_inc);
+        return;
+    }
+    // Below our incarnation: a copy of an accusation we already refuted, still travelling.
+    if (stale == StaleAccusation::Ignore || leaving() || from.is_unset()) return;
+    // Bounded: after a refutation, stale copies of the accusation arrive from many relays.
+    if (now - stale_reply_window_ >= cfg_.timing.probe_interval) {
+        stale_reply_window_ = now;
+        stale_replies_ = 0;
+    }
+    if (++stale_replies_ > 8 || !announced_) return;
+    send(from, {self_alive()});
+}
+
+void Node::on_alive(Time now, const Address& from, const Alive& a) {
+    // Relayed copies of what we already hold are the common case: settle them before paying for
+    // a signature check. Older ones are replays; identical ones were verified when first stored.
+    if (const Member* known = table_.find(a.id); known && a.id != cfg_.id) {
+        if (a.inc < known->info.inc) {
+            reject(now, Rejection::Replayed, from, a.id);
+            return;
+        }
+        if (a.inc == known->info.inc && a.meta == known->info.meta && a.addr == known->info.addr &&
+            a.name == known->info.name)
+            return;
+    }
+    VerifiedAnnouncement ann;
+    if (creds_) {
+        auto verified = creds_->verify(a);
+        if (auto* r = std::get_if<Rejection>(&verified)) {
+            reject(now, *r, from, a.id);
+            return;
+        }
+        ann = std::get<VerifiedAnnouncement>(std::move(verified));
+    }
+    if (a.id == cfg_.id) {
+        const Member& me = self();
+        if (leaving()) return;
+        bool differs = a.addr != me.info.addr || a.name != me.info.name || a.meta != me.info.meta;
+        // Someone holds a newer or different announcement of us, e.g. from before a restart.
+        if (a.inc > me.inc() || (a.inc == me.inc() && differs)) refute(from, a.inc);
+        return;
+    }
+    Member* m = table_.find(a.id);
+    if (!m) {
+        Member& n = table_.insert(a, std::move(ann), MemberState::Alive, now);
+        broadcast(a.id, a);
+        emit(MemberEvent::Kind::Joined, n);
+        log(LogLine::Level::Info, "member joined: " + describe(n));
+        apply_restart_hold(now, n);
+        return;
+    }
+    if (a.inc <= m->inc()) return;
+    MemberState prev = m->state;
+    bool changed = a.addr != m->info.addr || a.name != m->info.name || a.meta != m->info.meta;
+    table_.set_info(*m, a, std::move(ann));
+    m->suspicion.reset();
+    ++m->timer_epoch;
+    if (prev != MemberState::Alive) table_.set_state(*m, MemberState::Alive, now);
+    broadcast(a.id, a);
+    if (prev == MemberState::Dead || prev == MemberState::Left) {
+        emit(MemberEvent::Kind::Joined, *m);
+        log(LogLine::Level::Info, "member rejoined: " + describe(*m));
+    } else if (prev == MemberState::Restarting) {
+        emit(MemberEvent::Kind::Recovered, *m);
+        log(LogLine::Level::Info, "member is back from its restart: " + describe(*m));
+    } else {
+        if (prev == MemberState::Suspect) {
+            emit(MemberEvent::Kind::Recovered, *m);
+            log(LogLine::Level::Info, "member refuted its suspicion: " + describe(*m));
+        }
+        if (changed) {
+            emit(MemberEvent::Kind::Updated, *m);
+            log(LogLine::Level::Info, "member updated its announcement: " + describe(*m));
+        }
+    }
+    apply_restart_hold(now, *m);
+}
+
+void Node::apply_restart_hold(Time now, Member& m) {
+    Duration hold = m.announcement
+                        ? Duration(std::chrono::milliseconds(m.announcement->restart_hold_ms))
+                        : Duration{};
+    if (hold <= Duration{}) return;
+    m.suspicion.reset();
+    table_.set_state(m, MemberState::Restarting, now);
+    schedule(now + hold, TimerKind::RestartHold, 0, m.id(), ++m.timer_epoch);
+    emit(MemberEvent::Kind::Restarting, m);
+    log(LogLine::Level::Info, "member is restarting, held for " + std::to_string(to_seconds(hold)) +
+                                  " s: " + describe(m));
+}
+
+void Node::on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t epoch) {
+    Member* m = table_.find(id);
+    if (!m || m->state != MemberState::Restarting || epoch != m->timer_epoch) return;
+    ++stats_.deaths_declared;
+    transition(
+        now, *m, MemberState::Dead, Dead{id, m->inc(), cfg_.id}, LogLine::Level::Warn,
+        "member declared dead: " + describe(*m) + " did not come back within its restart hold");
+}
+
+void Node::reschedule_suspicion(Member& m) {
+    schedule(m.suspicion->deadline(), TimerKind::Suspicion, 0, m.id(), ++m.timer_epoch);
+}
+
+void Node::suspect_member(Time now, Member& m, const NodeId& from) {
+    if (m.state == MemberState::Suspect && m.suspicion) {
+        if (m.suspicion->confirm(from)) {
+            reschedule_suspicion(m);
+            broadcast(m.id(), Suspect{m.id(), m.inc(), from});
+        }
+        return;
+    }
+    const Timing& t = cfg_.timing;
+    Duration min = suspicion_min(t, table_.live_count());
+    Duration max = std::chrono::duration_cast<Duration>(min * t.suspicion_max_mult);
+    // Confirmations can only come from members other than the suspect and the first suspector.
+    int needed = std::min(t.suspicion_confirmations, static_cast<int>(table_.live_count()) - 3);
+    table_.set_state(m, MemberState::Suspect, now);
+    m.suspicion.emplace(from, needed, min, max, now);
+    reschedule_suspicion(m);
+    Suspect s{m.id(), m.inc(), from};
+    broadcast(m.id(), s);
+    if (from == cfg_.id) {
+        ++stats_.suspicions_raised;
+        send(m.info.addr, {s});  // buddy system: tell the suspect directly
+    }
+    emit(MemberEvent::Kind::Suspect, m);
+    log(LogLine::Level::Info, "member suspected: " + describe(m) + " by " + from.short_hex());
+}
+
+void Node::on_suspect(Time now, const Address& from, const Suspect& s) {
+    if (s.id == cfg_.id) {
+        on_accused(now, from, s.inc, StaleAccusation::Answer);
+        return;
+    }
+    Member* m = table_.find(s.id);
+    if (!m || s.inc < m->inc() || !is_live(m->state)) return;
+    bool fresh = !(m->state == MemberState::Suspect && s.inc == m->inc());
+    if (s.inc > m->inc()) {
+        table_.set_incarnation(*m, s.inc);
+        m->suspicion.reset();
+        if (m->state == MemberState::Suspect) table_.set_state(*m, MemberState::Alive, now);
+    }
+    suspect_member(now, *m, s.from);
+    // A fresh suspicion raised by someone else: a few members re-probe the suspect themselves,
+    // so a member that is really gone collects independent confirmations within one probe.
+    if (fresh && s.from != cfg_.id && !leaving()) {
+        double others = std::max<double>(1, static_cast<double>(table_.live_count()) - 2);
+        if (rng_.chance(std::min(1.0, cfg_.timing.confirm_probes / others)))
+            start_probe(now, *m, ProbeKind::Confirm);
+    }
+}
+
+void Node::on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t epoch) {
+    Member* m = table_.find(id);
+    if (!m || m->state != MemberState::Suspect || !m->suspicion || epoch != m->timer_epoch) return;
+    if (!m->suspicion->fully_confirmed() || m->suspicion->confirmations() == 0) {
+        // Nobody else could confirm it: before declaring it dead, check it ourselves once more.
+        // A live member answers, and the suspicion our ping carries makes it refute to us.
+        if (!start_probe(now, *m, ProbeKind::LastChance))
+            schedule(now + cfg_.timing.probe_interval, TimerKind::Suspicion, 0, id, m->timer_epoch);
+        return;
+    }
+    declare_dead(now, *m);
+}
+
+void Node::declare_dead(Time now, Member& m) {
+    auto held = now - m.suspicion->start();
+    int confirmations = m.suspicion->confirmations();
+    ++stats_.deaths_declared;
+    transition(now, m, MemberState::Dead, Dead{m.id(), m.inc(), cfg_.id}, LogLine::Level::Warn,
+               "member declared dead: " + describe(m) + " after " +
+                   std::to_string(to_seconds(held)) + " s of suspicion, " +
+                   std::to_string(confirmations) + " confirmations");
+}
+
+void Node::on_dead(Time now, const Address& from, const Dead& d) {
+    if (d.id == cfg_.id) {
+        on_accused(now, from, d.inc, StaleAccusation::Answer);
+        return;
+    }
+    Member* m = table_.find(d.id);
+    if (!m || d.inc < m->inc() || !is_live(m->state)) return;
+    if (d.inc > m->inc()) table_.set_incarnation(*m, d.inc);
+    transition(now, *m, MemberState::Dead, d, LogLine::Level::Warn,
+               "member dead: " + describe(*m) + ", reported by " + d.from.short_hex());
+}
+
+void Node::on_left(Time now, const Address& from, const Left& l) {
+    if (l.id == cfg_.id) {
+        on_accused(now, from, l.inc, StaleAccusation::Ignore);
+        return;
+    }
+    Member* m = table_.find(l.id);
+    if (!m || l.inc < m->inc() || m->state == MemberState::Left) return;
+    // Only the member leaves itself; an unsigned leave is a force-leave, for the dead only.
+    bool self_signed =
+        !creds_ || (!l.sig.empty() && m->announcement && creds_->check_leave(*m->announcement, l));
+    if (!self_signed && m->state != MemberState::Dead) {
+        reject(now, Rejection::UnsignedLeave, from, l.id);
+        return;
+    }
+    if (l.inc > m->inc()) table_.set_incarnation(*m, l.inc);
+    m->left_sig = self_signed ? l.sig : std::vector<std::uint8_t>{};
+    transition(now, *m, MemberState::Left, l, LogLine::Level::Info, "member left: " + describe(*m));
+}
+
+void Node::transition(Time now, Member& m, MemberState to, const Message& verdict,
+                      LogLine::Level level, std::string text, bool new_epoch) {
+    table_.set_state(m, to, now);
+    m.suspicion.reset();
+    if (new_epoch) ++m.timer_epoch;
+    broadcast(m.id(), verdict);
+    emit(to == MemberState::Dead ? MemberEvent::Kind::Dead : MemberEvent::Kind::Left, m);
+    log(level, std::move(text));
+}
+
+Status Node::force_leave(Time now, const NodeId& id) {
+    if (stopped()) return Error{"this node has left the cluster"};
+    advance(now);
+    Member* m = table_.find(id);
+    if (!m || id == cfg_.id) return Error{"no such member"};
+    if (m->state != MemberState::Dead)
+        return Error{describe(*m) + " is " + std::string(to_string(m->state)) +
+                     ": force-leave only removes members that are dead"};
+    Left l{id, m->inc(), {}};
+    m->left_sig.clear();
+    // A dead member has no suspicion and no timer left to invalidate: the epoch stays.
+    transition(now, *m, MemberState::Left, l, LogLine::Level::Info,
+               "forced out dead member " + describe(*m), false);
+    return {};
+}
+
+}  // namespace shoal
