@@ -26,38 +26,30 @@ struct AgentOptions::Raw {
     CLI::App* cmd = nullptr;
 };
 
-std::variant<std::optional<LogLevel>, std::string> read_log_level(const std::string& config_file) {
+Result<std::optional<LogLevel>> read_log_level(const std::string& config_file) {
     try {
         for (const auto& item : CLI::ConfigTOML().from_file(config_file)) {
             if (!item.parents.empty() || item.name != "log-level" || item.inputs.empty()) continue;
             auto level = parse_log_level(item.inputs.front());
             if (!level)
-                return "log-level: '" + item.inputs.front() + "' is not debug, info, warn or error";
+                return Error{"log-level: '" + item.inputs.front() +
+                             "' is not debug, info, warn or error"};
             return level;
         }
         return std::optional<LogLevel>{};
     } catch (const CLI::Error& e) {
-        return config_file + ": " + e.what();
+        return Error{config_file + ": " + e.what()};
     }
 }
 
-std::optional<LogLevel> parse_log_level(std::string_view s) {
-    if (s == "debug") return LogLevel::Debug;
-    if (s == "info") return LogLevel::Info;
-    if (s == "warn") return LogLevel::Warn;
-    if (s == "error") return LogLevel::Error;
-    return std::nullopt;
-}
-
-std::variant<Keyring, std::string> read_keyring(const std::string& path, std::vector<int>* lines) {
+Result<Keyring> read_keyring(const std::string& path, std::vector<int>* lines) {
     std::ifstream in(path);
-    if (!in) return "cluster-key-file: cannot read " + path;
+    if (!in) return Error{"cluster-key-file: cannot read " + path};
     std::stringstream text;
     text << in.rdbuf();
-    std::string err;
-    auto ring = Keyring::parse(text.str(), err, lines);
-    if (!ring) return "cluster-key-file: " + path + ": " + err;
-    return *ring;
+    auto ring = Keyring::parse(text.str(), lines);
+    if (!ring) return Error{"cluster-key-file: " + path + ": " + ring.error()};
+    return ring;
 }
 
 std::optional<std::string> keyring_permission_warning(const std::string& path) {
@@ -145,56 +137,56 @@ std::string apply_config_file(CLI::App* cmd, const std::string& path) {
 }
 }  // namespace
 
-std::variant<AgentConfig, std::string> AgentOptions::finish() const {
+Result<AgentConfig> AgentOptions::finish() const {
     Raw& r = *raw_;
     AgentConfig c;
     if (!r.config.empty()) {
-        if (auto err = apply_config_file(r.cmd, r.config); !err.empty()) return err;
+        if (auto err = apply_config_file(r.cmd, r.config); !err.empty()) return Error{err};
     }
 
     auto profile = parse_profile(r.profile);
-    if (!profile) return "profile: '" + r.profile + "' is not lan or fast";
+    if (!profile) return Error{"profile: '" + r.profile + "' is not lan or fast"};
     c.profile = *profile;
     c.timing = timing_for(*profile);
     for (const auto& [name, value] : r.timers)
-        if (auto err = apply_setting(c.timing, name, value); !err.empty()) return err;
-    if (auto err = validate(c.timing); !err.empty()) return err;
+        if (auto set = apply_setting(c.timing, name, value); !set) return Error{set.error()};
+    if (auto valid = validate(c.timing); !valid) return Error{valid.error()};
 
     auto net = NetworkConfig::make(r.network);
-    if (auto* err = std::get_if<std::string>(&net)) return *err;
-    c.network = std::get<NetworkConfig>(net);
+    if (!net) return Error{net.error()};
+    c.network = *net;
 
     if (r.cluster_key_file.empty())
-        return std::string("cluster-key-file: not set (make a key with `shoal keygen`)");
+        return Error{std::string("cluster-key-file: not set (make a key with `shoal keygen`)")};
     auto ring = read_keyring(r.cluster_key_file, &c.keyring_lines);
-    if (auto* err = std::get_if<std::string>(&ring)) return *err;
+    if (!ring) return Error{ring.error()};
     c.cluster_key_file = r.cluster_key_file;
-    c.keyring = std::get<Keyring>(ring);
+    c.keyring = *ring;
 
     auto bind = Address::parse(r.bind);
-    if (!bind) return "bind: '" + r.bind + "' is not IPv4:PORT";
+    if (!bind) return Error{"bind: '" + r.bind + "' is not IPv4:PORT"};
     c.bind = *bind;
     if (!r.metrics.empty()) {
         auto m = Address::parse(r.metrics);
         if (!m || m->port == 0)
-            return "metrics: '" + r.metrics + "' is not IPv4:PORT (e.g. 127.0.0.1:9477)";
+            return Error{"metrics: '" + r.metrics + "' is not IPv4:PORT (e.g. 127.0.0.1:9477)"};
         c.metrics = *m;
     }
     for (const auto& s : r.seeds) {
         auto a = Address::parse(s);
-        if (!a) return "seed: '" + s + "' is not IPv4:PORT";
+        if (!a) return Error{"seed: '" + s + "' is not IPv4:PORT"};
         c.seeds.push_back(*a);
     }
     for (auto [text, field] :
          {std::pair{&r.restart_hold, &c.restart_hold}, std::pair{&r.grace_period, &c.grace}}) {
         auto d = parse_duration(*text);
         if (!d)
-            return std::string(field == &c.restart_hold ? "restart-hold" : "grace-period") + ": '" +
-                   *text + "' is not a duration (e.g. 60s, 24h)";
+            return Error{std::string(field == &c.restart_hold ? "restart-hold" : "grace-period") +
+                         ": '" + *text + "' is not a duration (e.g. 60s, 24h)"};
         *field = *d;
     }
     auto level = parse_log_level(r.log_level);
-    if (!level) return "log-level: '" + r.log_level + "' is not debug, info, warn or error";
+    if (!level) return Error{"log-level: '" + r.log_level + "' is not debug, info, warn or error"};
     c.log_level = *level;
     if (r.route_table == "main") {
         c.route_table = 254;
@@ -202,8 +194,8 @@ std::variant<AgentConfig, std::string> AgentOptions::finish() const {
         char* end = nullptr;
         long t = std::strtol(r.route_table.c_str(), &end, 10);
         if (r.route_table.empty() || *end || t < 1 || t > 0xfffffffe || t == 255)
-            return "route-table: '" + r.route_table +
-                   "' is not main or a table number (1..2^32-2, not 255)";
+            return Error{"route-table: '" + r.route_table +
+                         "' is not main or a table number (1..2^32-2, not 255)"};
         c.route_table = static_cast<int>(t);
     }
 
@@ -211,29 +203,31 @@ std::variant<AgentConfig, std::string> AgentOptions::finish() const {
     if (c.iface.empty()) {
         auto def = netlink::default_route_interface();
         if (!def)
-            return std::string("iface: not set and there is no IPv4 default route to take it from");
+            return Error{
+                std::string("iface: not set and there is no IPv4 default route to take it from")};
         c.iface = *def;
     }
-    if (!netlink::interface_index(c.iface)) return "iface: no interface named '" + c.iface + "'";
+    if (!netlink::interface_index(c.iface))
+        return Error{"iface: no interface named '" + c.iface + "'"};
     if (r.advertise.empty()) {
         auto a = netlink::primary_ipv4(c.iface);
-        if (!a) return "advertise: not set and " + c.iface + " has no IPv4 address";
+        if (!a) return Error{"advertise: not set and " + c.iface + " has no IPv4 address"};
         c.advertise = a->first;
         c.advertise_follows_iface = true;
     } else {
         auto a = parse_ipv4(r.advertise);
-        if (!a) return "advertise: '" + r.advertise + "' is not an IPv4 address";
+        if (!a) return Error{"advertise: '" + r.advertise + "' is not an IPv4 address"};
         c.advertise = *a;
     }
     c.name = r.name;
     if (c.name.empty()) {
         char host[256] = {};
         if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
-            return std::string("name: not set and no hostname");
+            return Error{std::string("name: not set and no hostname")};
         c.name = host;
     }
     if (c.name.size() > kMaxNameLen)
-        return "name: longer than " + std::to_string(kMaxNameLen) + " bytes";
+        return Error{"name: longer than " + std::to_string(kMaxNameLen) + " bytes"};
     c.state_dir = r.state_dir;
     c.socket = r.socket;
     c.subnet_file = r.subnet_file;

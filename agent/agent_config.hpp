@@ -10,13 +10,13 @@
 #include <variant>
 #include <vector>
 
+#include "common/result.hpp"
 #include "gossip/membership/config.hpp"
+#include "gossip/membership/events.hpp"
 #include "gossip/ownership/network_config.hpp"
 #include "gossip/wire/keyring.hpp"
 
 namespace shoal::agent {
-
-enum class LogLevel { Debug, Info, Warn, Error };
 
 struct AgentConfig {
     std::string name;
@@ -50,7 +50,7 @@ class AgentOptions {
     explicit AgentOptions(CLI::App* cmd);
     // Validates, fills in defaults from the system (hostname, default-route interface, its
     // address), reads the keyring. On failure: a message starting with the setting's name.
-    std::variant<AgentConfig, std::string> finish() const;
+    Result<AgentConfig> finish() const;
 
   private:
     struct Raw;
@@ -58,13 +58,11 @@ class AgentOptions {
 };
 
 // `lines`, when given, receives the line number of each key in the file.
-std::variant<Keyring, std::string> read_keyring(const std::string& path,
-                                                std::vector<int>* lines = nullptr);
+Result<Keyring> read_keyring(const std::string& path, std::vector<int>* lines = nullptr);
 // A one-line warning when the keyring at `path` is readable by group or others (mode & 077),
 // naming its mode and the fix (`chmod 600 PATH`); nullopt when it is not, or cannot be stat'ed.
 std::optional<std::string> keyring_permission_warning(const std::string& path);
-std::optional<LogLevel> parse_log_level(std::string_view s);
-// The log-level a config file sets (nullopt if it sets none), or an error message.
-std::variant<std::optional<LogLevel>, std::string> read_log_level(const std::string& config_file);
+// The log-level a config file sets (nullopt if it sets none).
+Result<std::optional<LogLevel>> read_log_level(const std::string& config_file);
 
 }  // namespace shoal::agent

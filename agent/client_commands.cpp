@@ -12,11 +12,11 @@ Run add_agent(CLI::App& app) {
     auto opts = std::make_shared<agent::AgentOptions>(cmd);
     return [opts]() -> int {
         auto cfg = opts->finish();
-        if (auto* err = std::get_if<std::string>(&cfg)) {
-            std::fprintf(stderr, "shoal agent: %s\n", err->c_str());
+        if (!cfg) {
+            std::fprintf(stderr, "shoal agent: %s\n", cfg.error().c_str());
             return 2;
         }
-        return agent::run_agent(std::get<agent::AgentConfig>(cfg));
+        return agent::run_agent(*cfg);
     };
 }
 

@@ -52,20 +52,21 @@ bool someone_listens(const std::string& path) {
 
 Control::Control(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
 
-std::string Control::listen(const std::string& path) {
-    if (path.size() >= sizeof(sockaddr_un::sun_path)) return "socket: path too long: " + path;
-    if (someone_listens(path)) return "socket: another agent is already serving " + path;
+Status Control::listen(const std::string& path) {
+    if (path.size() >= sizeof(sockaddr_un::sun_path))
+        return Error{"socket: path too long: " + path};
+    if (someone_listens(path)) return Error{"socket: another agent is already serving " + path};
     ::unlink(path.c_str());
     auto dir = path.substr(0, path.find_last_of('/'));
     if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
     uv_pipe_init(loop_, &server_, 0);
     server_.data = this;
     if (int rc = uv_pipe_bind(&server_, path.c_str()); rc < 0)
-        return "socket: cannot bind " + path + ": " + uv_strerror(rc);
+        return Error{"socket: cannot bind " + path + ": " + uv_strerror(rc)};
     ::chmod(path.c_str(), 0600);
     if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 16, &Control::on_connection);
         rc < 0)
-        return "socket: cannot listen on " + path + ": " + uv_strerror(rc);
+        return Error{"socket: cannot listen on " + path + ": " + uv_strerror(rc)};
     path_ = path;
     return {};
 }

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "common/result.hpp"
+
 namespace shoal::agent {
 
 class Control {
@@ -20,7 +22,7 @@ class Control {
     Control(const Control&) = delete;
     Control& operator=(const Control&) = delete;
     // Refuses to take over a socket another agent is serving; removes a stale one.
-    std::string listen(const std::string& path);
+    [[nodiscard]] Status listen(const std::string& path);
 
   private:
     static void on_connection(uv_stream_t* server, int status);

@@ -65,8 +65,8 @@ HttpServer::~HttpServer() {
     stopper.join();
 }
 
-std::variant<std::unique_ptr<HttpServer>, std::string> HttpServer::start(
-    const Address& addr, std::chrono::milliseconds stall_after) {
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const Address& addr,
+                                                      std::chrono::milliseconds stall_after) {
     static const bool initialised = (mg_init_library(0), true);
     (void)initialised;
     auto s = std::make_unique<HttpServer>(Key{}, stall_after);
@@ -85,7 +85,8 @@ std::variant<std::unique_ptr<HttpServer>, std::string> HttpServer::start(
     mg_error_data error{&code, text, sizeof(text)};
     s->ctx_ = mg_start2(&init, &error);
     if (!s->ctx_)
-        return "metrics: cannot serve on " + port + ": " + (text[0] ? text : "civetweb failed");
+        return Error{"metrics: cannot serve on " + port + ": " +
+                     (text[0] ? text : "civetweb failed")};
     mg_set_request_handler(s->ctx_, "/metrics$", &HttpServer::on_metrics, s.get());
     mg_set_request_handler(s->ctx_, "/healthz$", &HttpServer::on_healthz, s.get());
     mg_set_request_handler(s->ctx_, "/readyz$", &HttpServer::on_readyz, s.get());

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "common/address.hpp"
+#include "common/result.hpp"
 
 struct mg_context;
 struct mg_connection;
@@ -29,7 +30,7 @@ class HttpServer {
     HttpServer& operator=(const HttpServer&) = delete;
 
     // Listens on `addr`; an error message (starting with "metrics:") when it cannot.
-    static std::variant<std::unique_ptr<HttpServer>, std::string> start(
+    static Result<std::unique_ptr<HttpServer>> start(
         const Address& addr, std::chrono::milliseconds stall_after = kStallAfter);
 
     // From the loop: the loop is alive now.

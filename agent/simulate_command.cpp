@@ -48,16 +48,16 @@ Run add_simulate(CLI::App& app) {
         o.timing = timing_for(o.profile);
         for (const auto& s : args->settings) {
             auto eq = s.find('=');
-            std::string err = eq == std::string::npos
-                                  ? "--set " + s + ": expected NAME=VALUE"
-                                  : apply_setting(o.timing, s.substr(0, eq), s.substr(eq + 1));
-            if (!err.empty()) {
-                std::fprintf(stderr, "shoal simulate: %s\n", err.c_str());
+            Status set = eq == std::string::npos
+                             ? Status(Error{"--set " + s + ": expected NAME=VALUE"})
+                             : apply_setting(o.timing, s.substr(0, eq), s.substr(eq + 1));
+            if (!set) {
+                std::fprintf(stderr, "shoal simulate: %s\n", set.error().c_str());
                 return 2;
             }
         }
-        if (auto err = validate(o.timing); !err.empty()) {
-            std::fprintf(stderr, "shoal simulate: %s\n", err.c_str());
+        if (auto valid = validate(o.timing); !valid) {
+            std::fprintf(stderr, "shoal simulate: %s\n", valid.error().c_str());
             return 2;
         }
         o.loss = args->loss;

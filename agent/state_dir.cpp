@@ -89,41 +89,40 @@ bool parse_number(std::string_view s, T& out) {
 
 }  // namespace
 
-std::string ensure_private_dir(const std::string& dir) {
+Status ensure_private_dir(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0700) == 0) return {};
-    if (errno != EEXIST) return "cannot create state directory " + dir + ": " + errno_text();
+    if (errno != EEXIST) return Error{"cannot create state directory " + dir + ": " + errno_text()};
     struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) return "cannot stat " + dir + ": " + errno_text();
-    if (!S_ISDIR(st.st_mode)) return dir + " exists and is not a directory";
+    if (::stat(dir.c_str(), &st) != 0) return Error{"cannot stat " + dir + ": " + errno_text()};
+    if (!S_ISDIR(st.st_mode)) return Error{dir + " exists and is not a directory"};
     return {};
 }
 
-std::string write_file_atomically(const std::string& path, std::string_view contents,
-                                  unsigned mode) {
+Status write_file_atomically(const std::string& path, std::string_view contents, unsigned mode) {
     std::string tmp = path + ".tmp";
     {
         Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-        if (!fd.ok()) return "cannot create " + tmp + ": " + errno_text();
+        if (!fd.ok()) return Error{"cannot create " + tmp + ": " + errno_text()};
         ::fchmod(fd.get(), mode);  // whatever the umask said
         std::size_t done = 0;
         while (done < contents.size()) {
             ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
             if (n < 0) {
                 if (errno == EINTR) continue;
-                std::string err = "cannot write " + tmp + ": " + errno_text();
+                Error err{"cannot write " + tmp + ": " + errno_text()};
                 ::unlink(tmp.c_str());
                 return err;
             }
             done += static_cast<std::size_t>(n);
         }
         if (::fsync(fd.get()) != 0) {
-            std::string err = "cannot sync " + tmp + ": " + errno_text();
+            Error err{"cannot sync " + tmp + ": " + errno_text()};
             ::unlink(tmp.c_str());
             return err;
         }
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::string err = "cannot rename " + tmp + " to " + path + ": " + errno_text();
+        Error err{"cannot rename " + tmp + " to " + path + ": " + errno_text()};
         ::unlink(tmp.c_str());
         return err;
     }
@@ -135,29 +134,29 @@ std::string write_file_atomically(const std::string& path, std::string_view cont
     return {};
 }
 
-std::variant<LoadedIdentity, std::string> load_or_create_identity(const std::string& dir) {
-    if (auto err = ensure_private_dir(dir); !err.empty()) return err;
+Result<LoadedIdentity> load_or_create_identity(const std::string& dir) {
+    if (auto made = ensure_private_dir(dir); !made) return Error{made.error()};
     const std::string path = dir + "/node.key";
     auto read = read_file(path);
-    if (!read.error.empty()) return read.error;
+    if (!read.error.empty()) return Error{read.error};
     if (read.missing) {
         KeySeed seed;
         randombytes_buf(seed.data(), seed.size());
         Identity id(seed);
         std::string text = std::string(kKeyHeader) + "\n" + Keyring::encode_key(seed) + "\n";
         sodium_memzero(seed.data(), seed.size());
-        auto err = write_file_atomically(path, text, 0600);
+        auto written = write_file_atomically(path, text, 0600);
         sodium_memzero(text.data(), text.size());
-        if (!err.empty()) return err;
+        if (!written) return Error{written.error()};
         return LoadedIdentity{std::move(id), true};
     }
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return "cannot stat " + path + ": " + errno_text();
+    if (::stat(path.c_str(), &st) != 0) return Error{"cannot stat " + path + ": " + errno_text()};
     if (st.st_mode & 077) {
         char mode[8];
         std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
-        return path + " is readable or writable by group or others (mode " + mode +
-               "): the node key must be private; run chmod 600 " + path;
+        return Error{path + " is readable or writable by group or others (mode " + mode +
+                     "): the node key must be private; run chmod 600 " + path};
     }
     std::string& text = read.data;
     auto lines = lines_of(text);
@@ -165,26 +164,26 @@ std::variant<LoadedIdentity, std::string> load_or_create_identity(const std::str
     if (lines.size() >= 2 && lines[0] == kKeyHeader) seed = Keyring::decode_key(lines[1]);
     sodium_memzero(text.data(), text.size());
     if (!seed || lines.size() > 2)
-        return path + " is corrupt: not a shoal node key (expected '" + std::string(kKeyHeader) +
-               "' and one base64 line). Restore it from a backup; deleting it makes this host a "
-               "new node whose old subnet stays reserved until the grace period ends";
+        return Error{
+            path + " is corrupt: not a shoal node key (expected '" + std::string(kKeyHeader) +
+            "' and one base64 line). Restore it from a backup; deleting it makes this host a "
+            "new node whose old subnet stays reserved until the grace period ends"};
     Identity id(*seed);
     sodium_memzero(seed->data(), seed->size());
     return LoadedIdentity{std::move(id), false};
 }
 
-std::variant<SavedState, std::string> load_state(const std::string& dir,
-                                                 const NetworkConfig& network) {
+Result<SavedState> load_state(const std::string& dir, const NetworkConfig& network) {
     const std::string path = dir + "/state";
     auto read = read_file(path);
-    if (!read.error.empty()) return read.error;
+    if (!read.error.empty()) return Error{read.error};
     SavedState s;
     if (read.missing) return s;
     auto lines = lines_of(read.data);
     auto corrupt = [&](std::size_t line, const std::string& why) {
-        return path + " is corrupt (line " + std::to_string(line) + ": " + why +
-               "); move it away to start over: the node keeps its identity and picks up its "
-               "incarnation and subnet from the cluster";
+        return Error{path + " is corrupt (line " + std::to_string(line) + ": " + why +
+                     "); move it away to start over: the node keeps its identity and picks up its "
+                     "incarnation and subnet from the cluster"};
     };
     if (lines.empty() || lines[0] != kStateHeader)
         return corrupt(1, "no '" + std::string(kStateHeader) + "' header");
@@ -204,11 +203,12 @@ std::variant<SavedState, std::string> load_state(const std::string& dir,
                 !parse_number(value.substr(sp2 + 1), c.clock))
                 return corrupt(i + 1, "bad claim (expected 'claim SLOT CLOCK' or 'claim none')");
             if (c.slot >= network.slots())
-                return path + " line " + std::to_string(i + 1) + ": the saved claim on slot " +
-                       std::to_string(c.slot) + " is outside the pod network (" +
-                       std::to_string(network.slots()) + " subnets: " + network.describe() +
-                       "); if the network settings changed, this host must join as a new "
-                       "node of the new network: move the file away to start over";
+                return Error{path + " line " + std::to_string(i + 1) +
+                             ": the saved claim on slot " + std::to_string(c.slot) +
+                             " is outside the pod network (" + std::to_string(network.slots()) +
+                             " subnets: " + network.describe() +
+                             "); if the network settings changed, this host must join as a new "
+                             "node of the new network: move the file away to start over"};
             if (c.clock > kMaxClaimClock)
                 return corrupt(i + 1, "claim clock " + std::to_string(c.clock) + " is above " +
                                           std::to_string(kMaxClaimClock));
@@ -224,7 +224,7 @@ std::variant<SavedState, std::string> load_state(const std::string& dir,
     return s;
 }
 
-std::string save_state(const std::string& dir, const SavedState& s) {
+Status save_state(const std::string& dir, const SavedState& s) {
     std::string text = std::string(kStateHeader) + "\n";
     text += "incarnation " + std::to_string(s.node.incarnation) + "\n";
     text += s.node.claim ? "claim " + std::to_string(s.node.claim->slot) + " " +

@@ -11,7 +11,9 @@
 #include <string>
 #include <string_view>
 #include <variant>
+
 #include <vector>
+#include "common/result.hpp"
 
 #include "gossip/ownership/subnet_node.hpp"
 #include "gossip/wire/identity.hpp"
@@ -32,16 +34,14 @@ struct SavedState {
     }
 };
 
-std::variant<LoadedIdentity, std::string> load_or_create_identity(const std::string& dir);
+Result<LoadedIdentity> load_or_create_identity(const std::string& dir);
 // A missing state file is a first start: empty state. A corrupt one is an error, and so is a
 // saved claim outside `network` (a slot past its last, a clock past kMaxClaimClock).
-std::variant<SavedState, std::string> load_state(const std::string& dir,
-                                                 const NetworkConfig& network);
-std::string save_state(const std::string& dir, const SavedState& state);
+Result<SavedState> load_state(const std::string& dir, const NetworkConfig& network);
+Status save_state(const std::string& dir, const SavedState& state);
 
-// Empty on success, else what went wrong, naming the path.
-std::string ensure_private_dir(const std::string& dir);
-std::string write_file_atomically(const std::string& path, std::string_view contents,
-                                  unsigned mode);
+// The errors name the path.
+Status ensure_private_dir(const std::string& dir);
+Status write_file_atomically(const std::string& path, std::string_view contents, unsigned mode);
 
 }  // namespace shoal::agent

@@ -23,7 +23,9 @@ E2E_PID[socat]=$!
 wait_for 5 test -S "$E2E_DIR/notify.sock" >/dev/null
 
 # h2 starts first: its only seed (h1) is down, so no peer is reachable.
-NOTIFY_SOCKET="$E2E_DIR/notify.sock" WATCHDOG_USEC=1000000 start_agent 2 --metrics "$M"
+# (Its leave is spread over ~4 s, many times the once-a-second publish: see the SIGINT check.)
+NOTIFY_SOCKET="$E2E_DIR/notify.sock" WATCHDOG_USEC=1000000 start_agent 2 --metrics "$M" \
+    --retransmit-mult 30 --leave-timeout 5s
 ms=$(wait_for 10 notified READY=1)
 check "READY=1 arrives with no peer reachable (${ms:-never} ms)" test -n "$ms"
 check "the control socket answers once READY=1 has come" shoal_at 2 status
@@ -67,7 +69,7 @@ for _ in 1 2 3; do on 1 bash -c "printf 'not a shoal datagram at all' > /dev/udp
 more_garbage() { [ "$(garbage)" -ge $((before + 3)) ]; }
 ms=$(wait_for 5 more_garbage)
 check "metrics: rejected datagrams increase after garbage UDP ($before -> $(garbage))" test -n "$ms"
-check "status shows the rejected datagrams" bash -c "'$SHOAL' status --socket $E2E_DIR/h2.sock | grep -q '^rejected datagrams [a-z_]* [0-9]'"
+check "status shows the rejected datagrams" shows 2 '^rejected datagrams [a-z_]* [0-9]' status
 
 # A route deleted by hand and put back counts as restored.
 restored0=$(metric 2 shoal_routes_restored_total)
@@ -98,8 +100,21 @@ check "a keyring readable by others gets one warning naming chmod 600" \
 check "a 0600 keyring gets none" bash -c "! grep -q 'cluster-key-file:.*chmod' $E2E_DIR/h1.log $E2E_DIR/h2.log"
 
 # SIGINT: STOPPING=1.
+# /readyz during the graceful leave: once it said "stopping", it must never say ready again (the
+# once-a-second publish used to, for as long as the leave took).
+pid2=${E2E_PID[2]}
+(while kill -0 "$pid2" 2>/dev/null; do
+    on 2 curl -s -o /dev/null -w '%{http_code}\n' --max-time 0.5 "http://$M/readyz"; sleep 0.05
+done) > "$E2E_DIR/readyz.log" 2>/dev/null &
+poller=$!
+sleep 0.3
+start_ms=$(now_ms)
 stop_agent 2 INT
+leave_ms=$(( $(now_ms) - start_ms ))
+wait "$poller"
 check "STOPPING=1 on SIGINT" notified STOPPING=1
+check "readyz went 200 -> 503 and never back during the ${leave_ms} ms leave" \
+    awk '$1 == 503 { stopping = 1 } stopping && $1 == 200 { bad = 1 } END { exit !(stopping && !bad) }' "$E2E_DIR/readyz.log"
 check "nothing is sent to the notify socket without NOTIFY_SOCKET (h1 sent nothing)" \
     test "$(grep -c READY=1 "$E2E_DIR/notify.log")" = 2
 

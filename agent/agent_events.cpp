@@ -1,0 +1,189 @@
+// What comes out of the core for the host (routes, subnet files, the state file) and what the
+// operator sends in (signals, SIGHUP's reload, control commands). See agent_loop.hpp.
+#include <csignal>
+
+#include "agent/agent_loop.hpp"
+#include "agent/control_replies.hpp"
+#include "netlink/interfaces.hpp"
+
+namespace shoal::agent {
+
+void Agent::apply_routes() {
+    if (!node_ || phase_ == Phase::Stopped) return;
+    bool armed = arming_->armed(monotonic_now(), node_->node().synced());
+    auto ifindex = netlink::interface_index(cfg_.iface);
+    if (!ifindex) {
+        log_(LogLevel::Warn, "interface " + cfg_.iface + " is gone; routes wait for it");
+        return;
+    }
+    // Until armed, our stale routes already in the kernel are kept as they are.
+    auto res = routes_.reconcile(desired_routes(*node_, *ifindex), cfg_.network.network(), armed);
+    route_counters_.installed += static_cast<std::uint64_t>(res.added + res.replaced);
+    route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
+    route_counters_.reconcile_errors += static_cast<std::uint64_t>(res.errors);
+    for (const auto& msg : res.messages) log_(res.errors ? LogLevel::Warn : LogLevel::Info, msg);
+    auto outcome = route_log_.record(std::move(res.reports));
+    route_counters_.restored += outcome.restored;
+    route_counters_.refused += outcome.refused;
+    for (const auto& line : outcome.lines) log_(line);
+}
+
+void Agent::on_subnet_event(const SubnetEvent& e) {
+    if (e.previous) {
+        std::string winner = "an older claim";
+        if (e.lost_to) {
+            const Member* m = node_->node().members().find(*e.lost_to);
+            winner = m ? m->info.name + " (" + e.lost_to->short_hex() + ", " +
+                             m->info.addr.to_string() + ")"
+                       : e.lost_to->short_hex();
+        }
+        lost_ = LostSubnet{cfg_.network.subnet(*e.previous).to_string(), winner, monotonic_now()};
+    }
+    std::vector<LogLine> lines;
+    if (e.slot) {
+        int mtu = netlink::interface_mtu(cfg_.iface).value_or(1500);
+        lines = files_.write(cfg_.network, *e.slot, mtu);
+    } else {
+        lines =
+            files_.withdraw(lost_ && e.previous ? "lost subnet " + lost_->subnet + " to " +
+                                                      lost_->winner + " and no subnet is free"
+                                                : "no free subnet in " + cfg_.network.describe());
+    }
+    for (const auto& l : lines) log_(l);
+    if (e.previous)
+        log_(LogLevel::Error,
+             "lost subnet " + lost_->subnet + " to " + lost_->winner + " (an older claim); " +
+                 (e.slot ? "now serving " + cfg_.network.subnet(*e.slot).to_string() + " in "
+                         : "removed ") +
+                 files_.describe() + ". Pods holding addresses in " + lost_->subnet +
+                 " are routed to the winner by every other host: recreate them "
+                 "(docs/OWNERSHIP.md, 'Losing a subnet')");
+}
+
+void Agent::save_state(bool membership_changed) {
+    SavedState now{node_->persisted(), saved_.peers};
+    if (membership_changed) {
+        now.peers.clear();
+        for (const auto& [id, m] : node_->node().members().all()) {
+            if (now.peers.size() == 16) break;
+            if (id != node_->node().id() && is_live(m.state)) now.peers.push_back(m.info.addr);
+        }
+    }
+    if (now == saved_) return;
+    if (auto saved = shoal::agent::save_state(cfg_.state_dir, now); !saved)
+        log_(LogLevel::Error, saved.error());
+    saved_ = now;
+}
+
+void Agent::on_kernel_event() {
+    if (!kernel_.drain() || phase_ == Phase::Stopped) return;
+    if (cfg_.advertise_follows_iface) {
+        auto now_addr = netlink::primary_ipv4(cfg_.iface);
+        if (now_addr && now_addr->first != address_) {
+            log_(LogLevel::Info, "the address of " + cfg_.iface + " changed from " +
+                                     ipv4_to_string(address_) + " to " +
+                                     ipv4_to_string(now_addr->first) + "; announcing it");
+            address_ = now_addr->first;
+            node_->set_address(monotonic_now(), Address{address_, cfg_.bind.port});
+        }
+    }
+    apply_routes();
+    pump();
+}
+
+void Agent::reload() {
+    notify_.reloading();
+    std::vector<int> lines;
+    auto ring = read_keyring(cfg_.cluster_key_file, &lines);
+    if (!ring) {
+        log_(LogLevel::Error, "SIGHUP: keyring not reloaded: " + ring.error());
+    } else {
+        if (auto warning = keyring_permission_warning(cfg_.cluster_key_file))
+            log_(LogLevel::Warn, *warning);
+        std::string fps;
+        for (const auto& k : ring->keys())
+            fps += (fps.empty() ? "" : ", ") + Keyring::fingerprint(k);
+        log_(LogLevel::Info, "SIGHUP: reloaded the keyring (" + std::to_string(ring->size()) +
+                                 " keys: " + fps + "; the first sends)");
+        node_->set_keyring(std::move(*ring));
+        key_lines_ = std::move(lines);
+    }
+    if (!cfg_.config_file.empty()) {
+        auto level = read_log_level(cfg_.config_file);
+        if (!level) {
+            log_(LogLevel::Error, "SIGHUP: log level not reloaded: " + level.error());
+        } else if (*level) {
+            log_.set_threshold(**level);
+            log_.notice(std::string("SIGHUP: log level now ") + to_string(**level));
+        }
+    }
+    publish();
+    notify_.reloaded();
+}
+
+void Agent::on_signal(int signum) {
+    if (signum == SIGHUP) {
+        reload();
+        return;
+    }
+    begin_stopping();
+    if (signum == SIGINT || (signum == SIGTERM && cfg_.leave_on_terminate)) {
+        log_(LogLevel::Info, "leaving the cluster");
+        node_->leave(monotonic_now());
+        pump();
+        return;
+    }
+    // SIGTERM: a planned restart. Routes stay as they are here, and the peers, told (signed)
+    // that we will be back within restart-hold, keep theirs too.
+    log_(LogLevel::Info, "SIGTERM: stopping for a restart; peers hold our routes for " +
+                             std::to_string(to_seconds(cfg_.restart_hold)) + " s");
+    node_->prepare_restart(monotonic_now(), cfg_.restart_hold);
+    pump();
+    shutdown(0);
+}
+
+Control::Reply Agent::handle_command(const std::string& line) {
+    auto sp = line.find(' ');
+    std::string cmd = line.substr(0, sp), arg = sp == std::string::npos ? "" : line.substr(sp + 1);
+    bool json = arg == "json";
+    if (cmd == "members")
+        return {true, render_members(member_rows(*node_, route_log_.reports()), json)};
+    if (cmd == "routes")
+        return {true, render_routes(route_rows(route_log_.reports(), cfg_.iface), json)};
+    if (cmd == "status") {
+        StatusInput in{*node_,
+                       cfg_.name,
+                       SHOAL_VERSION_STRING,
+                       to_string(cfg_.profile),
+                       static_cast<std::int64_t>(to_seconds(monotonic_now() - started_)),
+                       address_,
+                       route_log_.reports(),
+                       std::nullopt};
+        if (lost_)
+            in.lost = StatusInput::Lost{
+                lost_->subnet, lost_->winner,
+                static_cast<std::int64_t>(to_seconds(monotonic_now() - lost_->when))};
+        Record r = status_record(in);
+        return {true, json ? render_json(r) + "\n" : render_lines(r)};
+    }
+    if (cmd == "keys")
+        return {true,
+                render_keys(keys_record(node_->node().keyring(), cfg_.cluster_key_file, key_lines_),
+                            json)};
+    if (cmd == "leave") {
+        log_(LogLevel::Info, "leave requested over the control socket");
+        begin_stopping();
+        node_->leave(monotonic_now());
+        pump();
+        return {true, "leaving\n"};
+    }
+    if (cmd == "force-leave") {
+        auto forced = node_->force_leave(monotonic_now(), arg);
+        pump();
+        if (!forced) return {false, forced.error() + "\n"};
+        return {true, "forced out " + arg + "\n"};
+    }
+    return {false, "unknown command '" + cmd + "'\n"};
+}
+
+}  // namespace shoal::agent

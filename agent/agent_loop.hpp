@@ -1,0 +1,102 @@
+#pragma once
+// The agent's one object: it owns the loop's handles and drives the core. Split over two files:
+// agent.cpp (start-up, the loop, what the core sends and asks for) and agent_events.cpp (what
+// comes out of the core for the host: routes, subnet files, saved state; and the operator's
+// input: signals, reload, control commands). Only those two include this header.
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/agent.hpp"
+#include "agent/control.hpp"
+#include "agent/http_server.hpp"
+#include "agent/logger.hpp"
+#include "agent/metrics.hpp"
+#include "agent/notify.hpp"
+#include "agent/readiness.hpp"
+#include "agent/route_policy.hpp"
+#include "agent/state_dir.hpp"
+#include "agent/subnet_files.hpp"
+#include "netlink/kernel_events.hpp"
+#include "netlink/route_reconciler.hpp"
+
+namespace shoal::agent {
+
+Time monotonic_now();
+
+class Agent {
+  public:
+    explicit Agent(const AgentConfig& cfg)
+        : cfg_(cfg),
+          log_(cfg.log_level),
+          files_(cfg.subnet_file, cfg.cni_conf),
+          routes_(cfg.network.network(), cfg.route_table) {}
+    int run();
+
+  private:
+    // Start-up before the loop runs; a non-zero exit code on failure.
+    int prepare();
+    void start_loop_handles();
+    void pump();
+    void confirm_neighbour(const Address& peer);
+    void apply_routes();
+    void on_subnet_event(const SubnetEvent& e);
+    // Writes the state file when the incarnation, the claim or (after a membership change) the
+    // remembered peers differ from what is on disk.
+    void save_state(bool membership_changed);
+    void on_signal(int signum);
+    void reload();
+    void on_kernel_event();
+    Control::Reply handle_command(const std::string& line);
+    // Once a second and after membership changes: the HTTP snapshot and the systemd status.
+    void publish();
+    std::string not_ready() const;
+    std::string status_line() const;
+    std::string metrics_text() const;
+    std::optional<std::string> own_subnet() const;
+    // Stopping has begun (leave or restart): never "ready" again.
+    void begin_stopping();
+    // The loop ends.
+    void shutdown(int code);
+
+    const AgentConfig& cfg_;
+    Logger log_;
+    uv_loop_t loop_{};
+    uv_udp_t udp_{};
+    uv_timer_t wake_{};
+    uv_timer_t repair_{};
+    uv_signal_t sigint_{}, sigterm_{}, sighup_{};
+    uv_poll_t kernel_poll_{};
+    uv_timer_t ops_{};
+    uv_timer_t watchdog_{};
+    Notifier notify_;
+    std::unique_ptr<HttpServer> http_;
+    RouteCounters route_counters_;
+    std::vector<int> key_lines_;
+    SubnetFiles files_;
+    netlink::KernelEvents kernel_;
+    std::uint32_t address_ = 0;
+    std::unique_ptr<Control> control_;
+    std::optional<LoadedIdentity> identity_;
+    std::unique_ptr<SubnetNode> node_;
+    netlink::RouteReconciler routes_;
+    std::optional<RouteArming> arming_;
+    RouteReportLog route_log_;
+    SavedState saved_;
+    Time started_{};
+    Phase phase_ = Phase::Starting;
+    int exit_code_ = 0;
+    // The last subnet this node lost to an older claim, for `status` and /readyz.
+    struct LostSubnet {
+        std::string subnet;
+        std::string winner;  // name (id, address)
+        Time when;
+    };
+    std::optional<LostSubnet> lost_;
+};
+
+}  // namespace shoal::agent

@@ -1,0 +1,43 @@
+#pragma once
+// The bodies of the control socket's replies (`shoal members`, `routes`, `status`, `keys list`),
+// built from the agent's state as records and rendered as text or JSON (agent/reply.hpp).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/reply.hpp"
+#include "gossip/ownership/subnet_node.hpp"
+#include "netlink/route_reconciler.hpp"
+
+namespace shoal::agent {
+
+// One row per member, this node included: its subnet, and why it is not routable.
+std::vector<Record> member_rows(const SubnetNode& node,
+                                const std::vector<netlink::RouteReport>& routes);
+std::string render_members(const std::vector<Record>& rows, bool json);
+
+std::vector<Record> route_rows(const std::vector<netlink::RouteReport>& routes,
+                               const std::string& iface);
+std::string render_routes(const std::vector<Record>& rows, bool json);
+
+struct StatusInput {
+    const SubnetNode& node;
+    std::string name;
+    std::string version;
+    std::string profile;
+    std::int64_t uptime_seconds = 0;
+    std::uint32_t addr = 0;
+    const std::vector<netlink::RouteReport>& routes;
+    struct Lost {
+        std::string subnet, winner;
+        std::int64_t seconds_ago = 0;
+    };
+    std::optional<Lost> lost;
+};
+Record status_record(const StatusInput& in);
+
+// The keyring's fingerprints (never the keys), the primary first, with the line each came from.
+Record keys_record(const Keyring& ring, const std::string& file, const std::vector<int>& lines);
+std::string render_keys(const Record& keys, bool json);
+
+}  // namespace shoal::agent

@@ -1,0 +1,54 @@
+#pragma once
+// What the agent asks of the route reconciler, as pure functions of the core's state, so every
+// rule is unit-tested without root: which routes are wanted, when stale routes of ours may be
+// withdrawn after a restart, and what a pass's reports mean for the log and the counters.
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gossip/membership/events.hpp"
+#include "gossip/ownership/subnet_node.hpp"
+#include "netlink/route_reconciler.hpp"
+
+namespace shoal::agent {
+
+// A host-gw route to every other member that owns a subnet and is present (alive, suspect, or
+// away for an announced restart); none for our own subnet, none for a dead member's reservation.
+std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex);
+
+// Hitless restart: on start the agent adopts the routes of ours already in the kernel and
+// withdraws none until it has the cluster's view: its first full state transfer and 2 s to hear
+// the first gossip, or 30 s in any case. Missing routes are added at once.
+class RouteArming {
+  public:
+    explicit RouteArming(Time started) : started_(started) {}
+    // True once stale routes of ours may be withdrawn; stays true.
+    bool armed(Time now, bool synced);
+
+  private:
+    Time started_;
+    bool armed_ = false;
+};
+
+// What one reconcile pass means beyond its own messages: a route that cannot be installed
+// (conflict, next hop off the segment, refused) is logged once, not on every pass, until it
+// changes; a route installed by the last pass and changed by this one was put back after someone
+// else removed or changed it.
+class RouteReportLog {
+  public:
+    struct Outcome {
+        std::vector<LogLine> lines;
+        std::uint64_t restored = 0;
+        std::uint64_t refused = 0;  // refusals seen for the first time
+    };
+    Outcome record(std::vector<netlink::RouteReport> reports);
+    // The last pass's reports, one per desired route.
+    const std::vector<netlink::RouteReport>& reports() const { return reports_; }
+
+  private:
+    std::vector<netlink::RouteReport> reports_;
+    std::set<std::string> reported_;  // "dst via gw" of routes whose trouble was logged
+};
+
+}  // namespace shoal::agent

@@ -1,0 +1,207 @@
+// The agent's policies as pure functions: which routes it wants, when it may withdraw stale ones
+// after a restart, what a pass's reports mean for the log and the counters, when it is ready,
+// and the control replies' two forms.
+#include <gtest/gtest.h>
+
+#include "agent/control_replies.hpp"
+#include "agent/readiness.hpp"
+#include "agent/reply.hpp"
+#include "agent/route_policy.hpp"
+#include "gossip/sim/cluster.hpp"
+
+using namespace shoal;
+using namespace shoal::agent;
+
+namespace {
+
+sim::Cluster three_nodes() {
+    sim::ClusterOptions o;
+    o.timing = timing_for(Profile::Lan);
+    o.network = NetworkSettings{"10.244.0.0/16"};
+    o.seed = 7;
+    sim::Cluster c(o);
+    c.add_node({});
+    c.add_node({0});
+    c.add_node({0});
+    EXPECT_TRUE(c.run_until(
+        [&] {
+            if (!c.all_see_alive({0, 1, 2}) || !c.owners_agree()) return false;
+            for (std::size_t i = 0; i < 3; ++i)
+                if (!c.at(i).node->slot()) return false;
+            return true;
+        },
+        30s));
+    return c;
+}
+
+netlink::Route route_to(const sim::Cluster& c, std::size_t i, int ifindex) {
+    return netlink::Route{c.network().subnet(*c.at(i).node->slot()), c.at(i).addr.ip, ifindex};
+}
+
+netlink::RouteReport report(const char* dst, netlink::RouteState state, bool changed = false,
+                            std::string reason = {}) {
+    netlink::RouteReport r;
+    r.route = netlink::Route{*parse_ipv4_net(dst), 0x0a000002, 2};
+    r.state = state;
+    r.changed = changed;
+    r.reason = std::move(reason);
+    return r;
+}
+
+}  // namespace
+
+TEST(RoutePolicy, OneRouteToEveryOtherOwnerViaItsAddress) {
+    auto c = three_nodes();
+    auto want = desired_routes(*c.at(0).node, 5);
+    ASSERT_EQ(want.size(), 2u);
+    for (std::size_t i : {1, 2})
+        EXPECT_NE(std::find(want.begin(), want.end(), route_to(c, i, 5)), want.end()) << i;
+}
+
+TEST(RoutePolicy, NoRouteForADeadMembersReservationButOneForARestartingMember) {
+    auto c = three_nodes();
+    c.crash(2);
+    ASSERT_TRUE(c.run_until([&] { return c.view(0, 2) == MemberState::Dead; }, 60s));
+    auto want = desired_routes(*c.at(0).node, 5);
+    ASSERT_EQ(want.size(), 1u);  // node 2's subnet stays reserved, but routed nowhere
+    EXPECT_EQ(want[0], route_to(c, 1, 5));
+    c.act(1, [&](SubnetNode& n) { n.prepare_restart(c.now(), 60s); });
+    ASSERT_TRUE(c.run_until([&] { return c.view(0, 1) == MemberState::Restarting; }, 10s));
+    EXPECT_EQ(desired_routes(*c.at(0).node, 5).size(), 1u);  // held with its route
+}
+
+TEST(RoutePolicy, StaleRoutesArmTwoSecondsAfterTheFirstSyncOrAfterThirtySeconds) {
+    Time t0 = Time{} + 100s;
+    RouteArming a(t0);
+    EXPECT_FALSE(a.armed(t0, true));
+    EXPECT_FALSE(a.armed(t0 + 1900ms, true));
+    EXPECT_TRUE(a.armed(t0 + 2s, true));
+    EXPECT_TRUE(a.armed(t0 + 2s, false));  // stays armed
+    RouteArming b(t0);
+    EXPECT_FALSE(b.armed(t0 + 29s, false));
+    EXPECT_TRUE(b.armed(t0 + 30s, false));
+}
+
+TEST(RoutePolicy, TroubleIsLoggedOncePerRouteUntilItChanges) {
+    RouteReportLog log;
+    auto conflict = report("10.244.3.0/24", netlink::RouteState::Conflict, false, "foreign");
+    auto first = log.record({conflict});
+    ASSERT_EQ(first.lines.size(), 1u);
+    EXPECT_EQ(first.lines[0].level, LogLevel::Warn);
+    EXPECT_NE(first.lines[0].text.find("10.244.3.0/24 via 10.0.0.2 is conflict: foreign"),
+              std::string::npos)
+        << first.lines[0].text;
+    EXPECT_TRUE(log.record({conflict}).lines.empty());   // the next pass: quiet
+    EXPECT_TRUE(log.record({}).lines.empty());           // resolved
+    EXPECT_EQ(log.record({conflict}).lines.size(), 1u);  // back: logged again
+}
+
+TEST(RoutePolicy, ARefusedRouteIsAnErrorCountedOnce) {
+    RouteReportLog log;
+    auto refused = report("8.8.8.0/24", netlink::RouteState::Refused, false, "outside");
+    auto first = log.record({refused});
+    ASSERT_EQ(first.lines.size(), 1u);
+    EXPECT_EQ(first.lines[0].level, LogLevel::Error);
+    EXPECT_EQ(first.refused, 1u);
+    EXPECT_EQ(log.record({refused}).refused, 0u);
+}
+
+TEST(RoutePolicy, AnInstalledRouteChangedByThisPassWasRestored) {
+    RouteReportLog log;
+    (void)log.record({report("10.244.3.0/24", netlink::RouteState::Installed, true)});
+    // Added by the first pass: not a restoration.
+    EXPECT_EQ(log.record({report("10.244.3.0/24", netlink::RouteState::Installed, false)}).restored,
+              0u);
+    // Installed as wanted, then put back: someone removed it in between.
+    EXPECT_EQ(log.record({report("10.244.3.0/24", netlink::RouteState::Installed, true)}).restored,
+              1u);
+    EXPECT_EQ(log.reports().size(), 1u);
+}
+
+TEST(Readiness, ReadyOnlyWhenServingSyncedOwningAndWritten) {
+    ReadinessInput in{Phase::Serving, true, true, true, "/run/flannel/subnet.env", std::nullopt};
+    EXPECT_EQ(not_ready(in), "");
+    in.subnet_file_written = false;
+    EXPECT_EQ(not_ready(in), "/run/flannel/subnet.env not written yet");
+    in.owns_subnet = false;
+    EXPECT_EQ(not_ready(in), "no subnet owned yet");
+    in.lost = "10.244.3.0/24 to h1 (abcd, 10.0.0.1:7946)";
+    EXPECT_EQ(not_ready(in),
+              "lost subnet 10.244.3.0/24 to h1 (abcd, 10.0.0.1:7946); no free subnet");
+    in.synced = false;
+    EXPECT_EQ(not_ready(in), "first full state exchange not done yet");
+    in.phase = Phase::Starting;
+    EXPECT_EQ(not_ready(in), "starting");
+}
+
+// The race this replaces: stopping began (STOPPING=1, /readyz "stopping"), but the flag readiness
+// looked at was set only when the loop ended, so the once-a-second publish said "ready" again
+// for as long as a graceful leave took.
+TEST(Readiness, OnceStoppingHasBegunNothingIsReadyAgain) {
+    for (Phase p : {Phase::Leaving, Phase::Stopped}) {
+        ReadinessInput in{p, true, true, true, "/run/flannel/subnet.env", std::nullopt};
+        EXPECT_EQ(not_ready(in), "stopping");
+    }
+}
+
+TEST(Reply, OneRecordTwoForms) {
+    Record r;
+    r.str("name", "h1")
+        .num("uptime_seconds", 12)
+        .label("uptime")
+        .text("12 s")
+        .opt("subnet", std::nullopt, "none")
+        .boolean("routable", true)
+        .hidden()
+        .note("remark", "text only");
+    EXPECT_EQ(render_json(r),
+              "{\"name\":\"h1\",\"uptime_seconds\":12,\"subnet\":null,\"routable\":true}");
+    EXPECT_EQ(render_lines(r), "name h1\nuptime 12 s\nsubnet none\nremark text only\n");
+}
+
+TEST(Reply, NothingFromTheNetworkReachesTheTerminalRaw) {
+    Record r;
+    r.str("name", "evil\n\x1b[2Jerror: forged");
+    EXPECT_EQ(render_lines(r), "name evil\\x0a\\x1b[2Jerror: forged\n");
+    EXPECT_EQ(render_json(r), "{\"name\":\"evil\\u000a\\u001b[2Jerror: forged\"}");
+    EXPECT_EQ(render_table({r}, {8}), "evil\\x0a\\x1b[2Jerror: forged\n");
+}
+
+TEST(Reply, TablesPadTheirColumns) {
+    Record a, b;
+    a.str("x", "ab").str("y", "c").str("z", "d");
+    b.str("x", "abcdef").str("y", "").str("z", "e");
+    EXPECT_EQ(render_table({a, b}, {4, 2}), "ab   c  d\nabcdef    e\n");
+}
+
+TEST(ControlReplies, MembersAndStatusInBothForms) {
+    auto c = three_nodes();
+    const SubnetNode& n = *c.at(0).node;
+    auto rows = member_rows(n, {});
+    ASSERT_EQ(rows.size(), 3u);
+    std::string json = render_members(rows, true);
+    for (std::size_t i = 0; i < 3; ++i) {
+        std::string subnet = c.network().subnet(*c.at(i).node->slot()).to_string();
+        EXPECT_NE(json.find("\"name\":\"" + c.at(i).name + "\""), std::string::npos) << json;
+        EXPECT_NE(json.find("\"subnet\":\"" + subnet + "\""), std::string::npos) << json;
+    }
+    std::string text = render_members(rows, false);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);
+    EXPECT_NE(text.find(" alive "), std::string::npos) << text;
+
+    std::vector<netlink::RouteReport> routes;
+    StatusInput in{n, "h0", "0.1.0", "lan", 5, c.at(0).addr.ip, routes, std::nullopt};
+    Record s = status_record(in);
+    std::string sj = render_json(s);
+    EXPECT_NE(sj.find("\"members\":{\"alive\":3,"), std::string::npos) << sj;
+    EXPECT_NE(sj.find("\"lost_subnet\":null"), std::string::npos) << sj;
+    EXPECT_NE(sj.find("\"rejected\":{\"datagrams\":{"), std::string::npos) << sj;
+    std::string st = render_lines(s);
+    EXPECT_NE(st.find("\nmembers 3 live, 0 dead, 0 left\n"), std::string::npos) << st;
+    EXPECT_NE(st.find("\nrejected datagrams none\n"), std::string::npos) << st;
+    EXPECT_EQ(st.find("lost subnet"), std::string::npos) << st;
+    in.lost = StatusInput::Lost{"10.244.9.0/24", "h9 (abcd, 10.0.0.9:7946)", 4};
+    EXPECT_NE(render_lines(status_record(in))
+                  .find("\nlost subnet 10.244.9.0/24 to h9 (abcd, 10.0.0.9:7946), 4 s ago\n"),
+              std::string::npos);
+}
