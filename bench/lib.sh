@@ -9,6 +9,9 @@ declare -A B_HOSTS   # c -> number of hosts made
 declare -A B_WATCH   # "c h" -> serf-watch.sh pid
 B_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 B_HANDLER="$B_HERE/serf-handler.sh"
+# The same hosts-on-a-bridge as the namespace tests, with the benchmark's own names.
+# shellcheck source=tests/e2e/netns.sh
+source "$B_HERE/../tests/e2e/netns.sh"
 
 seg() { echo "192.168.$((100 + $1))"; }        # cluster c's L2 segment
 ns() { echo "bh$1-$2-$B_ID"; }                  # host h of cluster c
@@ -22,22 +25,11 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 # solicitations would add to the traffic counters), a route monitor in each host.
 make_cluster() {
     local c=$1 n=$2 h
-    ip netns add "$(sw "$c")"
-    ip -n "$(sw "$c")" link add br0 type bridge
-    ip -n "$(sw "$c")" link set br0 up
+    netns_switch "$(sw "$c")"
     for ((h = 1; h <= n; h++)); do
         local x; x=$(ns "$c" "$h")
-        ip netns add "$x"
-        ip netns exec "$x" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-        ip link add "b${c}v$h-$B_ID" type veth peer name "b${c}p$h-$B_ID"
-        ip link set "b${c}v$h-$B_ID" netns "$x"
-        ip link set "b${c}p$h-$B_ID" netns "$(sw "$c")"
-        ip -n "$x" link set "b${c}v$h-$B_ID" name eth0
-        ip -n "$x" link set lo up
-        ip -n "$x" addr add "$(seg "$c").$h/24" dev eth0
-        ip -n "$x" link set eth0 up
-        ip -n "$(sw "$c")" link set "b${c}p$h-$B_ID" master br0
-        ip -n "$(sw "$c")" link set "b${c}p$h-$B_ID" up
+        netns_host "$(sw "$c")" "$x" "$(seg "$c").$h/24" "b${c}v$h-$B_ID" "b${c}p$h-$B_ID" \
+            sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
         mkdir -p "$(hdir "$c" "$h")"
         # Appending, so the file can be truncated under the writer between events.
         ip -n "$x" -ts monitor route >>"$(hdir "$c" "$h")/routes.mon" 2>&1 &
@@ -53,9 +45,9 @@ drop_cluster() {
         [ -n "${B_MON["$c $h"]:-}" ] && kill "${B_MON["$c $h"]}" 2>/dev/null
         wait "${B_MON["$c $h"]:-}" 2>/dev/null
         unset "B_MON[$c $h]"
-        ip netns del "$(ns "$c" "$h")" 2>/dev/null
+        netns_drop "$(ns "$c" "$h")"
     done
-    ip netns del "$(sw "$c")" 2>/dev/null
+    netns_drop "$(sw "$c")"
     unset "B_HOSTS[$c]"
 }
 
@@ -196,11 +188,11 @@ dropped_by_loss() {
 }
 
 bench_cleanup() {
-    local k c pids=()
+    local k pids=()
     for k in "${!B_PID[@]}"; do kill -9 "${B_PID[$k]}" 2>/dev/null; pids+=("${B_PID[$k]}"); done
     for k in "${!B_MON[@]}"; do kill "${B_MON[$k]}" 2>/dev/null; pids+=("${B_MON[$k]}"); done
     for k in "${!B_WATCH[@]}"; do kill "${B_WATCH[$k]}" 2>/dev/null; pids+=("${B_WATCH[$k]}"); done
     # Only these: a bare `wait` would also wait for run.sh's stderr filter, which never ends first.
     for k in "${pids[@]}"; do wait "$k" 2>/dev/null; done
-    for c in $(ip netns list | awk '{print $1}' | grep -- "-$B_ID\$"); do ip netns del "$c"; done
+    netns_drop_run "-$B_ID"
 }

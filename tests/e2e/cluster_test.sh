@@ -30,7 +30,7 @@ check "each host has its own subnet" test "$(for n in 1 2 3; do subnet_of $n; do
 check "h1 has exactly one route per peer, via the peer" routes_exact 1 2 3
 check "h2 has exactly one route per peer, via the peer" routes_exact 2 1 3
 check "h3 has exactly one route per peer, via the peer" routes_exact 3 1 2
-check "members --json lists all three alive" bash -c "[ \$('$SHOAL' members --json --socket $E2E_DIR/h1.sock | grep -o '\"state\":\"alive\"' | wc -l) = 3 ]"
+check "members --json lists all three alive" test "$(alive_count 1)" = 3
 
 check "the conflist h1's agent wrote covers its subnet" \
     test "$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$E2E_DIR/h1/10-shoal.conflist")" = "$(subnet_of 1)"
@@ -51,11 +51,10 @@ ip netns exec "$(host 1)" ip -4 monitor route > "$E2E_DIR/monitor1.log" 2>&1 &
 monitor=$!
 stop_agent 2 TERM
 sleep 2
-check "h1 holds h2 as restarting" bash -c "'$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h2 .* restarting'"
+check "h1 holds h2 as restarting" state_is 1 h2 restarting
 check "routes stay while h2's agent is stopped for a restart" test "$(snapshot 1 2 3)" = "$before"
 start_agent 2
-back2() { "$SHOAL" members --socket "$E2E_DIR/h1.sock" | grep -q '^h2 .* alive'; }
-wait_for 10 back2 >/dev/null
+wait_for 10 state_is 1 h2 alive >/dev/null
 sleep 1
 kill "$monitor" 2>/dev/null; wait "$monitor" 2>/dev/null
 check "an agent restart changed no route on any host" test "$(snapshot 1 2 3)" = "$before"
@@ -102,17 +101,17 @@ add_host 4
 "$SHOAL" keygen --out "$E2E_DIR/other.key"
 E2E_KEY="$E2E_DIR/other.key" start_agent 4
 sleep 3
-check "a host with another cluster key is not admitted" bash -c "! '$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h4 '"
+check "a host with another cluster key is not admitted" not knows 1 h4
 check "and gets no routes" test -z "$(routes_of 4 | grep -v unreachable)"
 stop_agent 4 KILL
 
 # Graceful leave withdraws everywhere.
 s2=$(subnet_of 2)
-"$SHOAL" leave --socket "$E2E_DIR/h2.sock" >/dev/null
+shoal_at 2 leave >/dev/null
 ms1=$(wait_for 5 no_route 1 "$s2"); ms3=$(wait_for 5 no_route 3 "$s2")
 check "h2 left: h1 withdrew its route (${ms1:-never} ms)" test -n "$ms1"
 check "h2 left: h3 withdrew its route (${ms3:-never} ms)" test -n "$ms3"
-check "members shows h2 as left" bash -c "'$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h2 .* left'"
+check "members shows h2 as left" state_is 1 h2 left
 
 # SIGHUP reloads the log level from the config file (and the keyring).
 printf 'log-level = "debug"\ngrace-period = "24h"\n' > "$E2E_DIR/h1.toml"
@@ -125,12 +124,11 @@ badlevel() { grep -q "log level not reloaded: log-level: 'loud'" "$E2E_DIR/h1.lo
 check "a bad log level on SIGHUP is reported and changes nothing" wait_for 5 badlevel
 
 # force-leave: refused for a live member, frees a dead one's subnet at once.
-check "force-leave refuses a live member" bash -c "! '$SHOAL' force-leave h3 --socket $E2E_DIR/h1.sock 2>/dev/null"
+check "force-leave refuses a live member" not shoal_at 1 force-leave h3
 stop_agent 3 KILL
 on 3 ip link set eth0 down
-dead3() { "$SHOAL" members --socket "$E2E_DIR/h1.sock" | grep -q '^h3 .* dead'; }
-wait_for 10 dead3 >/dev/null
-check "force-leave frees a dead member" "$SHOAL" force-leave h3 --socket "$E2E_DIR/h1.sock"
-check "members shows h3 as left after force-leave" bash -c "'$SHOAL' members --socket $E2E_DIR/h1.sock | grep -q '^h3 .* left'"
+wait_for 10 state_is 1 h3 dead >/dev/null
+check "force-leave frees a dead member" shoal_at 1 force-leave h3
+check "members shows h3 as left after force-leave" state_is 1 h3 left
 
 check_summary

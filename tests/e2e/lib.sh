@@ -2,6 +2,9 @@
 # segment), one `shoal agent` per host. Only addresses inside these namespaces are used, and
 # everything is torn down on exit, also when a test fails. Source it; set SHOAL to the binary.
 set -u
+# netns.sh makes the namespaces, bridge and links, for bench/lib.sh too: a change there is to both.
+# shellcheck source=tests/e2e/netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 E2E_ID=${E2E_ID:-$$}
 E2E_DIR=$(mktemp -d "/tmp/shoal-e2e-$E2E_ID.XXXX")
 E2E_SW="shoal-sw-$E2E_ID"   # the namespace holding the bridge
@@ -12,9 +15,8 @@ NETWORK=10.244.0.0/16    # the pod network
 e2e_cleanup() {
     for h in "${!E2E_PID[@]}"; do kill -9 "${E2E_PID[$h]}" 2>/dev/null; done
     wait 2>/dev/null
-    # Every namespace this run made ends in -$E2E_ID (pods are made in subshells, so a list
-    # kept in a variable would miss them).
-    for ns in $(ip netns list | awk '{print $1}' | grep -- "-$E2E_ID\$"); do ip netns del "$ns"; done
+    # Hosts, switch and pods (made in subshells, so kept in no list) all end in -$E2E_ID.
+    netns_drop_run "-$E2E_ID"
     rm -rf "$E2E_DIR"
 }
 trap e2e_cleanup EXIT
@@ -39,26 +41,14 @@ host() { echo "shoal-h$1-$E2E_ID"; }
 on() { local h; h=$(host "$1"); shift; ip netns exec "$h" "$@"; }
 
 e2e_switch() {
-    ip netns add "$E2E_SW"
-    ip netns exec "$E2E_SW" ip link add br0 type bridge
-    ip netns exec "$E2E_SW" ip link set br0 up
+    netns_switch "$E2E_SW"
     "$SHOAL" keygen --out "$E2E_DIR/cluster.key"
 }
 
 # add_host N: namespace with eth0 = $SEGMENT.N/24, plugged into the bridge.
 add_host() {
-    local n=$1 h; h=$(host "$n")
-    ip netns add "$h"
-    local a="ve$n-$E2E_ID" b="vp$n-$E2E_ID"
-    ip link add "$a" type veth peer name "$b"
-    ip link set "$a" netns "$h"
-    ip link set "$b" netns "$E2E_SW"
-    on "$n" ip link set "$a" name eth0
-    on "$n" ip link set lo up
-    on "$n" ip addr add "$SEGMENT.$n/24" dev eth0
-    on "$n" ip link set eth0 up
-    ip netns exec "$E2E_SW" ip link set "$b" master br0
-    ip netns exec "$E2E_SW" ip link set "$b" up
+    local n=$1
+    netns_host "$E2E_SW" "$(host "$n")" "$SEGMENT.$n/24" "ve$n-$E2E_ID" "vp$n-$E2E_ID"
     mkdir -p "$E2E_DIR/h$n"
 }
 
@@ -82,6 +72,23 @@ stop_agent() { # N SIGNAL
 
 shoal_at() { local n=$1; shift; "$SHOAL" "$@" --socket "$E2E_DIR/h$n.sock"; }
 routes_of() { on "$1" ip -4 route show proto 77; }
+
+# The membership and state as host N's agent reports them, read from --json only: the text output
+# is for people and may change. Each prints nothing (or fails) when the agent does not answer.
+# member_state N NAME: NAME's state (alive, suspect, dead, left, restarting...), empty if unknown.
+member_state() {
+    shoal_at "$1" members --json | jq -r --arg m "$2" '.[] | select(.name == $m) | .state'
+}
+state_is() { member_state "$1" "$2" | grep -qx -- "$3"; }   # N NAME STATE
+knows() { [ -n "$(member_state "$1" "$2")" ]; }             # N NAME: in any state, left too
+alive_count() { shoal_at "$1" members --json | jq '[.[] | select(.state == "alive")] | length'; }
+# status_of N FILTER: a jq filter over `status --json`, raw output (null when absent).
+status_of() { shoal_at "$1" status --json | jq -r "$2"; }
+# shows N PATTERN CMD...: a line of the text output of `shoal CMD` matches the (basic) PATTERN;
+# for the checks that are about what people read.
+shows() { local n=$1 pat=$2; shift 2; shoal_at "$n" "$@" | grep -q -- "$pat"; }
+# not COMMAND...: a check that COMMAND fails.
+not() { ! "$@"; }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 

@@ -13,8 +13,8 @@ ONE_SUBNET=(--subnet-min 10.244.1.0 --subnet-max 10.244.1.0)
 SUBNET=10.244.1.0/24
 env_of() { echo "$E2E_DIR/h$1/subnet.env"; }
 conf_of() { echo "$E2E_DIR/h$1/10-shoal.conflist"; }
-owns() { [ "$(shoal_at "$1" status --json | jq -r .subnet)" = "$SUBNET" ]; }
-owns_nothing() { [ "$(shoal_at "$1" status --json | jq -r .subnet)" = null ]; }
+owns() { [ "$(status_of "$1" .subnet)" = "$SUBNET" ]; }
+owns_nothing() { [ "$(status_of "$1" .subnet)" = null ]; }
 readyz() { on "$1" curl -s -w ' %{http_code}' "http://$M/readyz"; }
 
 e2e_switch
@@ -43,9 +43,8 @@ check "readyz is 503 and says what was lost to whom" \
     bash -c "readyz() { ip netns exec $(host $loser) curl -s -w ' %{http_code}' http://$M/readyz; }; r=\$(readyz); [[ \$r == *'lost subnet $SUBNET to h$winner'*' 503' ]]"
 check "the winner's readyz stays 200" bash -c "[[ \$(ip netns exec $(host $winner) curl -s -o /dev/null -w '%{http_code}' http://$M/readyz) == 200 ]]"
 check "status says which subnet was lost to whom" \
-    bash -c "'$SHOAL' status --socket $E2E_DIR/h$loser.sock | grep -q '^lost subnet $SUBNET to h$winner '"
-check "status --json too" bash -c \
-    "[ \"\$('$SHOAL' status --json --socket $E2E_DIR/h$loser.sock | jq -r .lost_subnet.subnet)\" = $SUBNET ]"
+    shows $loser "^lost subnet $SUBNET to h$winner " status
+check "status --json too" test "$(status_of $loser .lost_subnet.subnet)" = $SUBNET
 check "one error line names the subnet, the winner and the files" \
     grep -q "^error: lost subnet $SUBNET to h$winner .*removed $(env_of $loser) and $(conf_of $loser)" \
     "$E2E_DIR/h$loser.log"
@@ -55,7 +54,8 @@ check "the loser routes $SUBNET to the winner, as every host does" \
 # The winner leaves: the subnet is free, and the loser takes it and writes both files again. h3,
 # which has no subnet either, leaves first so that the loser is the only claimant.
 shoal_at 3 leave >/dev/null
-wait_for 10 bash -c "! '$SHOAL' members --json --socket $E2E_DIR/h$loser.sock | jq -e '.[] | select(.name == \"h3\" and .state != \"left\")'" >/dev/null
+left_or_unknown() { local s; s=$(member_state "$1" "$2"); [ -z "$s" ] || [ "$s" = left ]; }
+wait_for 10 left_or_unknown $loser h3 >/dev/null
 shoal_at $winner leave >/dev/null
 ms=$(wait_for 15 owns $loser)
 check "when the subnet is free again, the loser claims it (${ms:-never} ms)" test -n "$ms"
