@@ -1,0 +1,181 @@
+// State transfer: which pages count, and how their records merge (docs/PROTOCOL.md, "Join,
+// anti-entropy, healing"), one test per rule on one Node fed exact messages.
+#include <gtest/gtest.h>
+
+#include "node_fixture.hpp"
+
+using namespace shoal;
+using namespace shoal::node_test;
+
+// ---- state transfer ----------------------------------------------------------------------------
+
+namespace {
+
+class NodeSync : public JoinedNode {
+  protected:
+    // A digest from `peer` that differs from ours: the node answers with its own and pulls the
+    // peer's table; `session` is the session of that pull.
+    void pull_from(const std::string& peer, std::uint32_t& session) {
+        Digest other;
+        other.fill(0xab);
+        h.deliver(peer, {SyncDigest{other, 6, true}});
+        auto out = h.sent();
+        ASSERT_EQ(out.size(), 2u) << ::testing::PrintToString(texts(out));
+        EXPECT_EQ(out[0].to, h.addr(peer));
+        EXPECT_EQ(out[0].text, Strings{"sync-digest(6)"});
+        EXPECT_EQ(out[1].to, h.addr(peer));
+        ASSERT_EQ(out[1].msgs.size(), 1u);
+        auto* pull = std::get_if<SyncPull>(&out[1].msgs[0]);
+        ASSERT_TRUE(pull);
+        EXPECT_EQ(pull->cursor, NodeId{});
+        EXPECT_EQ(pull->max_chunks, 16);
+        EXPECT_NE(pull->session, h.join_session);
+        session = pull->session;
+    }
+};
+
+}  // namespace
+
+TEST_F(NodeSync, EqualDigestIsLeftAtThat) {
+    h.deliver("B", {SyncDigest{h.node.members().digest(), 6, true}});
+    EXPECT_TRUE(h.sent().empty());
+}
+
+TEST_F(NodeSync, DifferentDigestIsAnsweredWithOursAndAPull) {
+    std::uint32_t session = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", session));
+}
+
+TEST_F(NodeSync, OnlyAChunkOfTheRequestedSessionAndPeerCountsAsTheTransfer) {
+    std::uint32_t s = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
+    // A page [0, C) that ends a batch: the requester asks again from C, the first gap.
+    SyncChunk page{s, NodeId{}, h.id("C"), false, true, {}};
+    SyncChunk other = page;
+    other.session = s + 1;
+    h.deliver("B", {other});
+    EXPECT_TRUE(h.sent().empty());
+    h.deliver("C", {page});  // the right session from the wrong peer
+    EXPECT_TRUE(h.sent().empty());
+    h.deliver("B", {page});
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].to, h.addr("B"));
+    EXPECT_EQ(out[0].text, Strings{"sync-pull(" + std::to_string(s) + ", C, 16)"});
+}
+
+TEST_F(NodeSync, DeadRecordOfALiveMemberBecomesASuspicion) {
+    std::uint32_t s = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
+    h.deliver("B", {NodeHarness::chunk(s, {h.record("C", MemberState::Dead, 5, 2000)})});
+    EXPECT_EQ(h.state("C"), MemberState::Suspect);
+    EXPECT_EQ(h.inc("C"), 5u);
+    EXPECT_EQ(h.events(), Strings{h.ev("suspect", "C", 5)});
+    auto [pings, gossip] = split_pings(h.sent());
+    // The sender's verdict, gossiped as its suspicion.
+    expect_gossip(h, gossip, {"suspect(C, 5, from B)"}, kPeers);
+    ASSERT_EQ(pings.size(), 1u);  // the confirm probe, carrying the suspicion
+    EXPECT_EQ(pings[0].to, h.addr("C"));
+    ASSERT_GE(pings[0].text.size(), 2u);
+    EXPECT_EQ(pings[0].text[1], "suspect(C, 5, from S)");
+}
+
+TEST_F(NodeSync, DeadRecordAboveTheIncarnationSuspectsAtIt) {
+    std::uint32_t s = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
+    h.deliver("B", {NodeHarness::chunk(s, {h.record("D", MemberState::Dead, 7, 10, 5)})});
+    EXPECT_EQ(h.state("D"), MemberState::Suspect);
+    EXPECT_EQ(h.inc("D"), 7u);
+    EXPECT_EQ(h.events(), Strings{h.ev("suspect", "D", 7)});
+    expect_gossip(h, split_pings(h.sent()).second, {"suspect(D, 7, from B)"}, kPeers);
+}
+
+TEST_F(NodeSync, DeadRecordBelowTheIncarnationIsIgnored) {
+    std::uint32_t s = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
+    h.deliver("B", {NodeHarness::chunk(s, {h.record("C", MemberState::Dead, 4, 10)})});
+    EXPECT_EQ(h.state("C"), MemberState::Alive);
+    EXPECT_TRUE(h.events().empty());
+    EXPECT_TRUE(h.sent().empty());
+}
+
+TEST_F(NodeSync, DeadAndLeftRecordsOfUnknownMembersAreAddedQuietly) {
+    std::uint32_t s = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
+    const std::uint32_t day_ms = 24 * 3600 * 1000;
+    h.deliver("B", {NodeHarness::chunk(s, {h.record("F", MemberState::Dead, 2, 3000),
+                                           h.record("G", MemberState::Left, 4, 1000),
+                                           h.record("H", MemberState::Dead, 1, day_ms)})});
+    EXPECT_EQ(h.state("F"), MemberState::Dead);
+    EXPECT_EQ(h.inc("F"), 2u);
+    EXPECT_EQ(h.member("F")->state_since, h.now - 3s);  // the age travels with the record
+    EXPECT_EQ(h.state("G"), MemberState::Left);
+    EXPECT_EQ(h.inc("G"), 4u);
+    EXPECT_EQ(h.member("G")->state_since, h.now - 1s);
+    EXPECT_EQ(h.member("H"), nullptr);  // older than dead-retention: already forgotten
+    EXPECT_EQ(h.events(), (Strings{h.ev("learned", "F", 2), h.ev("learned", "G", 4)}));
+    EXPECT_TRUE(h.sent().empty());
+    EXPECT_EQ(h.node.pending_broadcasts(), 0u);
+    EXPECT_TRUE(h.node.synced());
+}
+
+TEST_F(NodeSync, AliveRecordsMergeByTheGossipRules) {
+    std::uint32_t s = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
+    const Address moved = host(96);
+    MemberRecord d_old = h.record("D", MemberState::Alive, 4);
+    d_old.alive.addr = host(95);
+    h.move("C", moved);
+    h.deliver("B", {NodeHarness::chunk(s, {h.record("C", MemberState::Alive, 6), d_old})});
+    EXPECT_EQ(h.inc("C"), 6u);
+    EXPECT_EQ(h.member("C")->info.addr, moved);
+    EXPECT_EQ(h.inc("D"), 5u);
+    EXPECT_EQ(h.member("D")->info.addr, h.addr("D"));
+    EXPECT_EQ(h.events(), Strings{h.ev("updated", "C", 6)});
+    expect_gossip(h, h.sent(), {h.alive_text("C", 6)}, kPeers);
+}
+
+TEST_F(NodeSync, LeftRecordOfALiveMemberMakesItLeft) {
+    std::uint32_t s = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
+    h.deliver("B", {NodeHarness::chunk(s, {h.record("E", MemberState::Left, 5, 10)})});
+    EXPECT_EQ(h.state("E"), MemberState::Left);
+    EXPECT_EQ(h.events(), Strings{h.ev("left", "E", 5)});
+    expect_gossip(h, h.sent(), {"left(E, 5)"}, without(kPeers, "E"));
+}
+
+TEST_F(NodeSync, DeadRecordOfUsIsRefutedAtOnce) {
+    std::uint32_t s = 0;
+    ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
+    h.deliver("B", {NodeHarness::chunk(s, {h.record("S", MemberState::Dead, 3, 10)})});
+    EXPECT_EQ(h.node.incarnation(), 4u);
+    auto out = h.sent();
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out[0].to, h.addr("B"));
+    ASSERT_FALSE(out[0].text.empty());
+    EXPECT_EQ(out[0].text[0], h.alive_text("S", 4));
+    expect_gossip(h, {out.begin() + 1, out.end()}, {h.alive_text("S", 4)}, kPeers);
+}
+
+TEST_F(NodeSync, ServedTableCarriesDeathsWithTheirAgeButNotSuspicions) {
+    h.deliver("B", {Suspect{h.id("D"), 5, h.id("B")}, Dead{h.id("C"), 5, h.id("B")}});
+    h.advance(250ms);
+    (void)h.sent();
+    h.deliver("E", {SyncPull{42, NodeId{}, 16}});
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].to, h.addr("E"));
+    ASSERT_EQ(out[0].msgs.size(), 1u);  // a page is sent alone, nothing piggybacked
+    auto* c = std::get_if<SyncChunk>(&out[0].msgs[0]);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->session, 42u);
+    EXPECT_TRUE(c->done);
+    EXPECT_TRUE(c->last_in_batch);
+    Strings recs;
+    for (const auto& r : c->records)
+        recs.push_back(h.name_of(r.alive.id) + " " + std::string(to_string(r.state)) + " " +
+                       std::to_string(r.state_inc) + " " + std::to_string(r.age_ms));
+    // In id order; D's suspicion is our local opinion, so it travels as alive.
+    EXPECT_EQ(recs, (Strings{"A alive 5 0", "B alive 5 0", "C dead 5 250", "D alive 5 0",
+                             "E alive 5 0", "S alive 3 0"}));
+}
