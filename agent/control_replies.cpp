@@ -162,7 +162,7 @@ Record keys_record(const Keyring& ring, const std::string& file, const std::vect
         k.str("fingerprint", Keyring::fingerprint(ring.keys()[i]))
             .boolean("primary", i == 0)
             .text(i == 0 ? "primary" : "secondary")
-            .str("source", file + (i < lines.size() ? ":" + std::to_string(lines[i]) : ""));
+            .str("source", i < lines.size() ? file + ':' + std::to_string(lines[i]) : file);
         keys.push_back(std::move(k));
     }
     Record r;
