@@ -1,5 +1,6 @@
 #include "agent/control.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -48,6 +49,24 @@ bool someone_listens(const std::string& path) {
     ::close(fd);
     return up;
 }
+
+// Only a leftover socket of ours is removed: the path is a setting, and unlinking whatever is
+// there would let a typo, or a name planted by someone else, delete any file.
+Status remove_stale_socket(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return {};
+        return Error{"socket: cannot stat " + path + ": " + std::strerror(errno)};
+    }
+    if (!S_ISSOCK(st.st_mode))
+        return Error{"socket: " + path + " exists and is not a socket; refusing to remove it"};
+    if (st.st_uid != ::geteuid())
+        return Error{"socket: " + path + " is a socket of uid " + std::to_string(st.st_uid) +
+                     ", not ours; refusing to remove it"};
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return Error{"socket: cannot remove the stale " + path + ": " + std::strerror(errno)};
+    return {};
+}
 }  // namespace
 
 Control::Control(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
@@ -56,14 +75,22 @@ Status Control::listen(const std::string& path) {
     if (path.size() >= sizeof(sockaddr_un::sun_path))
         return Error{"socket: path too long: " + path};
     if (someone_listens(path)) return Error{"socket: another agent is already serving " + path};
-    ::unlink(path.c_str());
-    auto dir = path.substr(0, path.find_last_of('/'));
-    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
+    if (auto removed = remove_stale_socket(path); !removed) return removed;
+    if (auto slash = path.find_last_of('/'); slash != std::string::npos && slash > 0)
+        ::mkdir(path.substr(0, slash).c_str(), 0755);
     uv_pipe_init(loop_, &server_, 0);
     server_.data = this;
-    if (int rc = uv_pipe_bind(&server_, path.c_str()); rc < 0)
-        return Error{"socket: cannot bind " + path + ": " + uv_strerror(rc)};
-    ::chmod(path.c_str(), 0600);
+    // The socket is 0600 from the moment bind makes it: a chmod afterwards would leave a window in
+    // which any local user could connect and ask for anything. The umask is the process's, but
+    // nothing else creates files while the agent starts (civetweb's threads never do).
+    const mode_t umask_before = ::umask(0177);
+    const int bound = uv_pipe_bind(&server_, path.c_str());
+    ::umask(umask_before);
+    if (bound < 0) return Error{"socket: cannot bind " + path + ": " + uv_strerror(bound)};
+    // Said again explicitly, without following a symlink: were the name swapped for one since
+    // bind, its target's mode would not be ours to change.
+    if (::fchmodat(AT_FDCWD, path.c_str(), 0600, AT_SYMLINK_NOFOLLOW) != 0)
+        return Error{"socket: cannot set the mode of " + path + ": " + std::strerror(errno)};
     if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 16, &Control::on_connection);
         rc < 0)
         return Error{"socket: cannot listen on " + path + ": " + uv_strerror(rc)};

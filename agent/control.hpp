@@ -21,7 +21,8 @@ class Control {
     Control(uv_loop_t* loop, Handler handler);
     Control(const Control&) = delete;
     Control& operator=(const Control&) = delete;
-    // Refuses to take over a socket another agent is serving; removes a stale one.
+    // Refuses to take over a socket another agent is serving; removes a stale one only when it is
+    // a socket of our uid (anything else at the path is an error, left alone).
     [[nodiscard]] Status listen(const std::string& path);
 
   private:

@@ -72,10 +72,23 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const Address& addr,
     auto s = std::make_unique<HttpServer>(Key{}, stall_after);
     s->addr_ = addr;
     std::string port = addr.to_string();
-    // One worker: scrapes are rare and tiny; no document root, so nothing else is served.
-    const char* options[] = {
-        "listening_ports",   port.c_str(), "num_threads", "1", "request_timeout_ms", "5000",
-        "enable_keep_alive", "no",         nullptr};
+    // civetweb gives each connection a worker until its request is in, so a client that sends
+    // half a header holds one for request_timeout_ms (civetweb 1.15 counts it from the first
+    // read, however slowly the bytes come). With one worker, 8 such clients made /healthz time
+    // out for half a minute. Now a probe waits behind them only once all kWorkers are held, and
+    // then for at most kRequestTimeout: real scrapes and probes send their few header bytes in
+    // one packet. No document root, so nothing else is served.
+    const std::string workers = std::to_string(kWorkers),
+                      timeout = std::to_string(kRequestTimeout.count());
+    const char* options[] = {"listening_ports",
+                             port.c_str(),
+                             "num_threads",
+                             workers.c_str(),
+                             "request_timeout_ms",
+                             timeout.c_str(),
+                             "enable_keep_alive",
+                             "no",
+                             nullptr};
     mg_callbacks callbacks{};
     // Its own error log would go to stderr unasked; a bind failure comes back from mg_start2.
     callbacks.log_message = [](const mg_connection*, const char*) { return 1; };

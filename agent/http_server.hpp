@@ -1,8 +1,8 @@
 #pragma once
 // The metrics and health endpoints, served by civetweb (the lightest embedded HTTP server in
-// Debian 12 that is maintained; figures in docs/OPERATIONS.md) from its own thread.
+// Debian 12 that is maintained; figures in docs/OPERATIONS.md) from its own threads.
 //
-// That thread never touches the agent's state: the loop publishes an immutable snapshot (the
+// Those threads never touch the agent's state: the loop publishes an immutable snapshot (the
 // rendered /metrics text and the readiness verdict) and beats a heartbeat; the server only reads
 // those, under a mutex. /healthz compares the heartbeat with the clock, so a stalled loop shows.
 #include <atomic>
@@ -24,6 +24,10 @@ class HttpServer {
   public:
     // The loop is called stalled when it has not beaten for this long (it beats every second).
     static constexpr std::chrono::milliseconds kStallAfter{5000};
+    // Connections served at once, and how long each may take to send its request: together they
+    // bound how long clients that never finish their headers can keep /healthz waiting.
+    static constexpr int kWorkers = 16;
+    static constexpr std::chrono::milliseconds kRequestTimeout{2000};
 
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;

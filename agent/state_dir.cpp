@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "gossip/wire/keyring.hpp"
 
@@ -26,8 +28,8 @@ std::string errno_text() {
 class Fd {
   public:
     explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
+    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd& operator=(Fd&&) = delete;
     ~Fd() {
         if (fd_ >= 0) ::close(fd_);
     }
@@ -87,50 +89,127 @@ bool parse_number(std::string_view s, T& out) {
     return ec == std::errc{} && end == s.data() + s.size();
 }
 
-}  // namespace
+std::string mode_text(mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
+}
 
-Status ensure_private_dir(const std::string& dir) {
-    if (::mkdir(dir.c_str(), 0700) == 0) return {};
-    if (errno != EEXIST) return Error{"cannot create state directory " + dir + ": " + errno_text()};
+// A trailing slash would make open() follow a symlink in place of the directory, O_NOFOLLOW or not.
+std::string without_trailing_slashes(std::string dir) {
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir;
+}
+
+struct PathParts {
+    std::string dir, name;
+};
+PathParts split_path(const std::string& path) {
+    auto slash = path.find_last_of('/');
+    if (slash == std::string::npos) return {".", path};
+    return {without_trailing_slashes(slash == 0 ? "/" : path.substr(0, slash)),
+            path.substr(slash + 1)};
+}
+
+// Without O_NOFOLLOW a symlink in place of the directory, planted by whoever can write its parent,
+// would send the files (the node key among them) wherever it points.
+Result<Fd> open_dir(const std::string& dir) {
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.ok()) return fd;
+    int err = errno;
     struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) return Error{"cannot stat " + dir + ": " + errno_text()};
-    if (!S_ISDIR(st.st_mode)) return Error{dir + " exists and is not a directory"};
+    if (::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        return Error{dir +
+                     " is a symbolic link: shoal writes only into the directory itself, so "
+                     "that no link can send its files elsewhere; set the path to the "
+                     "directory the link points to"};
+    if (err == ENOTDIR) return Error{dir + " exists and is not a directory"};
+    errno = err;
+    return Error{"cannot open directory " + dir + ": " + errno_text()};
+}
+
+Status check_dir(int dfd, const std::string& dir, DirTrust trust) {
+    struct stat st {};
+    if (::fstat(dfd, &st) != 0) return Error{"cannot stat " + dir + ": " + errno_text()};
+    const uid_t me = ::geteuid();
+    if (trust == DirTrust::Private) {
+        if (st.st_uid != 0 && st.st_uid != me)
+            return Error{dir + " is owned by uid " + std::to_string(st.st_uid) +
+                         ", who could replace the node key and state in it: the state directory "
+                         "must be root's; run chown " +
+                         (me == 0 ? std::string("root") : std::to_string(me)) + " " + dir};
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+            return Error{dir + " is writable by group or others (mode " + mode_text(st.st_mode) +
+                         "), who could replace the node key and state in it; run chmod 700 " + dir};
+        return {};
+    }
+    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+        return Error{dir + " is writable by anyone and has no sticky bit (mode " +
+                     mode_text(st.st_mode) +
+                     "): anyone could replace the files shoal writes there for pods; run chmod "
+                     "755 " +
+                     dir + " (or chmod +t " + dir + " if others must write there)"};
     return {};
 }
 
-Status write_file_atomically(const std::string& path, std::string_view contents, unsigned mode) {
-    std::string tmp = path + ".tmp";
+}  // namespace
+
+Status ensure_private_dir(const std::string& given) {
+    const std::string dir = without_trailing_slashes(given);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return Error{"cannot create state directory " + dir + ": " + errno_text()};
+    auto opened = open_dir(dir);
+    if (!opened) return Error{opened.error()};
+    return check_dir(opened->get(), dir, DirTrust::Private);
+}
+
+Status write_file_atomically(const std::string& path, std::string_view contents, unsigned mode,
+                             DirTrust trust) {
+    auto [dir, name] = split_path(path);
+    if (name.empty()) return Error{"cannot write " + path + ": no file name"};
+    auto opened = open_dir(dir);
+    if (!opened) return Error{opened.error()};
+    const int dfd = opened->get();
+    if (auto trusted = check_dir(dfd, dir, trust); !trusted) return trusted;
+
+    const std::string tmp_name = name + ".tmp", tmp = path + ".tmp";
+    constexpr int kCreate = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int raw = ::openat(dfd, tmp_name.c_str(), kCreate, 0600);
+    if (raw < 0 && errno == EEXIST) {
+        // A temp left by a crash, or something planted there: unlinkat removes the name (a
+        // symlink itself, not what it points to). A second collision is someone racing us.
+        if (::unlinkat(dfd, tmp_name.c_str(), 0) != 0 && errno != ENOENT)
+            return Error{"cannot remove the leftover " + tmp + ": " + errno_text()};
+        raw = ::openat(dfd, tmp_name.c_str(), kCreate, 0600);
+    }
+    if (raw < 0) return Error{"cannot create " + tmp + ": " + errno_text()};
+    auto fail = [&](const std::string& what) {
+        Error err{"cannot " + what + " " + tmp + ": " + errno_text()};
+        ::unlinkat(dfd, tmp_name.c_str(), 0);
+        return err;
+    };
     {
-        Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-        if (!fd.ok()) return Error{"cannot create " + tmp + ": " + errno_text()};
-        ::fchmod(fd.get(), mode);  // whatever the umask said
+        Fd fd(raw);
+        // Whatever the umask said, and before the contents are in.
+        if (::fchmod(fd.get(), mode) != 0) return fail("set the mode of");
         std::size_t done = 0;
         while (done < contents.size()) {
             ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
             if (n < 0) {
                 if (errno == EINTR) continue;
-                Error err{"cannot write " + tmp + ": " + errno_text()};
-                ::unlink(tmp.c_str());
-                return err;
+                return fail("write");
             }
             done += static_cast<std::size_t>(n);
         }
-        if (::fsync(fd.get()) != 0) {
-            Error err{"cannot sync " + tmp + ": " + errno_text()};
-            ::unlink(tmp.c_str());
-            return err;
-        }
+        if (::fsync(fd.get()) != 0) return fail("sync");
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (::renameat(dfd, tmp_name.c_str(), dfd, name.c_str()) != 0) {
         Error err{"cannot rename " + tmp + " to " + path + ": " + errno_text()};
-        ::unlink(tmp.c_str());
+        ::unlinkat(dfd, tmp_name.c_str(), 0);
         return err;
     }
     // The rename itself must reach the disk before we rely on it.
-    std::string dir =
-        path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
-    Fd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dfd.ok()) ::fsync(dfd.get());
+    ::fsync(dfd);
     return {};
 }
 
@@ -145,7 +224,7 @@ Result<LoadedIdentity> load_or_create_identity(const std::string& dir) {
         Identity id(seed);
         std::string text = std::string(kKeyHeader) + "\n" + Keyring::encode_key(seed) + "\n";
         sodium_memzero(seed.data(), seed.size());
-        auto written = write_file_atomically(path, text, 0600);
+        auto written = write_file_atomically(path, text, 0600, DirTrust::Private);
         sodium_memzero(text.data(), text.size());
         if (!written) return Error{written.error()};
         return LoadedIdentity{std::move(id), true};
@@ -153,10 +232,9 @@ Result<LoadedIdentity> load_or_create_identity(const std::string& dir) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return Error{"cannot stat " + path + ": " + errno_text()};
     if (st.st_mode & 077) {
-        char mode[8];
-        std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
-        return Error{path + " is readable or writable by group or others (mode " + mode +
-                     "): the node key must be private; run chmod 600 " + path};
+        return Error{path + " is readable or writable by group or others (mode " +
+                     mode_text(st.st_mode) + "): the node key must be private; run chmod 600 " +
+                     path};
     }
     std::string& text = read.data;
     auto lines = lines_of(text);
@@ -231,7 +309,7 @@ Status save_state(const std::string& dir, const SavedState& s) {
                                std::to_string(s.node.claim->clock) + "\n"
                          : std::string("claim none\n");
     for (const auto& p : s.peers) text += "peer " + p.to_string() + "\n";
-    return write_file_atomically(dir + "/state", text, 0600);
+    return write_file_atomically(dir + "/state", text, 0600, DirTrust::Private);
 }
 
 }  // namespace shoal::agent

@@ -40,8 +40,25 @@ Result<LoadedIdentity> load_or_create_identity(const std::string& dir);
 Result<SavedState> load_state(const std::string& dir, const NetworkConfig& network);
 Status save_state(const std::string& dir, const SavedState& state);
 
-// The errors name the path.
+// Who else may write in the directory of a file the agent writes. Checked on the directory the
+// file is really written in (through its descriptor), at every write.
+enum class DirTrust {
+    // The state directory: what it holds is read back and trusted (the node key, the state), so
+    // it must be root's (or ours) and writable by no one else.
+    Private,
+    // subnet.env's and the conflist's, which other programs read and which hold nothing secret:
+    // the creation itself is safe in any directory (O_EXCL, no symlink followed), but in a
+    // world-writable one without the sticky bit anyone could replace or remove the file after it
+    // was written, and the pods' addresses would be theirs to choose; that one is refused.
+    Shared,
+};
+
+// The errors name the path and, for a directory others may write in, the command that fixes it.
 Status ensure_private_dir(const std::string& dir);
-Status write_file_atomically(const std::string& path, std::string_view contents, unsigned mode);
+// Temp file beside `path` created with O_EXCL through a descriptor of the directory (a symlink
+// planted at its name is removed, never followed), mode set before the first byte, then fsync,
+// rename, fsync of the directory. A directory that is itself a symlink is refused.
+Status write_file_atomically(const std::string& path, std::string_view contents, unsigned mode,
+                             DirTrust trust);
 
 }  // namespace shoal::agent

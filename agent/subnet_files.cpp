@@ -15,9 +15,9 @@ namespace shoal::agent {
 std::vector<LogLine> SubnetFiles::write(const NetworkConfig& net, std::uint32_t slot, int mtu) {
     std::vector<LogLine> lines;
     auto put = [&](const std::string& path, const std::string& text) {
-        auto dir = path.substr(0, path.find_last_of('/'));
-        if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
-        if (auto written = write_file_atomically(path, text, 0644); !written) {
+        if (auto slash = path.find_last_of('/'); slash != std::string::npos && slash > 0)
+            ::mkdir(path.substr(0, slash).c_str(), 0755);
+        if (auto written = write_file_atomically(path, text, 0644, DirTrust::Shared); !written) {
             lines.push_back(LogLine{LogLevel::Error, written.error()});
             return false;
         }
@@ -39,7 +39,7 @@ std::vector<LogLine> SubnetFiles::withdraw(const std::string& why) {
                                 "cannot remove " + subnet_file_ + ": " + std::strerror(errno)});
     if (cni_conf_.empty()) return lines;
     if (auto written = write_file_atomically(
-            cni_conf_, render_cni_conflist_without_subnet("shoal: " + why), 0644);
+            cni_conf_, render_cni_conflist_without_subnet("shoal: " + why), 0644, DirTrust::Shared);
         !written)
         lines.push_back(LogLine{LogLevel::Error, written.error()});
     return lines;

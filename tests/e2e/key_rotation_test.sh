@@ -6,6 +6,8 @@
 # Usage: key_rotation_test.sh path/to/shoal
 SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
+# The keyrings written below must be private, as an operator's must: the agent refuses any other.
+umask 077
 M=127.0.0.1:9477
 metric() { on "$1" curl -s "http://$M/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 # The fingerprint as documented (first 8 bytes of BLAKE2b of the 32 key bytes), computed here
@@ -69,6 +71,13 @@ printf '%s\nnot-a-key\n' "$new" > "$E2E_DIR/h1.key"
 kill -HUP "${E2E_PID[1]}"
 badring() { grep -q "SIGHUP: keyring not reloaded: cluster-key-file: .*line 2" "$E2E_DIR/h1.log"; }
 check "a keyring file that does not parse is reported on SIGHUP" wait_for 5 badring
+check "and the running keyring stays as it was" keys_are 1 "$fp_old" "$fp_new"
+# So is one that others can read: its keys may be known already.
+printf '%s\n' "$new" > "$E2E_DIR/h1.key"
+chmod 644 "$E2E_DIR/h1.key"
+kill -HUP "${E2E_PID[1]}"
+openring() { grep -q "^error: SIGHUP: keyring not reloaded: cluster-key-file: .*chmod 600 $E2E_DIR/h1.key" "$E2E_DIR/h1.log"; }
+check "a keyring readable by others is refused on SIGHUP, naming chmod 600" wait_for 5 openring
 check "and the running keyring stays as it was" keys_are 1 "$fp_old" "$fp_new"
 mv "$E2E_DIR/h1.key.good" "$E2E_DIR/h1.key"
 
