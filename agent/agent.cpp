@@ -86,6 +86,9 @@ void Agent::begin_stopping() {
 
 void Agent::shutdown(int code) {
     if (phase_ == Phase::Stopped) return;
+    // What the core decided last (a planned restart's incarnation and hold) reaches the disk.
+    save_state(std::exchange(membership_changed_, false));
+    outputs_due_ = false;
     begin_stopping();
     phase_ = Phase::Stopped;
     exit_code_ = code;
@@ -118,9 +121,7 @@ int Agent::prepare() {
         return 1;
     }
     saved_ = *state;
-    key_lines_ = cfg_.keyring_lines;
-    if (auto warning = keyring_permission_warning(cfg_.cluster_key_file))
-        log_(LogLevel::Warn, *warning);
+    key_lines_ = cfg_.keyring_lines;  // its permissions were checked with the other settings
     if (cfg_.metrics) {
         auto server = HttpServer::start(*cfg_.metrics);
         if (!server) {
@@ -240,6 +241,10 @@ void Agent::start_loop_handles() {
             self->pump();
         });
 
+    uv_check_init(&loop_, &flush_);
+    flush_.data = this;
+    uv_check_start(&flush_, [](uv_check_t* c) { static_cast<Agent*>(c->data)->flush_outputs(); });
+
     uv_timer_init(&loop_, &wake_);
     wake_.data = this;
     uv_timer_init(&loop_, &repair_);
@@ -268,6 +273,15 @@ void Agent::start_loop_handles() {
             static_cast<Agent*>(p->data)->on_kernel_event();
         });
     }
+}
+
+void Agent::flush_outputs() {
+    if (!outputs_due_ || phase_ == Phase::Stopped) return;
+    outputs_due_ = false;
+    bool changed = std::exchange(membership_changed_, false);
+    if (changed) apply_routes();
+    save_state(changed);
+    if (changed) publish();
 }
 
 // A peer answered our ping: tell the kernel its neighbour entry is good (a zero-length send with
@@ -308,10 +322,9 @@ void Agent::pump() {
         membership_changed = true;
         on_subnet_event(*s);
     }
-    if (membership_changed) apply_routes();
-    save_state(membership_changed);
     if (phase_ == Phase::Stopped) return;
-    if (membership_changed) publish();
+    outputs_due_ = true;
+    membership_changed_ = membership_changed_ || membership_changed;
     if (auto when = node_->poll_timeout()) {
         auto delay =
             std::chrono::duration_cast<std::chrono::milliseconds>(*when - monotonic_now()).count();

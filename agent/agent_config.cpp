@@ -3,11 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "gossip/wire/member_name.hpp"
 #include "netlink/interfaces.hpp"
 
 namespace shoal::agent {
@@ -52,13 +55,47 @@ Result<Keyring> read_keyring(const std::string& path, std::vector<int>* lines) {
     return ring;
 }
 
-std::optional<std::string> keyring_permission_warning(const std::string& path) {
+Status check_keyring_permissions(const std::string& path) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return std::nullopt;
+    if (::stat(path.c_str(), &st) != 0)
+        return Error{"cluster-key-file: cannot stat " + path + ": " + std::strerror(errno)};
+    if ((st.st_mode & 077) == 0) return {};
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return "cluster-key-file: " + path + " is readable by group or others (mode " + mode +
-           "); anyone who can read it can join the cluster: run chmod 600 " + path;
+    return Error{"cluster-key-file: " + path +
+                 " is readable or writable by group or others (mode " + mode +
+                 "); anyone who can read it can join the cluster: run chmod 600 " + path};
+}
+
+namespace {
+// Control and non-ASCII bytes as \xNN: the name is refused precisely because it may not be safe to
+// print as it is.
+std::string printable(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        constexpr char kHex[] = "0123456789abcdef";
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        }
+    }
+    return out;
+}
+}  // namespace
+
+Status check_member_name(const std::string& name, bool from_hostname) {
+    if (valid_member_name(name)) return {};
+    const std::string rule =
+        "is not a valid host name (RFC 1123: letters, digits, hyphens and dots, labels of 1-63 "
+        "characters, " +
+        std::to_string(kMaxMemberName) + " in all)";
+    if (from_hostname)
+        return Error{"name: not set, and the hostname '" + printable(name) + "' " + rule +
+                     "; set --name (or name in the config file)"};
+    return Error{"name: '" + printable(name) + "' " + rule};
 }
 
 AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
@@ -160,6 +197,8 @@ Result<AgentConfig> AgentOptions::finish() const {
         return Error{std::string("cluster-key-file: not set (make a key with `shoal keygen`)")};
     auto ring = read_keyring(r.cluster_key_file, &c.keyring_lines);
     if (!ring) return Error{ring.error()};
+    if (auto secret = check_keyring_permissions(r.cluster_key_file); !secret)
+        return Error{secret.error()};
     c.cluster_key_file = r.cluster_key_file;
     c.keyring = *ring;
 
@@ -185,6 +224,12 @@ Result<AgentConfig> AgentOptions::finish() const {
                          ": '" + *text + "' is not a duration (e.g. 60s, 24h)"};
         *field = *d;
     }
+    // Peers honour a hold only up to their restart-hold-max: asking for more would silently
+    // turn a planned restart into a failure halfway through.
+    if (c.restart_hold > c.timing.restart_hold_max)
+        return Error{"restart-hold: " + r.restart_hold +
+                     " is longer than restart-hold-max, which caps the hold every peer honours; "
+                     "lower restart-hold, or raise restart-hold-max on every host"};
     auto level = parse_log_level(r.log_level);
     if (!level) return Error{"log-level: '" + r.log_level + "' is not debug, info, warn or error"};
     c.log_level = *level;
@@ -226,8 +271,7 @@ Result<AgentConfig> AgentOptions::finish() const {
             return Error{std::string("name: not set and no hostname")};
         c.name = host;
     }
-    if (c.name.size() > kMaxNameLen)
-        return Error{"name: longer than " + std::to_string(kMaxNameLen) + " bytes"};
+    if (auto named = check_member_name(c.name, r.name.empty()); !named) return Error{named.error()};
     c.state_dir = r.state_dir;
     c.socket = r.socket;
     c.subnet_file = r.subnet_file;

@@ -59,9 +59,13 @@ class AgentOptions {
 
 // `lines`, when given, receives the line number of each key in the file.
 Result<Keyring> read_keyring(const std::string& path, std::vector<int>* lines = nullptr);
-// A one-line warning when the keyring at `path` is readable by group or others (mode & 077),
-// naming its mode and the fix (`chmod 600 PATH`); nullopt when it is not, or cannot be stat'ed.
-std::optional<std::string> keyring_permission_warning(const std::string& path);
+// An error when the keyring at `path` is readable or writable by group or others (mode & 077),
+// naming its mode and the fix (`chmod 600 PATH`): anyone who can read it can join the cluster,
+// and anyone who can write it can choose the keys. Checked at start and at every SIGHUP.
+Status check_keyring_permissions(const std::string& path);
+// The agent's own member name must be an RFC 1123 host name: it is shown in logs, metrics labels
+// and every peer's files. `from_hostname`: it was not set, so the error says to set it.
+Status check_member_name(const std::string& name, bool from_hostname);
 // The log-level a config file sets (nullopt if it sets none).
 Result<std::optional<LogLevel>> read_log_level(const std::string& config_file);
 

@@ -1,5 +1,6 @@
 // What comes out of the core for the host (routes, subnet files, the state file) and what the
 // operator sends in (signals, SIGHUP's reload, control commands). See agent_loop.hpp.
+#include <algorithm>
 #include <csignal>
 
 #include "agent/agent_loop.hpp"
@@ -64,9 +65,13 @@ void Agent::save_state(bool membership_changed) {
     SavedState now{node_->persisted(), saved_.peers};
     if (membership_changed) {
         now.peers.clear();
+        // Distinct addresses: identities are cheap for a key holder, addresses on the segment
+        // are not (16 identities at one address once filled the whole list).
         for (const auto& [id, m] : node_->node().members().all()) {
             if (now.peers.size() == 16) break;
-            if (id != node_->node().id() && is_live(m.state)) now.peers.push_back(m.info.addr);
+            if (id == node_->node().id() || !is_live(m.state)) continue;
+            if (std::find(now.peers.begin(), now.peers.end(), m.info.addr) == now.peers.end())
+                now.peers.push_back(m.info.addr);
         }
     }
     if (now == saved_) return;
@@ -95,11 +100,13 @@ void Agent::reload() {
     notify_.reloading();
     std::vector<int> lines;
     auto ring = read_keyring(cfg_.cluster_key_file, &lines);
+    auto secret = check_keyring_permissions(cfg_.cluster_key_file);
     if (!ring) {
         log_(LogLevel::Error, "SIGHUP: keyring not reloaded: " + ring.error());
+    } else if (!secret) {
+        // The keys in it may already be known to others: the running ones stay.
+        log_(LogLevel::Error, "SIGHUP: keyring not reloaded: " + secret.error());
     } else {
-        if (auto warning = keyring_permission_warning(cfg_.cluster_key_file))
-            log_(LogLevel::Warn, *warning);
         std::string fps;
         for (const auto& k : ring->keys())
             fps += (fps.empty() ? "" : ", ") + Keyring::fingerprint(k);

@@ -41,7 +41,13 @@ class Agent {
     // Start-up before the loop runs; a non-zero exit code on failure.
     int prepare();
     void start_loop_handles();
+    // Sends what the core has to send and takes its events; what they change on the host
+    // (routes, the state file, the published status) waits for flush_outputs().
     void pump();
+    // Once per loop iteration (a uv_check handle), after every datagram that arrived in it was
+    // handled: a burst of news costs one route reconcile and one state-file write, not one per
+    // datagram (a flood of 20,000 identities once cost a route dump each).
+    void flush_outputs();
     void confirm_neighbour(const Address& peer);
     void apply_routes();
     void on_subnet_event(const SubnetEvent& e);
@@ -73,6 +79,9 @@ class Agent {
     uv_poll_t kernel_poll_{};
     uv_timer_t ops_{};
     uv_timer_t watchdog_{};
+    uv_check_t flush_{};
+    bool outputs_due_ = false;         // the core produced something since the last flush
+    bool membership_changed_ = false;  // ... and it changed the membership or the subnets
     Notifier notify_;
     std::unique_ptr<HttpServer> http_;
     RouteCounters route_counters_;

@@ -89,7 +89,8 @@ std::string render_metrics(const MetricsInput& in) {
     for (int r = 0; r < static_cast<int>(DropReason::Count); ++r)
         w.sample("datagrams_rejected_total", label("reason", to_string(static_cast<DropReason>(r))),
                  static_cast<double>(s.dropped[r]));
-    w.family("announcements_rejected_total", "counter", "Announcements refused, by reason.");
+    w.family("announcements_rejected_total", "counter",
+             "Announcements, accusations and state-transfer pages refused, by reason.");
     for (int r = 0; r < static_cast<int>(Rejection::Count); ++r)
         w.sample("announcements_rejected_total",
                  label("reason", to_string(static_cast<Rejection>(r))),

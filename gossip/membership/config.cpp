@@ -101,6 +101,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
         {"leave-timeout", duration(&Timing::leave_timeout)},
         {"dead-retention", duration(&Timing::dead_retention)},
         {"max-datagram", number(&Timing::max_datagram, 576, 9000)},
+        {"restart-hold-max", duration(&Timing::restart_hold_max)},
+        {"max-members", number(&Timing::max_members, 2, 1000000)},
     };
     return table;
 }
@@ -135,6 +137,7 @@ Status validate(const Timing& t) {
         return Error{"join-retry-min must be at least 1ms and at most join-retry-max"};
     if (t.leave_timeout < t.gossip_interval)
         return Error{"leave-timeout must be at least gossip-interval"};
+    if (t.restart_hold_max > 24h) return Error{"restart-hold-max must be at most 24h"};
     return {};
 }
 

@@ -35,6 +35,11 @@ struct Timing {
     Duration leave_timeout = 2s;       // a leave completes once disseminated or after this
     Duration dead_retention = 24h;     // dead and left members are forgotten after this
     std::size_t max_datagram = 1400;   // UDP payload bytes, headers excluded
+    // A member's planned-restart hold is its own word: capped here, whatever it asks for.
+    Duration restart_hold_max = 10min;
+    // New identities are refused beyond this many members (dead and left ones included): the
+    // table's memory is bounded whatever a key holder invents.
+    std::size_t max_members = 4096;
 };
 
 enum class Profile { Lan, Fast };

@@ -61,6 +61,7 @@ struct Stats {
     std::uint64_t dropped[static_cast<int>(DropReason::Count)] = {};
     std::uint64_t rejected[static_cast<int>(Rejection::Count)] = {};
     std::uint64_t misdirected_pings = 0;
+    std::uint64_t relays_refused = 0;  // ping-reqs for an unknown member or address
     std::uint64_t probes_sent = 0, probes_failed = 0, indirect_probes = 0, confirm_probes = 0;
     std::uint64_t suspicions_raised = 0, suspicions_refuted = 0, deaths_declared = 0;
     std::uint64_t syncs_started = 0, syncs_completed = 0, syncs_abandoned = 0;

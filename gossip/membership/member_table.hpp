@@ -32,7 +32,8 @@ struct Member {
     // not a force-leave, which finds it dead with no timer pending) and whenever its suspicion
     // deadline moves.
     std::uint64_t timer_epoch = 0;
-    Time last_told{};  // when we last told this member that we hold it dead/left/suspect
+    Time hold_until{};  // while Restarting: when its (capped) restart hold ends
+    Time last_told{};   // when we last told this member that we hold it dead/left/suspect
     std::vector<std::uint8_t> left_sig;  // its signed leave, passed on in state transfers
 
     const NodeId& id() const { return info.id; }

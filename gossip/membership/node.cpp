@@ -30,6 +30,8 @@ Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarn
       ring_(std::move(ring)),
       rng_(std::move(rng)),
       table_(cfg_.id) {
+    next_seq_ = static_cast<std::uint32_t>(rng_.next_u64());
+    next_session_ = static_cast<std::uint32_t>(rng_.next_u64());
     if (cfg_.payload.size() > kMaxPayload) {
         log(LogLine::Level::Error, payload_error(cfg_.payload.size()) + "; announcing none");
         cfg_.payload.clear();
@@ -74,16 +76,17 @@ std::string Node::payload_error(std::size_t size) {
 
 void Node::reject(Time now, Rejection r, const Address& from, const NodeId& about) {
     ++stats_.rejected[static_cast<int>(r)];
-    if (r == Rejection::Replayed) return;  // stale copies are normal gossip; count, do not log
+    // Stale copies are normal gossip, and an accusation can overtake the announcement it refers
+    // to: count these, do not log them.
+    if (r == Rejection::Replayed || r == Rejection::Unannounced) return;
     if (last_reject_log_ == Time{} || now - last_reject_log_ >= 10s) {
         last_reject_log_ = now;
         std::string why = r == Rejection::ForeignNetwork
                               ? " (it was signed for another pod network: that is another "
                                 "cluster; changing the network means building a new one)"
                               : "";
-        log(LogLine::Level::Warn, "rejected an announcement about " + about.short_hex() +
-                                      " relayed by " + from.to_string() + ": " + to_string(r) +
-                                      why);
+        log(LogLine::Level::Warn, "rejected news about " + about.short_hex() + " relayed by " +
+                                      from.to_string() + ": " + to_string(r) + why);
     }
 }
 
@@ -152,7 +155,7 @@ void Node::send(const Address& to, const std::vector<Message>& msgs, bool piggyb
         if (!b.add(m))
             log(LogLine::Level::Error, "message does not fit into max-datagram; dropped");
     }
-    if (piggyback) queue_.fill(b, retransmit_limit());
+    if (piggyback && known_source(to)) queue_.fill(b, retransmit_limit());
     if (b.empty()) return;
     auto bytes = b.seal(ring_, rng_);
     ++stats_.datagrams_out;
@@ -225,6 +228,7 @@ void Node::advance(Time now) {
             case TimerKind::Suspicion: on_suspicion_timeout(now, t.id, t.epoch); break;
             case TimerKind::Gossip: gossip_now(); break;
             case TimerKind::AntiEntropy: on_anti_entropy_tick(now); break;
+            case TimerKind::JoinCheck: on_join_check(now); break;
             case TimerKind::Reconnect: on_reconnect_tick(now); break;
             case TimerKind::Join: on_join_timer(now); break;
             case TimerKind::SyncRetry: on_sync_retry(now, t.seq); break;
@@ -244,6 +248,7 @@ void Node::handle_datagram(Time now, const Address& from, std::span<const std::u
     if (stopped()) return;
     ++stats_.datagrams_in;
     stats_.bytes_in += bytes.size();
+    datagram_in_bytes_ = bytes.size();
     auto opened = open_datagram(bytes, ring_);
     if (auto* reason = std::get_if<DropReason>(&opened)) {
         ++stats_.dropped[static_cast<int>(*reason)];
@@ -275,7 +280,7 @@ void Node::handle_message(Time now, const Address& from, Message& msg) {
             else if constexpr (std::is_same_v<T, Ack>)
                 on_ack(now, from, m);
             else if constexpr (std::is_same_v<T, Nack>)
-                on_nack(m);
+                on_nack(from, m);
             else if constexpr (std::is_same_v<T, Alive>)
                 on_alive(now, from, m);
             else if constexpr (std::is_same_v<T, Suspect>)
@@ -300,6 +305,10 @@ void Node::reannounce(Time now, std::optional<Address> addr) {
     if (leaving()) return;
     advance(now);
     if (addr) cfg_.addr = *addr;
+    if (incarnation() == UINT32_MAX) {
+        log(LogLine::Level::Error, "cannot announce again: the incarnation is at its maximum");
+        return;
+    }
     announce_self(incarnation() + 1);
 }
 
@@ -311,8 +320,9 @@ Status Node::set_payload(Time now, std::vector<std::uint8_t> payload) {
 }
 
 void Node::set_restart_hold(Time now, Duration hold) {
-    restart_hold_ms_ = static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(hold).count());
+    // Saturates instead of wrapping (2^32 ms is 49.7 days); peers cap it far lower anyway.
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(hold).count();
+    restart_hold_ms_ = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 0, UINT32_MAX));
     reannounce(now);
 }
 

@@ -18,6 +18,7 @@
 #include "gossip/membership/credentials.hpp"
 #include "gossip/membership/events.hpp"
 #include "gossip/membership/member_table.hpp"
+#include "gossip/membership/source_limiter.hpp"
 #include "gossip/wire/keyring.hpp"
 #include "gossip/wire/rng.hpp"
 
@@ -58,7 +59,8 @@ class Node {
     // Before a planned restart: sends our (already re-signed) announcement straight to every live
     // member, so that all of them hold us as restarting rather than suspecting us.
     void announce_to_all(Time now);
-    // Frees a dead member at once (as Serf's force-leave); an error unless it is dead here.
+    // Frees a dead member at once (as Serf's force-leave), or ends a restarting member's hold;
+    // an error for a member that is alive or suspect here.
     [[nodiscard]] Status force_leave(Time now, const NodeId& id);
 
     const MemberTable& members() const { return table_; }
@@ -102,6 +104,7 @@ class Node {
         Suspicion,
         Gossip,
         AntiEntropy,
+        JoinCheck,
         Reconnect,
         Join,
         SyncRetry,
@@ -131,11 +134,13 @@ class Node {
         int expected_nacks = 0;
         int nacks = 0;
         ProbeKind kind = ProbeKind::Regular;
+        std::vector<Address> relays;  // asked to probe for us: their acks count too
     };
     struct Relay {
         Address requester;
         std::uint32_t requester_seq = 0;
         bool nacked = false;
+        Address target;  // only its ack is passed on
     };
     struct SyncInterval {
         NodeId start, next;
@@ -175,7 +180,10 @@ class Node {
     std::string describe(const Member& m) const;
     std::string describe(const NodeId& id, const Address& addr) const;
 
-    // Sending: `msgs` go first, then as many queued updates as fit.
+    // An address of a member we hold (in any state): the only kind we answer with more bytes
+    // than it sent us, so a spoofed source cannot make us an amplifier.
+    bool known_source(const Address& a) const { return table_.find_by_addr(a) != nullptr; }
+    // Sending: `msgs` go first, then as many queued updates as fit (to members only).
     void send(const Address& to, const std::vector<Message>& msgs, bool piggyback = true);
     void broadcast(const NodeId& about, const Message& m);
     void gossip_now();
@@ -191,20 +199,30 @@ class Node {
     void on_ping(Time now, const Address& from, const Ping& p);
     void on_ping_req(Time now, const Address& from, const PingReq& p);
     void on_ack(Time now, const Address& from, const Ack& a);
-    void on_nack(const Nack& n);
+    void on_nack(const Address& from, const Nack& n);
     void on_relay_timer(Time now, std::uint32_t seq);
     void tell_member_its_state(Time now, const Member& m, std::vector<Message>& out);
 
     // Membership merging (node_merge.cpp).
-    void on_alive(Time now, const Address& from, const Alive& a);
+    // `hold_left`: a state transfer's word on what is left of the member's restart hold.
+    void on_alive(Time now, const Address& from, const Alive& a,
+                  std::optional<Duration> hold_left = std::nullopt);
+    // A member we do not know yet: whether we take it in (name, member cap, the source's rate of
+    // new identities), counting why not.
+    bool admit_new(Time now, const Address& from, const Alive& a);
+    // An accusation (suspect, dead, unsigned leave) at `inc` against `m`: at most the highest
+    // incarnation it has signed, or it is counted and dropped.
+    bool within_signed(Time now, const Address& from, const Member& m, std::uint32_t inc);
     void on_suspect(Time now, const Address& from, const Suspect& s);
     void on_dead(Time now, const Address& from, const Dead& d);
     void on_left(Time now, const Address& from, const Left& l);
     void suspect_member(Time now, Member& m, const NodeId& from);
     void on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t epoch);
     void on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t epoch);
-    // Applies the restart hold an announcement carries: Restarting until it returns or expires.
-    void apply_restart_hold(Time now, Member& m);
+    // Applies the restart hold an announcement carries, capped by restart-hold-max (and by
+    // `left`, when a state transfer told us how much of it is left): Restarting until it
+    // returns or the hold expires.
+    void apply_restart_hold(Time now, Member& m, std::optional<Duration> left = std::nullopt);
     void refute(const Address& from, std::uint32_t accused_inc);
     // An accusation below our incarnation is a copy of one we already refuted, still travelling.
     // Answered (a suspect or dead message): its sender gets our announcement, within a budget.
@@ -227,6 +245,10 @@ class Node {
     void on_join_timer(Time now);
     void send_join(Time now);
     void on_anti_entropy_tick(Time now);
+    // One digest exchange soon after the join's state transfer: members that joined while it
+    // ran (their announcements gossiped before anyone knew us) are learned now, not at the next
+    // anti-entropy round.
+    void on_join_check(Time now);
     void on_reconnect_tick(Time now);
     void on_sync_digest(Time now, const Address& from, const SyncDigest& d);
     void on_sync_pull(Time now, const Address& from, const SyncPull& p);
@@ -236,6 +258,8 @@ class Node {
     void request_missing(Time now);
     void merge_record(Time now, const Address& from, const MemberRecord& r);
     SyncDigest digest_message(bool reply) const;
+    // A pull; padded to a full datagram while our peers may not know us yet.
+    SyncPull pull_message(const NodeId& cursor) const;
     void reap(Time now);
 
     NodeConfig cfg_;
@@ -254,15 +278,22 @@ class Node {
     std::deque<Address> reachable_;
 
     Time now_{};
+    std::size_t datagram_in_bytes_ = 0;  // the size of the datagram being handled
     std::uint32_t restart_hold_ms_ = 0;  // what our announcement asks peers to hold us for
     int health_ = 0;
-    std::uint32_t next_seq_ = 1;
+    // Start at random: a recorded ack or state-transfer page from an earlier boot matches
+    // nothing.
+    std::uint32_t next_seq_ = 0;
     std::unordered_map<std::uint32_t, Probe> probes_;
     std::unordered_map<std::uint32_t, Relay> relays_;
     bool gossip_scheduled_ = false;
 
     std::optional<SyncSession> sync_;
-    std::uint32_t next_session_ = 1;
+    std::uint32_t next_session_ = 0;
+    // Set while merging a page of our own state transfer: the peer we asked may introduce any
+    // number of members at once.
+    bool merging_own_transfer_ = false;
+    SourceLimiter new_identities_{100, 1000};
     Time last_sync_started_{};
     double serve_tokens_ = 0;
     Time serve_refill_{};

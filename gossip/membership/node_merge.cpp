@@ -19,8 +19,16 @@ Message Node::record_message(const Member& m) const {
 }
 
 void Node::refute(const Address& from, std::uint32_t accused_inc) {
-    Alive a = announce_self(std::max(incarnation(), accused_inc) + 1);
-    if (!from.is_unset() && from != cfg_.addr) send(from, {a});
+    // Accusations above what we signed are dropped before this, so only our own signature can
+    // bring us here at the maximum: a wrap to 0 would make every later refutation a replay.
+    std::uint32_t base = std::max(incarnation(), accused_inc);
+    if (base == UINT32_MAX) {
+        log(LogLine::Level::Error, "cannot refute a suspicion reported by " + from.to_string() +
+                                       ": the incarnation is at its maximum");
+        return;
+    }
+    Alive a = announce_self(base + 1);
+    if (!from.is_unset() && from != cfg_.addr && known_source(from)) send(from, {a});
     ++stats_.suspicions_refuted;
     adjust_health(1);
     log(LogLine::Level::Info, "refuted a suspicion about this node reported by " +
@@ -29,12 +37,18 @@ void Node::refute(const Address& from, std::uint32_t accused_inc) {
 
 void Node::on_accused(Time now, const Address& from, std::uint32_t accused_inc,
                       StaleAccusation stale) {
-    if (!leaving() && accused_inc >= incarnation()) {
+    if (accused_inc > incarnation()) {
+        // Above anything we signed in this life: nobody honest holds it. (After a lost state
+        // file, peers that hold a higher announcement of ours send it, and that one we refute.)
+        reject(now, Rejection::Unannounced, from, cfg_.id);
+        return;
+    }
+    if (!leaving() && accused_inc == incarnation()) {
         refute(from, accused_inc);
         return;
     }
     // Below our incarnation: a copy of an accusation we already refuted, still travelling.
-    if (stale == StaleAccusation::Ignore || leaving() || from.is_unset()) return;
+    if (stale == StaleAccusation::Ignore || leaving() || !known_source(from)) return;
     // Bounded: after a refutation, stale copies of the accusation arrive from many relays.
     if (now - stale_reply_window_ >= cfg_.timing.probe_interval) {
         stale_reply_window_ = now;
@@ -44,17 +58,47 @@ void Node::on_accused(Time now, const Address& from, std::uint32_t accused_inc,
     send(from, {self_alive()});
 }
 
-void Node::on_alive(Time now, const Address& from, const Alive& a) {
+bool Node::within_signed(Time now, const Address& from, const Member& m, std::uint32_t inc) {
+    if (inc <= m.info.inc) return true;
+    // Raising a member's incarnation on someone else's word lets one key holder push it to
+    // 2^32 - 1, where its refutation would wrap and be dropped as a replay forever.
+    reject(now, Rejection::Unannounced, from, m.id());
+    return false;
+}
+
+bool Node::admit_new(Time now, const Address& from, const Alive& a) {
+    Rejection why;
+    if (!valid_member_name(a.name))
+        why = Rejection::MalformedName;
+    else if (table_.size() >= cfg_.timing.max_members)
+        why = Rejection::MemberCap;
+    else if (!merging_own_transfer_ && !new_identities_.take(now, from))
+        why = Rejection::IdentityRate;
+    else
+        return true;
+    reject(now, why, from, a.id);
+    return false;
+}
+
+void Node::on_alive(Time now, const Address& from, const Alive& a,
+                    std::optional<Duration> hold_left) {
     // Relayed copies of what we already hold are the common case: settle them before paying for
     // a signature check. Older ones are replays; identical ones were verified when first stored.
-    if (const Member* known = table_.find(a.id); known && a.id != cfg_.id) {
-        if (a.inc < known->info.inc) {
+    Member* m = table_.find(a.id);
+    if (m && a.id != cfg_.id) {
+        if (a.inc < m->info.inc) {
             reject(now, Rejection::Replayed, from, a.id);
             return;
         }
-        if (a.inc == known->info.inc && a.meta == known->info.meta && a.addr == known->info.addr &&
-            a.name == known->info.name)
+        if (a.inc == m->info.inc && a.meta == m->info.meta && a.addr == m->info.addr &&
+            a.name == m->info.name)
             return;
+    }
+    // Checked before the signature, which is the expensive part of a flood of new identities.
+    if (!m && !admit_new(now, from, a)) return;
+    if (m && a.name != m->info.name && !valid_member_name(a.name)) {
+        reject(now, Rejection::MalformedName, from, a.id);
+        return;
     }
     VerifiedAnnouncement ann;
     if (creds_) {
@@ -73,13 +117,12 @@ void Node::on_alive(Time now, const Address& from, const Alive& a) {
         if (a.inc > me.inc() || (a.inc == me.inc() && differs)) refute(from, a.inc);
         return;
     }
-    Member* m = table_.find(a.id);
     if (!m) {
         Member& n = table_.insert(a, std::move(ann), MemberState::Alive, now);
         broadcast(a.id, a);
         emit(MemberEvent::Kind::Joined, n);
         log(LogLine::Level::Info, "member joined: " + describe(n));
-        apply_restart_hold(now, n);
+        apply_restart_hold(now, n, hold_left);
         return;
     }
     if (a.inc <= m->inc()) return;
@@ -106,17 +149,20 @@ void Node::on_alive(Time now, const Address& from, const Alive& a) {
             log(LogLine::Level::Info, "member updated its announcement: " + describe(*m));
         }
     }
-    apply_restart_hold(now, *m);
+    apply_restart_hold(now, *m, hold_left);
 }
 
-void Node::apply_restart_hold(Time now, Member& m) {
+void Node::apply_restart_hold(Time now, Member& m, std::optional<Duration> left) {
     Duration hold = m.announcement
                         ? Duration(std::chrono::milliseconds(m.announcement->restart_hold_ms))
                         : Duration{};
+    hold = std::min(hold, cfg_.timing.restart_hold_max);
+    if (left) hold = std::min(hold, *left);
     if (hold <= Duration{}) return;
     m.suspicion.reset();
     table_.set_state(m, MemberState::Restarting, now);
-    schedule(now + hold, TimerKind::RestartHold, 0, m.id(), ++m.timer_epoch);
+    m.hold_until = now + hold;
+    schedule(m.hold_until, TimerKind::RestartHold, 0, m.id(), ++m.timer_epoch);
     emit(MemberEvent::Kind::Restarting, m);
     log(LogLine::Level::Info, "member is restarting, held for " + std::to_string(to_seconds(hold)) +
                                   " s: " + describe(m));
@@ -167,13 +213,10 @@ void Node::on_suspect(Time now, const Address& from, const Suspect& s) {
         return;
     }
     Member* m = table_.find(s.id);
-    if (!m || s.inc < m->inc() || !is_live(m->state)) return;
-    bool fresh = !(m->state == MemberState::Suspect && s.inc == m->inc());
-    if (s.inc > m->inc()) {
-        table_.set_incarnation(*m, s.inc);
-        m->suspicion.reset();
-        if (m->state == MemberState::Suspect) table_.set_state(*m, MemberState::Alive, now);
-    }
+    if (!m || s.inc < m->inc() || !is_live(m->state) || !within_signed(now, from, *m, s.inc))
+        return;
+    // Members hold no state above their signed incarnation, so s.inc is the one we hold.
+    bool fresh = m->state != MemberState::Suspect;
     suspect_member(now, *m, s.from);
     // A fresh suspicion raised by someone else: a few members re-probe the suspect themselves,
     // so a member that is really gone collects independent confirmations within one probe.
@@ -213,8 +256,8 @@ void Node::on_dead(Time now, const Address& from, const Dead& d) {
         return;
     }
     Member* m = table_.find(d.id);
-    if (!m || d.inc < m->inc() || !is_live(m->state)) return;
-    if (d.inc > m->inc()) table_.set_incarnation(*m, d.inc);
+    if (!m || d.inc < m->inc() || !is_live(m->state) || !within_signed(now, from, *m, d.inc))
+        return;
     transition(now, *m, MemberState::Dead, d, LogLine::Level::Warn,
                "member dead: " + describe(*m) + ", reported by " + d.from.short_hex());
 }
@@ -229,10 +272,13 @@ void Node::on_left(Time now, const Address& from, const Left& l) {
     // Only the member leaves itself; an unsigned leave is a force-leave, for the dead only.
     bool self_signed =
         !creds_ || (!l.sig.empty() && m->announcement && creds_->check_leave(*m->announcement, l));
-    if (!self_signed && m->state != MemberState::Dead) {
+    // A force-leave frees a member the operator saw dead, or ends a restart hold early.
+    if (!self_signed && m->state != MemberState::Dead && m->state != MemberState::Restarting) {
         reject(now, Rejection::UnsignedLeave, from, l.id);
         return;
     }
+    if (!self_signed && !within_signed(now, from, *m, l.inc)) return;
+    // The member's own signature on a higher incarnation is its word: the one raise allowed.
     if (l.inc > m->inc()) table_.set_incarnation(*m, l.inc);
     m->left_sig = self_signed ? l.sig : std::vector<std::uint8_t>{};
     transition(now, *m, MemberState::Left, l, LogLine::Level::Info, "member left: " + describe(*m));
@@ -253,14 +299,18 @@ Status Node::force_leave(Time now, const NodeId& id) {
     advance(now);
     Member* m = table_.find(id);
     if (!m || id == cfg_.id) return Error{"no such member"};
-    if (m->state != MemberState::Dead)
+    bool restarting = m->state == MemberState::Restarting;
+    if (m->state != MemberState::Dead && !restarting)
         return Error{describe(*m) + " is " + std::string(to_string(m->state)) +
-                     ": force-leave only removes members that are dead"};
+                     ": force-leave only removes members that are dead or restarting"};
     Left l{id, m->inc(), {}};
     m->left_sig.clear();
-    // A dead member has no suspicion and no timer left to invalidate: the epoch stays.
+    // A dead member has no suspicion and no timer left to invalidate: the epoch stays. A
+    // restarting one has its hold timer pending, which must not fire on a left member.
     transition(now, *m, MemberState::Left, l, LogLine::Level::Info,
-               "forced out dead member " + describe(*m), false);
+               std::string(restarting ? "ended the restart hold of " : "forced out dead member ") +
+                   describe(*m),
+               restarting);
     return {};
 }
 

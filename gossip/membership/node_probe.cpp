@@ -17,7 +17,7 @@ bool Node::start_probe(Time now, const Member& target, ProbeKind kind) {
     for (const auto& [seq, p] : probes_)
         if (p.target == target.id()) return false;  // one probe per member at a time
     std::uint32_t seq = next_seq_++;
-    probes_[seq] = Probe{target.id(), target.info.addr, target.inc(), 0, 0, kind};
+    probes_[seq] = Probe{target.id(), target.info.addr, target.inc(), 0, 0, kind, {}};
     ++(kind == ProbeKind::Regular ? stats_.probes_sent : stats_.confirm_probes);
     std::vector<Message> msgs{Ping{seq, target.id(), incarnation()}};
     // Lifeguard's buddy system: a suspect hears of its suspicion from every prober.
@@ -42,6 +42,7 @@ void Node::on_probe_direct_timeout(Time, std::uint32_t seq) {
                               [](const Member& m) { return m.state == MemberState::Alive; });
     for (const Member* r : relays) {
         send(r->info.addr, {PingReq{seq, p.target, p.addr}});
+        p.relays.push_back(r->info.addr);
         ++p.expected_nacks;
         ++stats_.indirect_probes;
     }
@@ -92,8 +93,15 @@ void Node::on_ping_req(Time now, const Address& from, const PingReq& p) {
         send(from, {Ack{p.seq}});
         return;
     }
+    // Probe only a member we know, at the address we know it by: otherwise anyone could make us
+    // send datagrams to any address and port.
+    const Member* target = table_.find(p.target);
+    if (!target || target->info.addr != p.target_addr) {
+        ++stats_.relays_refused;
+        return;
+    }
     std::uint32_t seq = next_seq_++;
-    relays_[seq] = Relay{from, p.seq, false};
+    relays_[seq] = Relay{from, p.seq, false, p.target_addr};
     send(p.target_addr, {Ping{seq, p.target, incarnation()}});
     schedule(now + scaled(cfg_.timing.probe_timeout), TimerKind::Relay, seq);
 }
@@ -113,7 +121,12 @@ void Node::on_relay_timer(Time now, std::uint32_t seq) {
 }
 
 void Node::on_ack(Time now, const Address& from, const Ack& a) {
+    // An ack counts only from where the answer can come: the probed address, or a relay we asked.
     if (auto it = probes_.find(a.seq); it != probes_.end()) {
+        const auto& relays = it->second.relays;
+        if (from != it->second.addr &&
+            std::find(relays.begin(), relays.end(), from) == relays.end())
+            return;
         Probe p = it->second;
         probes_.erase(it);
         if (p.kind == ProbeKind::Regular) adjust_health(-1);
@@ -132,14 +145,17 @@ void Node::on_ack(Time now, const Address& from, const Ack& a) {
         }
         return;
     }
-    if (auto it = relays_.find(a.seq); it != relays_.end()) {
+    if (auto it = relays_.find(a.seq); it != relays_.end() && it->second.target == from) {
         send(it->second.requester, {Ack{it->second.requester_seq}});
         relays_.erase(it);
     }
 }
 
-void Node::on_nack(const Nack& n) {
-    if (auto it = probes_.find(n.seq); it != probes_.end()) ++it->second.nacks;
+void Node::on_nack(const Address& from, const Nack& n) {
+    auto it = probes_.find(n.seq);
+    if (it == probes_.end()) return;
+    const auto& relays = it->second.relays;
+    if (std::find(relays.begin(), relays.end(), from) != relays.end()) ++it->second.nacks;
 }
 
 }  // namespace shoal

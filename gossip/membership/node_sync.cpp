@@ -39,12 +39,24 @@ SyncDigest Node::digest_message(bool reply) const {
     return SyncDigest{table_.digest(), static_cast<std::uint32_t>(table_.size()), reply};
 }
 
+SyncPull Node::pull_message(const NodeId& cursor) const {
+    SyncPull pull{sync_->id, cursor, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks)};
+    if (!announced_) {
+        std::vector<std::uint8_t> enc;
+        encode_message(pull, enc);
+        // Room for the bin header and the datagram's message array header.
+        std::size_t room = DatagramBuilder(cfg_.timing.max_datagram).room();
+        if (room > enc.size() + 8) pull.padding = static_cast<std::uint16_t>(room - enc.size() - 8);
+    }
+    return pull;
+}
+
 // ---- join --------------------------------------------------------------------------------------
 
 void Node::send_join(Time now) {
     sync_ = SyncSession{next_session_++, std::nullopt, {}, now, 0, true};
     ++stats_.syncs_started;
-    SyncPull pull{sync_->id, NodeId{}, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks)};
+    SyncPull pull = pull_message(NodeId{});
     for (const Address& seed : cfg_.seeds) {
         if (announced_)
             send(seed, {self_alive(), pull});
@@ -67,6 +79,12 @@ void Node::on_join_timer(Time now) {
 
 void Node::on_anti_entropy_tick(Time now) {
     schedule(now + jitter(cfg_.timing.sync_interval), TimerKind::AntiEntropy);
+    if (leaving()) return;
+    auto peer = table_.pick(rng_, 1, cfg_.id, [](const Member& m) { return is_live(m.state); });
+    if (!peer.empty()) send(peer.front()->info.addr, {digest_message(true)});
+}
+
+void Node::on_join_check(Time) {
     if (leaving()) return;
     auto peer = table_.pick(rng_, 1, cfg_.id, [](const Member& m) { return is_live(m.state); });
     if (!peer.empty()) send(peer.front()->info.addr, {digest_message(true)});
@@ -107,8 +125,13 @@ void Node::reap(Time now) {
 
 void Node::on_sync_digest(Time now, const Address& from, const SyncDigest& d) {
     if (d.digest == table_.digest()) return;
+    // Our digest is the size of theirs: a stranger (a joiner not yet announced) gets it too, and
+    // then pulls from us. But only a member or a seed may point our own state transfer at
+    // itself: a flood of digests would otherwise keep us pulling from whoever sent the last one.
     if (d.reply) send(from, {digest_message(false)});
-    start_sync(now, from, false);
+    if (known_source(from) ||
+        std::find(cfg_.seeds.begin(), cfg_.seeds.end(), from) != cfg_.seeds.end())
+        start_sync(now, from, false);
 }
 
 // ---- the requesting side -----------------------------------------------------------------------
@@ -127,7 +150,7 @@ void Node::start_sync(Time now, const Address& peer, bool join) {
 void Node::request_missing(Time) {
     auto gap = sync_->first_gap();
     if (!gap) return;
-    SyncPull pull{sync_->id, *gap, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks)};
+    SyncPull pull = pull_message(*gap);
     if (sync_->peer) {
         send(*sync_->peer, {pull});
     } else {
@@ -136,11 +159,22 @@ void Node::request_missing(Time) {
 }
 
 void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
+    // Only pages of the transfer we asked for, from the peer we asked (while joining: any of our
+    // seeds) are merged: an unsolicited page could carry anything, at any age.
+    bool from_peer = sync_ && (sync_->peer ? *sync_->peer == from
+                                           : std::find(cfg_.seeds.begin(), cfg_.seeds.end(),
+                                                       from) != cfg_.seeds.end());
+    if (!from_peer || c.session != sync_->id) {
+        reject(now, Rejection::Unsolicited, from, c.start);
+        return;
+    }
+    merging_own_transfer_ = true;
     for (const auto& rec : c.records) {
         merge_record(now, from, rec);
-        if (stopped()) return;
+        if (stopped()) break;
     }
-    if (!sync_ || c.session != sync_->id || (sync_->peer && *sync_->peer != from)) return;
+    merging_own_transfer_ = false;
+    if (stopped() || !sync_) return;
     if (!sync_->peer) sync_->peer = from;  // the first seed to answer serves the rest
     if (sync_->join && !joined()) {
         join_phase_ = JoinPhase::Syncing;
@@ -151,6 +185,8 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     sync_->retries = 0;
     if (!sync_->first_gap()) {
         ++stats_.syncs_completed;
+        if (join_phase_ != JoinPhase::Synced)
+            schedule(now + 4 * cfg_.timing.probe_interval, TimerKind::JoinCheck);
         join_phase_ = JoinPhase::Synced;
         sync_.reset();
         return;
@@ -184,22 +220,38 @@ void Node::on_sync_retry(Time now, std::uint32_t session) {
 void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
     const Alive& a = r.alive;
     if (a.id == cfg_.id) {
-        if (is_live(r.state))
-            on_alive(now, from, a);
-        else
-            on_accused(now, from, r.state_inc, StaleAccusation::Ignore);
+        // Our own announcement first: after a lost state file it may be a higher one of ours,
+        // which we refute; then the verdict, which is at most that incarnation.
+        on_alive(now, from, a);
+        if (!is_live(r.state)) on_accused(now, from, r.state_inc, StaleAccusation::Ignore);
         return;
     }
     if (is_present(r.state)) {
-        on_alive(now, from, a);
+        std::optional<Duration> hold_left;
+        if (r.state == MemberState::Restarting && r.hold_left_ms)
+            hold_left = std::chrono::milliseconds(*r.hold_left_ms);
+        on_alive(now, from, a, hold_left);
         return;
     }
     Member* m = table_.find(a.id);
     Duration age = std::chrono::milliseconds(r.age_ms);
     if (!m) {
         // Learn the dead and departed too: their subnets may be reserved, and their records age
-        // out by the same clock-free rule everywhere because the age travels with them.
+        // out by the same clock-free rule everywhere because the age travels with them. Only the
+        // member's own signature may put a verdict above its announcement, and only a leave
+        // it signed tells of a departure we did not see (an unsigned one is a force-leave,
+        // which is only for members the receiver itself holds dead).
         if (age >= cfg_.timing.dead_retention) return;
+        bool signed_leave = r.state == MemberState::Left && !r.left_sig.empty();
+        if (r.state == MemberState::Left && !signed_leave && creds_) {
+            reject(now, Rejection::UnsignedLeave, from, a.id);
+            return;
+        }
+        if (r.state_inc > a.inc && !signed_leave) {
+            reject(now, Rejection::Unannounced, from, a.id);
+            return;
+        }
+        if (!admit_new(now, from, a)) return;
         VerifiedAnnouncement ann;
         if (creds_) {
             auto verified = creds_->verify(a);
@@ -239,11 +291,21 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
     serve_refill_ = now;
     int chunks = std::min({static_cast<int>(p.max_chunks), cfg_.timing.sync_max_chunks,
                            static_cast<int>(serve_tokens_)});
-    if (chunks <= 0) {
+    std::size_t budget = DatagramBuilder(cfg_.timing.max_datagram).room() - kChunkOverhead;
+    const bool verified = known_source(from);
+    if (!verified) {
+        // A source we cannot tell from a spoofed one gets one page no larger than its request
+        // (a joiner pads its pulls to a full datagram): never an amplifier.
+        chunks = std::min(chunks, 1);
+        std::size_t allowed = datagram_in_bytes_ > kDatagramOverhead + kChunkOverhead
+                                  ? datagram_in_bytes_ - kDatagramOverhead - kChunkOverhead
+                                  : 0;
+        budget = std::min(budget, allowed);
+    }
+    if (chunks <= 0 || budget == 0) {
         ++stats_.sync_requests_throttled;
         return;
     }
-    const std::size_t budget = DatagramBuilder(cfg_.timing.max_datagram).room() - kChunkOverhead;
     const auto& all = table_.all();
     auto it = all.lower_bound(p.cursor);
     NodeId start = p.cursor;
@@ -253,7 +315,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
         std::size_t used = 0;
         for (; it != all.end(); ++it) {
             const Member& m = it->second;
-            MemberRecord rec{m.info, m.state, 0, m.left_sig, m.inc()};
+            MemberRecord rec{m.info, m.state, 0, m.left_sig, m.inc(), std::nullopt};
             if (m.state == MemberState::Dead || m.state == MemberState::Left) {
                 auto age =
                     std::chrono::duration_cast<std::chrono::milliseconds>(now - m.state_since);
@@ -261,14 +323,25 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
                     static_cast<std::uint32_t>(std::min<std::int64_t>(age.count(), UINT32_MAX));
             }
             if (rec.state == MemberState::Suspect) rec.state = MemberState::Alive;
+            if (rec.state == MemberState::Restarting) {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::max(Duration{}, m.hold_until - now));
+                rec.hold_left_ms =
+                    static_cast<std::uint32_t>(std::min<std::int64_t>(left.count(), UINT32_MAX));
+            }
             enc.clear();
             encode_record(rec, enc);
-            if (used + enc.size() > budget && !c.records.empty()) break;
+            if (used + enc.size() > budget && (!c.records.empty() || !verified)) break;
             used += enc.size();
             c.records.push_back(std::move(rec));
         }
         c.done = it == all.end();
         if (!c.done) c.next = it->first;
+        if (c.records.empty() && !c.done) {
+            // Not even one record fits what an unknown source may be sent: an unpadded pull.
+            ++stats_.sync_requests_throttled;
+            return;
+        }
         c.last_in_batch = c.done || i + 1 == chunks;
         send(from, {c}, false);
         ++stats_.sync_chunks_served;

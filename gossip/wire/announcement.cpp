@@ -89,6 +89,11 @@ const char* to_string(Rejection r) {
         case Rejection::Replayed: return "replayed";
         case Rejection::UnsignedLeave: return "unsigned_leave";
         case Rejection::ClaimOutOfRange: return "claim_out_of_range";
+        case Rejection::Unannounced: return "unannounced_incarnation";
+        case Rejection::MalformedName: return "malformed_name";
+        case Rejection::MemberCap: return "member_cap";
+        case Rejection::IdentityRate: return "identity_rate";
+        case Rejection::Unsolicited: return "unsolicited";
         case Rejection::Count: break;
     }
     return "?";

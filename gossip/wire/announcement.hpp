@@ -52,6 +52,12 @@ enum class Rejection : std::uint8_t {
     Replayed,         // an older incarnation than the one we hold
     UnsignedLeave,    // a leave not signed by the member, for a member we do not hold dead
     ClaimOutOfRange,  // a claim on a slot outside the pod network, or a clock beyond the bound
+    // Rejected by the membership core rather than by the signature check:
+    Unannounced,    // an accusation at an incarnation the member never signed
+    MalformedName,  // a member name that is not an RFC 1123 host name
+    MemberCap,      // a new identity while the table holds max-members
+    IdentityRate,   // a new identity beyond what one source may introduce per second
+    Unsolicited,    // a state-transfer page for a transfer we did not ask for, or from elsewhere
     Count,
 };
 const char* to_string(Rejection r);

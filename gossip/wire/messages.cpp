@@ -53,12 +53,13 @@ bool get_alive_fields(MsgReader& r, Alive& a) {
 constexpr std::size_t kMaxSigLen = 64;
 
 void put_record(MsgWriter& w, const MemberRecord& rec) {
-    w.array(kAliveFields + 4);
+    w.array(kAliveFields + (rec.hold_left_ms ? 5 : 4));
     put_alive_fields(w, rec.alive);
     w.uint(static_cast<std::uint8_t>(rec.state));
     w.uint(rec.age_ms);
     w.bin(rec.left_sig);
     w.uint(rec.state_inc);
+    if (rec.hold_left_ms) w.uint(*rec.hold_left_ms);
 }
 
 bool get_record(MsgReader& r, MemberRecord& rec) {
@@ -71,7 +72,13 @@ bool get_record(MsgReader& r, MemberRecord& rec) {
         return false;
     rec.state = static_cast<MemberState>(state);
     rec.left_sig.assign(sig.begin(), sig.end());
-    for (std::uint32_t i = kAliveFields + 4; i < n; ++i)
+    rec.hold_left_ms.reset();
+    if (n > kAliveFields + 4) {
+        std::uint32_t hold = 0;
+        if (!get_u32(r, hold)) return false;
+        rec.hold_left_ms = hold;
+    }
+    for (std::uint32_t i = kAliveFields + 5; i < n; ++i)
         if (!r.skip()) return false;
     return true;
 }
@@ -131,10 +138,11 @@ struct Encoder {
         w.boolean(m.reply);
     }
     void operator()(const SyncPull& m) {
-        head(MsgType::SyncPull, 3);
+        head(MsgType::SyncPull, m.padding > 0 ? 4 : 3);
         w.uint(m.session);
         put_id(w, m.cursor);
         w.uint(m.max_chunks);
+        if (m.padding > 0) w.bin(std::vector<std::uint8_t>(m.padding));
     }
     void operator()(const SyncChunk& m) {
         head(MsgType::SyncChunk, 6);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "gossip/wire/member_name.hpp"
 #include "gossip/wire/member_state.hpp"
 #include "gossip/wire/node_id.hpp"
 
@@ -30,7 +31,7 @@ enum class MsgType : std::uint8_t {
     SyncChunk = 11,
 };
 
-inline constexpr std::size_t kMaxNameLen = 128;
+inline constexpr std::size_t kMaxNameLen = kMaxMemberName;  // decoding bound; names are checked
 inline constexpr std::size_t kMaxMetaLen = 1024;
 
 using Digest = std::array<std::uint8_t, 16>;
@@ -89,6 +90,9 @@ struct SyncPull {
     std::uint32_t session = 0;
     NodeId cursor;
     std::uint8_t max_chunks = 0;
+    // Zero bytes appended by a requester its peer may not know yet: a peer answers an unknown
+    // source with no more bytes than it sent, so a full datagram buys one full page.
+    std::uint16_t padding = 0;
 };
 // One member as a full-state transfer carries it.
 struct MemberRecord {
@@ -97,6 +101,9 @@ struct MemberRecord {
     std::uint32_t age_ms = 0;            // time spent dead or left; ages travel, clocks never do
     std::vector<std::uint8_t> left_sig;  // the member's own signature on its leave, if any
     std::uint32_t state_inc = 0;         // the incarnation the state refers to (>= alive.inc)
+    // Restarting: what is left of its restart hold, so that a member learning it late does not
+    // start the whole hold again. Absent from senders that predate it.
+    std::optional<std::uint32_t> hold_left_ms;
 };
 // Covers ids in [start, next), or [start, end of space) when `done`.
 struct SyncChunk {

@@ -69,6 +69,10 @@ expect_msg "agent: subnet length" "subnet-len:" agent --network 10.244.0.0/16 --
 expect_msg "agent: no cluster key" "cluster-key-file: not set" agent --network 10.244.0.0/16
 echo "not a key" > "$dir/badkey"
 expect_msg "agent: bad keyring" "cluster-key-file: .*line 1" agent --network 10.244.0.0/16 --cluster-key-file "$dir/badkey"
+install -m 0644 "$dir/key" "$dir/openkey"
+expect_msg "agent: keyring readable by others" "cluster-key-file: .*(mode 0644).*chmod 600 $dir/openkey" agent --network 10.244.0.0/16 --cluster-key-file "$dir/openkey"
+expect_msg "agent: bad name" "name: 'a b' is not a valid host name" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --name "a b"
+expect_msg "agent: restart-hold above restart-hold-max" "restart-hold: 20m is longer than restart-hold-max" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --restart-hold 20m
 expect_msg "agent: bad seed" "seed: 'nowhere'" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --seed nowhere
 expect_msg "agent: bad timer" "probe-interval" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --probe-interval 5
 expect_msg "agent: bad route table" "route-table:" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --route-table 255

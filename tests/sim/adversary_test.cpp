@@ -18,13 +18,36 @@ struct Mallory {
     Address addr{0xc0a84dfe, 7946};  // an address on the segment nobody uses
     explicit Mallory(std::uint64_t seed) : rng(Rng::from_u64(seed)), id(Identity::generate(rng)) {}
 
-    void announce(sim::Cluster& c, std::size_t to, std::uint32_t inc, Claim claim) {
-        Announcement a{id.public_key(), "mallory", addr, inc, claim, c.network().digest(), "evil"};
+    void announce(sim::Cluster& c, std::size_t to, std::uint32_t inc, std::optional<Claim> claim,
+                  std::uint32_t restart_hold_ms = 0) {
+        send(c, to,
+             {seal_announcement(announcement(c, inc, claim, restart_hold_ms), id,
+                                kProtocolVersion)});
+    }
+    Announcement announcement(const sim::Cluster& c, std::uint32_t inc, std::optional<Claim> claim,
+                              std::uint32_t restart_hold_ms = 0) const {
+        return Announcement{id.public_key(),      "mallory", addr,           inc, claim,
+                            c.network().digest(), "evil",    restart_hold_ms};
+    }
+    // Any messages at all, sealed with the cluster key, from Mallory's address.
+    void send(sim::Cluster& c, std::size_t to, const std::vector<Message>& msgs) {
         DatagramBuilder b(1400);
-        b.add(Message{seal_announcement(a, id, kProtocolVersion)});
+        for (const auto& m : msgs) EXPECT_TRUE(b.add(m));
         c.inject(to, addr, b.seal(c.keyring_of(to), rng));
     }
 };
+
+// The owner every running node computes for `slot`; nullopt if they disagree or none has one.
+std::optional<NodeId> agreed_owner(const sim::Cluster& c, std::uint32_t slot) {
+    std::optional<NodeId> owner;
+    for (auto i : c.running()) {
+        auto owners = c.at(i).node->claims().owners();
+        auto it = owners.find(slot);
+        if (it == owners.end() || (owner && *owner != it->second)) return std::nullopt;
+        owner = it->second;
+    }
+    return owner;
+}
 
 std::uint64_t rejected(const sim::Cluster& c, std::size_t i, Rejection r) {
     return c.at(i).node->node().stats().rejected[static_cast<int>(r)];
@@ -63,4 +86,113 @@ TEST_P(Adversary, AClaimOutsideThePodNetworkIsRefusedEverywhere) {
     }
     EXPECT_TRUE(c.all_see_alive(s.all()));
     EXPECT_TRUE(c.owners_agree());
+}
+
+// One accusation at incarnation 2^32 - 1: unchecked, everyone held the victim dead there, its
+// refutation wrapped to 0 and every later one was dropped as a replay; an unsigned leave then
+// freed its subnet cluster-wide while it kept using it. Only the member's own signature may
+// raise its incarnation.
+TEST_P(Adversary, AnAccusationAboveTheSignedIncarnationEvictsNobody) {
+    SimCluster s(6, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    const std::size_t victim = 2;
+    const NodeId vid = c.at(victim).id;
+    auto slot = c.at(victim).node->claims().claim_of(vid);
+    ASSERT_TRUE(slot);
+    Mallory m(GetParam() + 2000);
+    const NodeId mallory = m.id.id();
+    for (auto i : c.running()) {
+        m.send(c, i, {Suspect{vid, UINT32_MAX, mallory}});
+        m.send(c, i, {Dead{vid, UINT32_MAX, mallory}});
+        m.send(c, i, {Left{vid, UINT32_MAX, {}}});
+    }
+    c.run_for(20s);
+    EXPECT_TRUE(c.all_see_alive(s.all()));
+    for (auto i : c.running()) {
+        const Member* v = c.at(i).node->node().members().find(vid);
+        ASSERT_NE(v, nullptr) << c.at(i).name;
+        EXPECT_LT(v->inc(), 100u) << c.at(i).name;
+        EXPECT_GE(rejected(c, i, Rejection::Unannounced), i == victim ? 3u : 2u) << c.at(i).name;
+    }
+    EXPECT_EQ(agreed_owner(c, slot->slot), vid);
+}
+
+// A restart hold is the member's own word: capped by restart-hold-max (here the default, 10
+// min) instead of the 49.7 days it may ask for, and a member that learns of it later from a
+// state transfer holds it only for what is left, not for a whole new hold.
+TEST_P(Adversary, ARestartHoldIsCappedAndNotRenewedByStateTransfer) {
+    SimCluster s(5, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    Mallory m(GetParam() + 3000);
+    const NodeId mallory = m.id.id();
+    const Time said = c.now();
+    for (auto i : c.running()) m.announce(c, i, 1, std::nullopt, UINT32_MAX);
+    c.run_for(1s);
+    for (auto i : c.running()) {
+        const Member* x = c.at(i).node->node().members().find(mallory);
+        ASSERT_NE(x, nullptr) << c.at(i).name;
+        EXPECT_EQ(x->state, MemberState::Restarting) << c.at(i).name;
+        EXPECT_LE(x->hold_until, said + 10min + 1s) << c.at(i).name;
+    }
+    c.run_for(5min);
+    std::size_t late = s.add();  // learns Mallory from its join's state transfer
+    c.run_for(5s);
+    const Member* seen = c.at(late).node->node().members().find(mallory);
+    ASSERT_NE(seen, nullptr);
+    EXPECT_EQ(seen->state, MemberState::Restarting);
+    EXPECT_LE(seen->hold_until, said + 10min + 1s);
+    c.run_until(said + 10min + 10s);
+    for (auto i : c.running()) {
+        const Member* x = c.at(i).node->node().members().find(mallory);
+        ASSERT_NE(x, nullptr) << c.at(i).name;
+        EXPECT_EQ(x->state, MemberState::Dead) << c.at(i).name;
+    }
+}
+
+// force-leave ends a restarting member's hold: locally at once, and everywhere else because
+// peers accept an unsigned leave for a member they hold restarting (or dead).
+TEST_P(Adversary, ForceLeaveEndsARestartHoldEverywhere) {
+    SimCluster s(5, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    Mallory m(GetParam() + 4000);
+    const NodeId mallory = m.id.id();
+    for (auto i : c.running()) m.announce(c, i, 1, std::nullopt, 60'000);
+    c.run_for(1s);
+    Status forced = c.act(0, [&](SubnetNode& n) { return n.force_leave(c.now(), "mallory"); });
+    ASSERT_TRUE(forced) << forced.error();
+    c.run_for(5s);
+    for (auto i : c.running())
+        EXPECT_EQ(c.at(i).node->node().members().find(mallory)->state, MemberState::Left)
+            << c.at(i).name;
+}
+
+// A state-transfer page nobody asked for: unchecked, its records were merged, and a "ghost"
+// identity recorded dead with an old claim on a live member's subnet made that member give it
+// up. Pages count only for our own transfer, from the peer we asked.
+TEST_P(Adversary, AnUnsolicitedStateTransferPageIsNotMerged) {
+    SimCluster s(5, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    const std::size_t victim = 1;
+    const NodeId vid = c.at(victim).id;
+    auto claim = c.at(victim).node->claims().claim_of(vid);
+    ASSERT_TRUE(claim);
+    Mallory ghost(GetParam() + 5000);
+    Mallory m(GetParam() + 6000);
+    Alive ghost_alive = seal_announcement(ghost.announcement(c, 1, Claim{claim->slot, 0}), ghost.id,
+                                          kProtocolVersion);
+    MemberRecord rec{ghost_alive, MemberState::Dead, 0, {}, 1, std::nullopt};
+    for (auto i : c.running())
+        for (std::uint32_t session : {0u, 1u, 2u, 0x12345678u})
+            m.send(c, i, {SyncChunk{session, NodeId{}, NodeId{}, true, true, {rec}}});
+    c.run_for(10s);
+    for (auto i : c.running()) {
+        EXPECT_EQ(c.at(i).node->node().members().find(ghost.id.id()), nullptr) << c.at(i).name;
+        EXPECT_EQ(rejected(c, i, Rejection::Unsolicited), 4u) << c.at(i).name;
+    }
+    EXPECT_EQ(agreed_owner(c, claim->slot), vid);
+    EXPECT_TRUE(c.all_see_alive(s.all()));
 }

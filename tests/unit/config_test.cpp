@@ -5,7 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
+#include <string>
+#include <vector>
 
 #include "agent/agent_config.hpp"
 
@@ -61,32 +62,121 @@ TEST(Config, ProfilesByName) {
     EXPECT_LT(timing_for(Profile::Fast).probe_interval, timing_for(Profile::Lan).probe_interval);
 }
 
-TEST(Config, KeyringReadableByOthersIsWarnedAbout) {
-    char tmpl[] = "/tmp/shoal-keyring-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    ASSERT_GE(fd, 0);
-    ::close(fd);
-    std::string path = tmpl;
-    struct Remove {
-        std::string path;
-        ~Remove() { ::unlink(path.c_str()); }
-    } remove{path};
-    std::ofstream(path) << "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
-
-    ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
-    EXPECT_EQ(agent::keyring_permission_warning(path), std::nullopt);
-    ASSERT_EQ(::chmod(path.c_str(), 0400), 0);
-    EXPECT_EQ(agent::keyring_permission_warning(path), std::nullopt);
-    for (auto [mode, shown] : {std::pair{0640, "0640"}, std::pair{0644, "0644"}}) {
-        ASSERT_EQ(::chmod(path.c_str(), mode), 0);
-        auto warning = agent::keyring_permission_warning(path);
-        ASSERT_TRUE(warning) << shown;
-        EXPECT_NE(warning->find(path), std::string::npos) << *warning;
-        EXPECT_NE(warning->find(std::string("mode ") + shown), std::string::npos) << *warning;
-        EXPECT_NE(warning->find("chmod 600 " + path), std::string::npos) << *warning;
-        EXPECT_EQ(warning->find('\n'), std::string::npos) << *warning;
+namespace {
+// A keyring file with one real key, mode 0600 (mkstemp's), removed at the end of the test.
+struct KeyringFile {
+    std::string path;
+    KeyringFile() {
+        char tmpl[] = "/tmp/shoal-keyring-XXXXXX";
+        int fd = ::mkstemp(tmpl);
+        path = tmpl;
+        ClusterKey key{};
+        key[0] = 1;
+        std::string line = Keyring::encode_key(key) + "\n";
+        EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+        ::close(fd);
     }
-    ::unlink(path.c_str());
-    // A file that cannot be stat'ed is read_keyring's business, not a permission warning.
-    EXPECT_EQ(agent::keyring_permission_warning(path), std::nullopt);
+    ~KeyringFile() { ::unlink(path.c_str()); }
+};
+
+// `shoal agent ARGS...` up to the end of finish(), on lo (no default route or netlink needed).
+Result<agent::AgentConfig> agent_settings(const std::string& keyring,
+                                          std::vector<std::string> args) {
+    CLI::App app{"shoal"};
+    auto* cmd = app.add_subcommand("agent");
+    agent::AgentOptions options(cmd);
+    std::vector<std::string> all = {
+        "shoal", "agent",       "--network", "10.244.0.0/16",      "--iface",
+        "lo",    "--advertise", "127.0.0.1", "--cluster-key-file", keyring};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    app.parse(static_cast<int>(argv.size()), argv.data());
+    return options.finish();
+}
+}  // namespace
+
+TEST(Config, KeyringReadableOrWritableByOthersIsRefused) {
+    KeyringFile ring;
+    const std::string& path = ring.path;
+    for (int mode : {0600, 0400}) {
+        ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+        EXPECT_EQ(error_of(agent::check_keyring_permissions(path)), "") << mode;
+    }
+    for (auto [mode, shown] : {std::pair{0640, "0640"}, std::pair{0644, "0644"},
+                               std::pair{0620, "0620"}, std::pair{0602, "0602"}}) {
+        ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+        auto err = error_of(agent::check_keyring_permissions(path));
+        EXPECT_EQ(err.rfind("cluster-key-file: " + path, 0), 0u) << err;
+        EXPECT_NE(err.find(std::string("mode ") + shown), std::string::npos) << err;
+        EXPECT_NE(err.find("chmod 600 " + path), std::string::npos) << err;
+        EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+    }
+}
+
+// At start it is a wrong setting like any other (exit 2), checked after the file parsed.
+TEST(Config, AgentRefusesAKeyringOthersCanRead) {
+    KeyringFile ring;
+    ASSERT_EQ(error_of(agent_settings(ring.path, {"--name=h1"})), "");
+    ASSERT_EQ(::chmod(ring.path.c_str(), 0644), 0);
+    auto err = error_of(agent_settings(ring.path, {"--name=h1"}));
+    EXPECT_EQ(err.rfind("cluster-key-file: ", 0), 0u) << err;
+    EXPECT_NE(err.find("chmod 600 " + ring.path), std::string::npos) << err;
+}
+
+TEST(Config, OwnNameMustBeAnRfc1123HostName) {
+    KeyringFile ring;
+    auto ok = agent_settings(ring.path, {"--name=node-1.rack-2.example"});
+    ASSERT_EQ(error_of(ok), "");
+    EXPECT_EQ(ok->name, "node-1.rack-2.example");
+    const std::string label63(63, 'a');
+    const std::string longest =
+        label63 + "." + label63 + "." + label63 + "." + std::string(61, 'b');
+    ASSERT_EQ(longest.size(), 253u);
+    EXPECT_EQ(error_of(agent_settings(ring.path, {"--name=" + longest})), "");
+    EXPECT_EQ(error_of(agent_settings(ring.path, {"--name=7"})), "");
+
+    const std::pair<std::string, std::string> bad[] = {
+        {"a b", "a b"},
+        {longest + "c", longest + "c"},
+        {std::string(64, 'a'), std::string(64, 'a')},
+        {"-lead", "-lead"},
+        {"trail-", "trail-"},
+        {"a..b", "a..b"},
+        {".a", ".a"},
+        {"a.", "a."},
+        {"under_score", "under_score"},
+        // Refused names are shown with their unprintable bytes escaped.
+        {"evil\x1b[31m", "evil\\x1b[31m"},
+        {"new\nline", "new\\x0aline"},
+        {"h\xc3\xa9", "h\\xc3\\xa9"},
+    };
+    for (const auto& [name, shown] : bad) {
+        auto err = error_of(agent_settings(ring.path, {"--name=" + name}));
+        EXPECT_EQ(err, "name: '" + shown +
+                           "' is not a valid host name (RFC 1123: letters, digits, hyphens and "
+                           "dots, labels of 1-63 characters, 253 in all)")
+            << shown;
+    }
+}
+
+TEST(Config, AnInvalidHostnameAsTheDefaultNameSaysToSetName) {
+    auto err = error_of(agent::check_member_name("my_host", true));
+    EXPECT_NE(err.find("hostname 'my_host' is not a valid host name"), std::string::npos) << err;
+    EXPECT_NE(err.find("set --name"), std::string::npos) << err;
+    EXPECT_EQ(err.rfind("name: ", 0), 0u) << err;
+    EXPECT_EQ(error_of(agent::check_member_name("my-host", true)), "");
+}
+
+// Peers honour a planned-restart hold only up to restart-hold-max: a longer restart-hold would
+// end the hold halfway through a restart, so it is a wrong setting, named.
+TEST(Config, ARestartHoldLongerThanRestartHoldMaxIsRefused) {
+    KeyringFile ring;
+    EXPECT_EQ(error_of(agent_settings(ring.path, {"--name=h1", "--restart-hold=10m"})), "");
+    auto err = error_of(agent_settings(ring.path, {"--name=h1", "--restart-hold=11m"}));
+    EXPECT_EQ(err.rfind("restart-hold: 11m", 0), 0u) << err;
+    EXPECT_NE(err.find("restart-hold-max"), std::string::npos) << err;
+    EXPECT_EQ(error_of(agent_settings(
+                  ring.path, {"--name=h1", "--restart-hold=11m", "--restart-hold-max=20m"})),
+              "");
 }

@@ -59,13 +59,21 @@ TEST(Messages, EveryTypeRoundTrips) {
     auto pull = std::get<SyncPull>(round_trip(SyncPull{5, id_of(9), 16}));
     EXPECT_EQ(pull.cursor, id_of(9));
     EXPECT_EQ(pull.max_chunks, 16);
+    // Padding is carried as bytes and skipped by the reader.
+    std::vector<std::uint8_t> padded;
+    encode_message(SyncPull{5, id_of(9), 16, 1000}, padded);
+    EXPECT_GT(padded.size(), 1000u);
+    EXPECT_EQ(std::get<SyncPull>(round_trip(SyncPull{5, id_of(9), 16, 1000})).cursor, id_of(9));
 
     SyncChunk c{11, id_of(1), id_of(2), false, true, {}};
-    c.records.push_back(MemberRecord{alive, MemberState::Dead, 1234, {}, 42});
+    c.records.push_back(MemberRecord{alive, MemberState::Dead, 1234, {}, 42, std::nullopt});
+    c.records.push_back(MemberRecord{alive, MemberState::Restarting, 0, {}, 42, 5000});
     auto c2 = std::get<SyncChunk>(round_trip(c));
-    ASSERT_EQ(c2.records.size(), 1u);
+    ASSERT_EQ(c2.records.size(), 2u);
     EXPECT_EQ(c2.records[0].state, MemberState::Dead);
     EXPECT_EQ(c2.records[0].age_ms, 1234u);
+    EXPECT_FALSE(c2.records[0].hold_left_ms);
+    EXPECT_EQ(c2.records[1].hold_left_ms, 5000u);
     EXPECT_TRUE(c2.last_in_batch);
 }
 

@@ -37,6 +37,26 @@ inline void expect_gossip(const NodeHarness& h, const std::vector<Sent>& out, co
     }
 }
 
+// A restart hold is read from a member's verified announcement (Credentials::verify), and a
+// leave's signature by Credentials::check_leave: with no credentials every hold is zero and
+// every leave counts as signed, so those rules need this test double of the Credentials
+// interface (a constructor argument of Node): announcements stay unsigned and are all accepted,
+// a member's hold is meta[0] seconds, and a leave is "signed" when its signature is not empty.
+class HoldCredentials : public Credentials {
+  public:
+    SignedAnnouncement announce(const SelfAnnouncement& self) const override {
+        return {Alive{NodeHarness::kSelfId, self.inc, "self", self.addr, kProtocolVersion, {}},
+                nullptr};
+    }
+    std::vector<std::uint8_t> sign_leave(std::uint32_t) const override { return {1}; }
+    Verification verify(const Alive& a) override {
+        Announcement ann;
+        if (!a.meta.empty()) ann.restart_hold_ms = a.meta[0] * 1000u;
+        return std::make_shared<const Announcement>(ann);
+    }
+    bool check_leave(const Announcement&, const Left& l) const override { return !l.sig.empty(); }
+};
+
 // S has joined through A, learned A..E, and nothing is left to gossip.
 class JoinedNode : public ::testing::Test {
   protected:

@@ -78,12 +78,13 @@ class NodeHarness {
     // The node starts with A as its only seed (it sends its join at once) unless `with_seed` is
     // false (then it is the first member of a new cluster). No credentials unless given.
     explicit NodeHarness(std::uint64_t seed = 1, bool with_seed = true,
-                         std::shared_ptr<Credentials> creds = nullptr)
+                         std::shared_ptr<Credentials> creds = nullptr,
+                         Timing timing = timing_for(Profile::Lan))
         : now(Time{} + 1s),
           peers_(make_peers()),
           ring_(make_ring()),
           sender_rng_(Rng::from_u64(seed ^ 0x5e4d5e4dULL)),
-          node(make_config(with_seed), ring_, Rng::from_u64(seed), now, kSelfInc,
+          node(make_config(with_seed, timing), ring_, Rng::from_u64(seed), now, kSelfInc,
                std::move(creds)) {
         for (const auto& [name, p] : peers_) responsive.insert(name);
         pump();
@@ -129,7 +130,7 @@ class NodeHarness {
     MemberRecord record(const std::string& name, MemberState state, std::uint32_t state_inc,
                         std::uint32_t age_ms = 0, std::uint32_t alive_inc = 0) const {
         return MemberRecord{
-            alive(name, alive_inc ? alive_inc : state_inc), state, age_ms, {}, state_inc};
+            alive(name, alive_inc ? alive_inc : state_inc), state, age_ms, {}, state_inc, {}};
     }
     static SyncChunk chunk(std::uint32_t session, std::vector<MemberRecord> records) {
         return SyncChunk{session, NodeId{}, NodeId{}, true, true, std::move(records)};
@@ -295,20 +296,32 @@ class NodeHarness {
         r.fill(k);
         return Keyring({k});
     }
-    NodeConfig make_config(bool with_seed) const {
+    NodeConfig make_config(bool with_seed, const Timing& timing) const {
         NodeConfig cfg;
         cfg.id = kSelfId;
         cfg.name = "self";
         cfg.addr = kSelfAddr;
         if (with_seed) cfg.seeds = {peers_.at("A").addr};
-        cfg.timing = timing_for(Profile::Lan);
+        cfg.timing = timing;
         return cfg;
     }
 
-    void raw_deliver(const Address& from, const std::vector<Message>& msgs) {
+  public:
+    // Seals `msgs` as the cluster would (for tests that count bytes).
+    std::vector<std::uint8_t> seal(const std::vector<Message>& msgs) {
         DatagramBuilder b(1400);
         for (const auto& m : msgs) EXPECT_TRUE(b.add(m)) << "does not fit: " << text(m);
-        auto bytes = b.seal(ring_, sender_rng_);
+        return b.seal(ring_, sender_rng_);
+    }
+    // Delivers raw bytes as if from `from`.
+    void deliver_bytes(const Address& from, std::span<const std::uint8_t> bytes) {
+        node.handle_datagram(now, from, bytes);
+        pump();
+    }
+
+  private:
+    void raw_deliver(const Address& from, const std::vector<Message>& msgs) {
+        auto bytes = seal(msgs);
         node.handle_datagram(now, from, bytes);
     }
 

@@ -162,16 +162,20 @@ TEST_F(NodeMerge, SuspectAtTheIncarnationMakesALiveMemberSuspect) {
               (Strings{ping_text(h, seq, "C"), "suspect(C, 5, from S)", "suspect(C, 5, from B)"}));
 }
 
-TEST_F(NodeMerge, SuspectAboveTheIncarnationRaisesItAndMakesSuspect) {
+// Only the member's own signature raises its incarnation (docs/SECURITY.md): an accusation above
+// the announcement we hold is counted and dropped; once the announcement arrives, it counts.
+TEST_F(NodeMerge, SuspectAboveTheAnnouncedIncarnationIsDropped) {
+    h.deliver("B", {Suspect{h.id("D"), 7, h.id("B")}});
+    EXPECT_EQ(h.state("D"), MemberState::Alive);
+    EXPECT_EQ(h.inc("D"), 5u);
+    EXPECT_EQ(h.node.stats().rejected[static_cast<int>(Rejection::Unannounced)], 1u);
+    EXPECT_TRUE(h.events().empty());
+    EXPECT_TRUE(h.sent().empty());
+    h.deliver("D", {h.alive("D", 7)});
+    (void)h.sent();
     h.deliver("B", {Suspect{h.id("D"), 7, h.id("B")}});
     EXPECT_EQ(h.state("D"), MemberState::Suspect);
     EXPECT_EQ(h.inc("D"), 7u);
-    EXPECT_EQ(h.events(), Strings{h.ev("suspect", "D", 7)});
-    expect_gossip(h, split_pings(h.sent()).second, {"suspect(D, 7, from B)"}, kPeers);
-    // Our record is now at 7: an announcement at 6 does not clear it.
-    h.deliver("D", {h.alive("D", 6)});
-    EXPECT_EQ(h.state("D"), MemberState::Suspect);
-    EXPECT_TRUE(h.events().empty());
 }
 
 TEST_F(NodeMerge, SecondSuspectorAddsAConfirmationThatIsGossiped) {
@@ -223,17 +227,26 @@ TEST_F(NodeMerge, DeadAtTheIncarnationMakesALiveMemberDead) {
     expect_gossip(h, h.sent(), {"dead(C, 5, from B)"}, without(kPeers, "C"));
 }
 
-TEST_F(NodeMerge, DeadAboveTheIncarnationMakesASuspectMemberDeadAtIt) {
+TEST_F(NodeMerge, DeadMakesASuspectMemberDeadAndEndsItsSuspicion) {
     h.deliver("B", {Suspect{h.id("D"), 5, h.id("B")}});
     (void)h.sent();
     (void)h.events();
-    h.deliver("E", {Dead{h.id("D"), 6, h.id("E")}});
+    h.deliver("E", {Dead{h.id("D"), 5, h.id("E")}});
     EXPECT_EQ(h.state("D"), MemberState::Dead);
-    EXPECT_EQ(h.inc("D"), 6u);
+    EXPECT_EQ(h.inc("D"), 5u);
     EXPECT_FALSE(h.member("D")->suspicion);
-    EXPECT_EQ(h.events(), Strings{h.ev("dead", "D", 6)});
+    EXPECT_EQ(h.events(), Strings{h.ev("dead", "D", 5)});
     h.advance(100ms);
-    expect_gossip(h, h.sent(), {"dead(D, 6, from E)"}, without(kPeers, "D"));
+    expect_gossip(h, h.sent(), {"dead(D, 5, from E)"}, without(kPeers, "D"));
+}
+
+TEST_F(NodeMerge, DeadAboveTheAnnouncedIncarnationIsDropped) {
+    h.deliver("E", {Dead{h.id("D"), 6, h.id("E")}});
+    EXPECT_EQ(h.state("D"), MemberState::Alive);
+    EXPECT_EQ(h.inc("D"), 5u);
+    EXPECT_EQ(h.node.stats().rejected[static_cast<int>(Rejection::Unannounced)], 1u);
+    EXPECT_TRUE(h.events().empty());
+    EXPECT_TRUE(h.sent().empty());
 }
 
 TEST_F(NodeMerge, DeadBelowTheIncarnationOrOfADeadMemberIsIgnored) {
@@ -323,14 +336,14 @@ TEST_F(NodeSelf, DeadAtOurIncarnationIsRefutedAtOnce) {
 TEST_F(NodeSelf, LeftAtOurIncarnationIsRefutedAtOnce) {
     expect_refuted(Left{NodeHarness::kSelfId, 3, {}}, 4);
 }
-TEST_F(NodeSelf, SuspectAboveOurIncarnationIsRefutedAboveIt) {
-    expect_refuted(Suspect{NodeHarness::kSelfId, 7, h.id("D")}, 8);
-}
-TEST_F(NodeSelf, DeadAboveOurIncarnationIsRefutedAboveIt) {
-    expect_refuted(Dead{NodeHarness::kSelfId, 9, h.id("D")}, 10);
-}
-TEST_F(NodeSelf, LeftAboveOurIncarnationIsRefutedAboveIt) {
-    expect_refuted(Left{NodeHarness::kSelfId, 4, {}}, 5);
+// Above anything we signed: nobody honest holds it, so it is neither refuted nor answered.
+TEST_F(NodeSelf, AccusationsAboveOurIncarnationAreDropped) {
+    h.deliver("D", {Suspect{NodeHarness::kSelfId, 7, h.id("D")},
+                    Dead{NodeHarness::kSelfId, 9, h.id("D")}, Left{NodeHarness::kSelfId, 4, {}}});
+    EXPECT_EQ(h.node.incarnation(), NodeHarness::kSelfInc);
+    EXPECT_EQ(h.node.local_health(), 0);
+    EXPECT_EQ(h.node.stats().rejected[static_cast<int>(Rejection::Unannounced)], 3u);
+    EXPECT_TRUE(h.sent().empty());
 }
 // An announcement of us newer than ours (from before a restart) is refuted the same way.
 TEST_F(NodeSelf, AliveOfUsAboveOurIncarnationIsRefutedAboveIt) {

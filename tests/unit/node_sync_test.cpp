@@ -80,14 +80,17 @@ TEST_F(NodeSync, DeadRecordOfALiveMemberBecomesASuspicion) {
     EXPECT_EQ(pings[0].text[1], "suspect(C, 5, from S)");
 }
 
-TEST_F(NodeSync, DeadRecordAboveTheIncarnationSuspectsAtIt) {
+// A verdict above the member's own announcement is nobody's to give (docs/SECURITY.md).
+TEST_F(NodeSync, DeadRecordAboveItsAnnouncementIsDropped) {
     std::uint32_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
-    h.deliver("B", {NodeHarness::chunk(s, {h.record("D", MemberState::Dead, 7, 10, 5)})});
-    EXPECT_EQ(h.state("D"), MemberState::Suspect);
-    EXPECT_EQ(h.inc("D"), 7u);
-    EXPECT_EQ(h.events(), Strings{h.ev("suspect", "D", 7)});
-    expect_gossip(h, split_pings(h.sent()).second, {"suspect(D, 7, from B)"}, kPeers);
+    h.deliver("B", {NodeHarness::chunk(s, {h.record("D", MemberState::Dead, 7, 10, 5),
+                                           h.record("F", MemberState::Dead, 7, 10, 5)})});
+    EXPECT_EQ(h.state("D"), MemberState::Alive);
+    EXPECT_EQ(h.inc("D"), 5u);
+    EXPECT_EQ(h.member("F"), nullptr);
+    EXPECT_EQ(h.node.stats().rejected[static_cast<int>(Rejection::Unannounced)], 2u);
+    EXPECT_TRUE(h.events().empty());
 }
 
 TEST_F(NodeSync, DeadRecordBelowTheIncarnationIsIgnored) {

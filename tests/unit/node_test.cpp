@@ -48,13 +48,13 @@ TEST(NodeJoin, OnlyAChunkOfTheRequestedSessionCompletesTheJoin) {
     ASSERT_EQ(first.size(), 1u);
     const std::uint32_t session = std::get<SyncPull>(first[0].msgs.at(1)).session;
 
-    // A chunk of a session the node did not ask for: its records are merged (records merge as
-    // they arrive), but it is not the transfer.
+    // A chunk of a session the node did not ask for is dropped whole: not the transfer, and
+    // not merged either (docs/SECURITY.md).
     h.deliver("A", {NodeHarness::chunk(session + 7, {h.record("B", MemberState::Alive, 5)})});
     EXPECT_FALSE(h.node.joined());
     EXPECT_FALSE(h.node.synced());
-    EXPECT_EQ(h.state("B"), MemberState::Alive);
-    EXPECT_EQ(h.events(), Strings{h.ev("joined", "B", 5)});
+    EXPECT_EQ(h.member("B"), nullptr);
+    EXPECT_TRUE(h.events().empty());
 
     // So the node asks its seed again at join-retry-min, in a new session.
     h.advance(399ms);
@@ -72,7 +72,8 @@ TEST(NodeJoin, OnlyAChunkOfTheRequestedSessionCompletesTheJoin) {
     // The answer to the first session comes late: no longer the one asked for.
     h.deliver("A", {NodeHarness::chunk(session, {h.record("C", MemberState::Alive, 5)})});
     EXPECT_FALSE(h.node.joined());
-    EXPECT_EQ(h.events(), Strings{h.ev("joined", "C", 5)});
+    EXPECT_EQ(h.member("C"), nullptr);
+    EXPECT_EQ(h.node.stats().rejected[static_cast<int>(Rejection::Unsolicited)], 2u);
 
     h.deliver("A", {NodeHarness::chunk(pull->session, {h.record("A", MemberState::Alive, 5),
                                                        h.record("D", MemberState::Alive, 5)})});
@@ -96,31 +97,10 @@ TEST(NodeJoin, JoinsThroughTheSeedsTableAndGossipsWhatItLearned) {
 }
 
 // ---- planned restart and signed leaves ---------------------------------------------------------
-//
-// A restart hold is read from a member's verified announcement (Credentials::verify), and a
-// leave's signature by Credentials::check_leave: with no credentials (the Node of every test
-// above) every hold is zero and every leave counts as signed, so these rules cannot be expressed
-// there. They are tested here with a test double of the Credentials interface (a constructor
-// argument of Node): announcements stay unsigned and are all accepted, a member's hold is
-// meta[0] seconds, and a leave is "signed" when its signature is not empty.
-
 namespace {
 
-class HoldCredentials : public Credentials {
-  public:
-    SignedAnnouncement announce(const SelfAnnouncement& self) const override {
-        return {Alive{NodeHarness::kSelfId, self.inc, "self", self.addr, kProtocolVersion, {}},
-                nullptr};
-    }
-    std::vector<std::uint8_t> sign_leave(std::uint32_t) const override { return {1}; }
-    Verification verify(const Alive& a) override {
-        Announcement ann;
-        if (!a.meta.empty()) ann.restart_hold_ms = a.meta[0] * 1000u;
-        return std::make_shared<const Announcement>(ann);
-    }
-    bool check_leave(const Announcement&, const Left& l) const override { return !l.sig.empty(); }
-};
-
+// The rules that need signatures (restart holds, signed leaves) use HoldCredentials
+// (node_fixture.hpp).
 class NodeRestart : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -223,6 +203,70 @@ TEST_F(NodeSignedLeave, UnsignedLeaveOfADeadMemberIsAForceLeave) {
     EXPECT_EQ(h.state("C"), MemberState::Left);
     EXPECT_EQ(h.events(), Strings{h.ev("left", "C", 5)});
     expect_gossip(h, h.sent(), {"left(C, 5)"}, without(kPeers, "C"));
+}
+
+TEST_F(NodeSignedLeave, UnsignedLeaveOfARestartingMemberEndsItsHold) {
+    ASSERT_NO_FATAL_FAILURE(restart_c());
+    (void)h.sent();
+    h.deliver("B", {Left{h.id("C"), 6, {}}});
+    EXPECT_EQ(h.state("C"), MemberState::Left);
+    EXPECT_EQ(h.events(), Strings{h.ev("left", "C", 6)});
+    h.advance_to(held_at + 11s);  // the hold's timer is void
+    EXPECT_EQ(h.state("C"), MemberState::Left);
+    EXPECT_TRUE(h.events().empty());
+}
+
+TEST_F(NodeRestart, ForceLeaveEndsTheHoldOfARestartingMember) {
+    ASSERT_NO_FATAL_FAILURE(restart_c());
+    (void)h.sent();
+    ASSERT_TRUE(h.node.force_leave(h.now, h.id("C")));
+    h.advance(100ms);  // the next gossip tick (the node is drained then)
+    EXPECT_EQ(h.state("C"), MemberState::Left);
+    EXPECT_EQ(h.events(), Strings{h.ev("left", "C", 6)});
+    expect_gossip(h, split_pings(h.sent()).second, {"left(C, 6)"}, without(kPeers, "C"));
+    h.advance_to(held_at + 11s);
+    EXPECT_EQ(h.state("C"), MemberState::Left);
+    EXPECT_TRUE(h.events().empty());
+    // A live member is not the operator's to force out.
+    auto refused = h.node.force_leave(h.now, h.id("B"));
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("dead or restarting"), std::string::npos) << refused.error();
+}
+
+// A hold is the member's own word: capped by restart-hold-max, whatever it asks for.
+TEST(NodeRestartCap, AHoldIsCappedByRestartHoldMax) {
+    Timing t = timing_for(Profile::Lan);
+    t.restart_hold_max = 4s;
+    NodeHarness h(1, true, std::make_shared<HoldCredentials>(), t);
+    ASSERT_NO_FATAL_FAILURE(h.join());
+    ASSERT_NO_FATAL_FAILURE(h.quiesce());
+    Alive a = h.alive("C", 6);
+    a.meta = {200};  // asks for 200 s
+    h.deliver("C", {a});
+    const Time at = h.now;
+    ASSERT_EQ(h.state("C"), MemberState::Restarting);
+    EXPECT_EQ(h.member("C")->hold_until, at + 4s);
+    h.advance_to(at + 4s);
+    EXPECT_EQ(h.state("C"), MemberState::Dead);
+}
+
+// A state transfer carries what is left of a hold: a member learning of it late holds it only
+// for that, not for a whole new hold.
+TEST(NodeRestartCap, AStateTransferCarriesTheRemainingHold) {
+    NodeHarness h(1, true, std::make_shared<HoldCredentials>());
+    std::uint32_t session = 0;
+    for (const auto& s : h.sent())
+        for (const auto& m : s.msgs)
+            if (auto* p = std::get_if<SyncPull>(&m)) session = p->session;
+    MemberRecord held = h.record("C", MemberState::Restarting, 6);
+    held.alive.meta = {30};    // a 30 s hold ...
+    held.hold_left_ms = 2500;  // ... of which 2.5 s are left
+    h.deliver("A", {NodeHarness::chunk(session, {h.record("A", MemberState::Alive, 5), held})});
+    const Time at = h.now;
+    ASSERT_EQ(h.state("C"), MemberState::Restarting);
+    EXPECT_EQ(h.member("C")->hold_until, at + 2500ms);
+    h.advance_to(at + 2500ms);
+    EXPECT_EQ(h.state("C"), MemberState::Dead);
 }
 
 TEST_F(NodeSignedLeave, OurOwnLeaveIsSigned) {

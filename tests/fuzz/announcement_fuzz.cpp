@@ -1,0 +1,57 @@
+// libFuzzer target for the decoders of what members say about themselves and about each other,
+// fed directly instead of through a seal and a signature the fuzzer could never produce:
+//   - a signed announcement's body (decoded before its signature is checked) and its claim field;
+//   - a state-transfer page: the input's first byte is the record count, the rest the records.
+// Nothing may crash; an announcement with a zero signature must never be accepted.
+#include <cstdlib>
+
+#include "gossip/wire/announcement.hpp"
+#include "gossip/wire/msgpack_writer.hpp"
+#include "gossip/wire/wire.hpp"
+
+using namespace shoal;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::span<const std::uint8_t> input(data, size);
+
+    Alive a;
+    {
+        MsgWriter w(a.meta);
+        w.array(2);
+        w.bin(input);
+        w.bin(std::vector<std::uint8_t>(64));
+    }
+    if (std::holds_alternative<Announcement>(open_announcement(a, Digest{}, 1u << 16)))
+        std::abort();
+    std::optional<Claim> claim;
+    (void)decode_claim(input, claim);
+
+    if (size == 0) return 0;
+    std::vector<std::uint8_t> page;
+    {
+        MsgWriter w(page);
+        w.array(1);
+        w.array(7);
+        w.uint(static_cast<std::uint8_t>(MsgType::SyncChunk));
+        w.uint(1);
+        w.bin(NodeId{}.bytes);
+        w.bin(NodeId{}.bytes);
+        w.boolean(true);
+        w.boolean(true);
+        w.array(data[0]);
+    }
+    page.insert(page.end(), data + 1, data + size);
+    if (auto msgs = decode_messages(page)) {
+        // What decodes re-encodes and decodes to as many records.
+        const auto& chunk = std::get<SyncChunk>(msgs->at(0));
+        std::vector<std::uint8_t> again;
+        encode_message(chunk, again);
+        std::vector<std::uint8_t> plain;
+        MsgWriter(plain).array(1);
+        plain.insert(plain.end(), again.begin(), again.end());
+        auto back = decode_messages(plain);
+        if (!back || std::get<SyncChunk>(back->at(0)).records.size() != chunk.records.size())
+            std::abort();
+    }
+    return 0;
+}
