@@ -7,6 +7,7 @@
 //   handle_timeout(now)                 poll_timeout() has passed
 //   poll_transmit() / poll_event() / poll_log()   drain outputs after each call
 //   poll_reachable()                    members that just answered a direct ping
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -183,6 +184,9 @@ class Node {
     // An address of a member we hold (in any state): the only kind we answer with more bytes
     // than it sent us, so a spoofed source cannot make us an amplifier.
     bool known_source(const Address& a) const { return table_.find_by_addr(a) != nullptr; }
+    bool is_seed(const Address& a) const {
+        return std::find(cfg_.seeds.begin(), cfg_.seeds.end(), a) != cfg_.seeds.end();
+    }
     // Sending: `msgs` go first, then as many queued updates as fit (to members only).
     void send(const Address& to, const std::vector<Message>& msgs, bool piggyback = true);
     void broadcast(const NodeId& about, const Message& m);
@@ -249,6 +253,8 @@ class Node {
     // ran (their announcements gossiped before anyone knew us) are learned now, not at the next
     // anti-entropy round.
     void on_join_check(Time now);
+    // A digest (asking for theirs) to one random live member.
+    void exchange_digest();
     void on_reconnect_tick(Time now);
     void on_sync_digest(Time now, const Address& from, const SyncDigest& d);
     void on_sync_pull(Time now, const Address& from, const SyncPull& p);

@@ -79,13 +79,14 @@ void Node::on_join_timer(Time now) {
 
 void Node::on_anti_entropy_tick(Time now) {
     schedule(now + jitter(cfg_.timing.sync_interval), TimerKind::AntiEntropy);
-    if (leaving()) return;
-    auto peer = table_.pick(rng_, 1, cfg_.id, [](const Member& m) { return is_live(m.state); });
-    if (!peer.empty()) send(peer.front()->info.addr, {digest_message(true)});
+    if (!leaving()) exchange_digest();
 }
 
 void Node::on_join_check(Time) {
-    if (leaving()) return;
+    if (!leaving()) exchange_digest();
+}
+
+void Node::exchange_digest() {
     auto peer = table_.pick(rng_, 1, cfg_.id, [](const Member& m) { return is_live(m.state); });
     if (!peer.empty()) send(peer.front()->info.addr, {digest_message(true)});
 }
@@ -129,9 +130,7 @@ void Node::on_sync_digest(Time now, const Address& from, const SyncDigest& d) {
     // then pulls from us. But only a member or a seed may point our own state transfer at
     // itself: a flood of digests would otherwise keep us pulling from whoever sent the last one.
     if (d.reply) send(from, {digest_message(false)});
-    if (known_source(from) ||
-        std::find(cfg_.seeds.begin(), cfg_.seeds.end(), from) != cfg_.seeds.end())
-        start_sync(now, from, false);
+    if (known_source(from) || is_seed(from)) start_sync(now, from, false);
 }
 
 // ---- the requesting side -----------------------------------------------------------------------
@@ -161,9 +160,7 @@ void Node::request_missing(Time) {
 void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     // Only pages of the transfer we asked for, from the peer we asked (while joining: any of our
     // seeds) are merged: an unsolicited page could carry anything, at any age.
-    bool from_peer = sync_ && (sync_->peer ? *sync_->peer == from
-                                           : std::find(cfg_.seeds.begin(), cfg_.seeds.end(),
-                                                       from) != cfg_.seeds.end());
+    bool from_peer = sync_ && (sync_->peer ? *sync_->peer == from : is_seed(from));
     if (!from_peer || c.session != sync_->id) {
         reject(now, Rejection::Unsolicited, from, c.start);
         return;
