@@ -300,6 +300,9 @@ class Node {
     // number of members at once.
     bool merging_own_transfer_ = false;
     SourceLimiter new_identities_{100, 1000};
+    // State-transfer pages served to one source: a joiner's whole table (256 pages hold about
+    // 1000 members) at once, a full transfer of the largest table within seconds.
+    SourceLimiter pages_per_source_{1000, 256};
     Time last_sync_started_{};
     double serve_tokens_ = 0;
     Time serve_refill_{};

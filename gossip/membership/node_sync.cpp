@@ -339,6 +339,13 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
             ++stats_.sync_requests_throttled;
             return;
         }
+        // Per source as well as in all: pages toward one address (a spoofed member's, say) are
+        // bounded by what that source may take, whoever asks. (Cut short, the batch has no
+        // last page: the requester asks again after sync-retry, which is the backing off.)
+        if (!pages_per_source_.take(now, from)) {
+            if (i == 0) ++stats_.sync_requests_throttled;
+            return;
+        }
         c.last_in_batch = c.done || i + 1 == chunks;
         send(from, {c}, false);
         ++stats_.sync_chunks_served;

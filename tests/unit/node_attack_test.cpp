@@ -207,3 +207,17 @@ TEST_F(NodeAttack, OneSourceIntroducesAtMostABurstOfNewIdentitiesAtOnce) {
     h.deliver(kStranger, {fake(++k)});
     EXPECT_EQ(h.node.members().size(), 6u + 1002u);
 }
+
+// Pages toward one address are bounded per source, not only in all: a key holder spoofing a
+// member's address cannot point the whole serving budget at it.
+TEST_F(NodeAttack, OneSourceIsServedAtMostABurstOfPages) {
+    for (int i = 0; i < 300; ++i) h.deliver("B", {SyncPull{static_cast<std::uint32_t>(i), {}, 16}});
+    EXPECT_EQ(h.node.stats().sync_chunks_served, 256u);
+    EXPECT_EQ(h.node.stats().sync_requests_throttled, 44u);
+    // Another source is served, and B again after a while.
+    h.deliver("C", {SyncPull{1000, {}, 16}});
+    EXPECT_EQ(h.node.stats().sync_chunks_served, 257u);
+    h.advance(100ms);
+    h.deliver("B", {SyncPull{1001, {}, 16}});
+    EXPECT_EQ(h.node.stats().sync_chunks_served, 258u);
+}
