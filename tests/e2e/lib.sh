@@ -13,8 +13,10 @@ SEGMENT=192.168.77       # the hosts' L2 segment: .1, .2, ...
 NETWORK=10.244.0.0/16    # the pod network
 
 e2e_cleanup() {
-    for h in "${!E2E_PID[@]}"; do kill -9 "${E2E_PID[$h]}" 2>/dev/null; done
-    wait 2>/dev/null
+    # `|| true`: a caller under `set -e` (bench/dataplane.sh) must not stop here when an agent
+    # is already gone, or the namespaces below are left behind.
+    for h in "${!E2E_PID[@]}"; do kill -9 "${E2E_PID[$h]}" 2>/dev/null || true; done
+    wait 2>/dev/null || true
     # Hosts, switch and pods (made in subshells, so kept in no list) all end in -$E2E_ID.
     netns_drop_run "-$E2E_ID"
     rm -rf "$E2E_DIR"
