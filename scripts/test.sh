@@ -20,7 +20,7 @@ ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j"$jobs" --output-on-failure -E '^format$'
 
-echo "== libFuzzer build (clang): the datagram decoder, for a bounded time"
+echo "== libFuzzer build (clang): the datagram, announcement and state-transfer decoders, for a bounded time"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSHOAL_WERROR=ON -DSHOAL_FUZZ=ON -DSHOAL_FUZZ_SECONDS="${SHOAL_FUZZ_SECONDS:-60}" >/dev/null
 ninja -C build-fuzz

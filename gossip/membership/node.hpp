@@ -214,6 +214,8 @@ class Node {
     // A member we do not know yet: whether we take it in (name, member cap, the source's rate of
     // new identities), counting why not.
     bool admit_new(Time now, const Address& from, const Alive& a);
+    // `a` as our credentials verify it (null without credentials); nullopt, counted, if refused.
+    std::optional<VerifiedAnnouncement> verify(Time now, const Address& from, const Alive& a);
     // An accusation (suspect, dead, unsigned leave) at `inc` against `m`: at most the highest
     // incarnation it has signed, or it is counted and dropped.
     bool within_signed(Time now, const Address& from, const Member& m, std::uint32_t inc);

@@ -80,6 +80,16 @@ bool Node::admit_new(Time now, const Address& from, const Alive& a) {
     return false;
 }
 
+std::optional<VerifiedAnnouncement> Node::verify(Time now, const Address& from, const Alive& a) {
+    if (!creds_) return VerifiedAnnouncement{};
+    auto verified = creds_->verify(a);
+    if (auto* r = std::get_if<Rejection>(&verified)) {
+        reject(now, *r, from, a.id);
+        return std::nullopt;
+    }
+    return std::get<VerifiedAnnouncement>(std::move(verified));
+}
+
 void Node::on_alive(Time now, const Address& from, const Alive& a,
                     std::optional<Duration> hold_left) {
     // Relayed copies of what we already hold are the common case: settle them before paying for
@@ -100,15 +110,9 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
         reject(now, Rejection::MalformedName, from, a.id);
         return;
     }
-    VerifiedAnnouncement ann;
-    if (creds_) {
-        auto verified = creds_->verify(a);
-        if (auto* r = std::get_if<Rejection>(&verified)) {
-            reject(now, *r, from, a.id);
-            return;
-        }
-        ann = std::get<VerifiedAnnouncement>(std::move(verified));
-    }
+    auto verified = verify(now, from, a);
+    if (!verified) return;
+    VerifiedAnnouncement ann = std::move(*verified);
     if (a.id == cfg_.id) {
         const Member& me = self();
         if (leaving()) return;

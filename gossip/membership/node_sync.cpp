@@ -249,19 +249,13 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
             return;
         }
         if (!admit_new(now, from, a)) return;
-        VerifiedAnnouncement ann;
-        if (creds_) {
-            auto verified = creds_->verify(a);
-            if (auto* rej = std::get_if<Rejection>(&verified)) {
-                reject(now, *rej, from, a.id);
-                return;
-            }
-            ann = std::get<VerifiedAnnouncement>(std::move(verified));
-            if (r.state == MemberState::Left && !r.left_sig.empty() &&
-                (!ann || !creds_->check_leave(*ann, Left{a.id, r.state_inc, r.left_sig}))) {
-                reject(now, Rejection::UnsignedLeave, from, a.id);
-                return;
-            }
+        auto verified = verify(now, from, a);
+        if (!verified) return;
+        VerifiedAnnouncement ann = std::move(*verified);
+        if (creds_ && signed_leave &&
+            (!ann || !creds_->check_leave(*ann, Left{a.id, r.state_inc, r.left_sig}))) {
+            reject(now, Rejection::UnsignedLeave, from, a.id);
+            return;
         }
         Member& n = table_.insert(a, std::move(ann), r.state, now - age);
         table_.set_incarnation(n, r.state_inc);

@@ -37,6 +37,12 @@ struct Mallory {
     }
 };
 
+// Every node sees every other alive and nothing is left to gossip: the attack starts from rest.
+bool settled(SimCluster& s) {
+    auto& c = s.c();
+    return c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s);
+}
+
 // The owner every running node computes for `slot`; nullopt if they disagree or none has one.
 std::optional<NodeId> agreed_owner(const sim::Cluster& c, std::uint32_t slot) {
     std::optional<NodeId> owner;
@@ -95,7 +101,7 @@ TEST_P(Adversary, AClaimOutsideThePodNetworkIsRefusedEverywhere) {
 TEST_P(Adversary, AnAccusationAboveTheSignedIncarnationEvictsNobody) {
     SimCluster s(6, GetParam());
     auto& c = s.c();
-    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    ASSERT_TRUE(settled(s));
     const std::size_t victim = 2;
     const NodeId vid = c.at(victim).id;
     auto slot = c.at(victim).node->claims().claim_of(vid);
@@ -124,7 +130,7 @@ TEST_P(Adversary, AnAccusationAboveTheSignedIncarnationEvictsNobody) {
 TEST_P(Adversary, ARestartHoldIsCappedAndNotRenewedByStateTransfer) {
     SimCluster s(5, GetParam());
     auto& c = s.c();
-    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    ASSERT_TRUE(settled(s));
     Mallory m(GetParam() + 3000);
     const NodeId mallory = m.id.id();
     const Time said = c.now();
@@ -156,7 +162,7 @@ TEST_P(Adversary, ARestartHoldIsCappedAndNotRenewedByStateTransfer) {
 TEST_P(Adversary, ForceLeaveEndsARestartHoldEverywhere) {
     SimCluster s(5, GetParam());
     auto& c = s.c();
-    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    ASSERT_TRUE(settled(s));
     Mallory m(GetParam() + 4000);
     const NodeId mallory = m.id.id();
     for (auto i : c.running()) m.announce(c, i, 1, std::nullopt, 60'000);
@@ -175,7 +181,7 @@ TEST_P(Adversary, ForceLeaveEndsARestartHoldEverywhere) {
 TEST_P(Adversary, AnUnsolicitedStateTransferPageIsNotMerged) {
     SimCluster s(5, GetParam());
     auto& c = s.c();
-    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    ASSERT_TRUE(settled(s));
     const std::size_t victim = 1;
     const NodeId vid = c.at(victim).id;
     auto claim = c.at(victim).node->claims().claim_of(vid);

@@ -22,29 +22,17 @@
 #include "agent/subnet_files.hpp"
 
 #include "error_of.hpp"
+#include "temp_dir.hpp"
 
 using namespace shoal;
 using namespace shoal::agent;
 using shoal::test::error_of;
+using shoal::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr uid_t kStranger = 4242;
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/shoal-local-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-const NetworkConfig& net() {
-    static const auto n = *NetworkConfig::make({"10.244.0.0/16"});
-    return n;
-}
 
 std::string contents(const std::string& path) {
     std::ifstream in(path);
@@ -108,7 +96,7 @@ TEST(LocalFiles, ASymlinkAtATempNameIsRemovedNotFollowed) {
     s.node.incarnation = 9;
     ASSERT_EQ(error_of(save_state(state, s)), "");
     SubnetFiles files(env, conf);
-    EXPECT_EQ(errors_in(files.write(net(), 3, 1450)), "");
+    EXPECT_EQ(errors_in(files.write(test::pod_network(), 3, 1450)), "");
     EXPECT_TRUE(files.written());
 
     victim.expect_untouched();
@@ -121,7 +109,7 @@ TEST(LocalFiles, ASymlinkAtATempNameIsRemovedNotFollowed) {
     ASSERT_EQ(error_of(again), "");
     EXPECT_FALSE(again->created);
     EXPECT_EQ(again->identity.id(), id->identity.id());
-    auto loaded = load_state(state, net());
+    auto loaded = load_state(state, test::pod_network());
     ASSERT_EQ(error_of(loaded), "");
     EXPECT_EQ(loaded->node.incarnation, 9u);
 }
@@ -160,7 +148,7 @@ TEST(LocalFiles, AnExistingFileAtATempNameIsReplacedNotWrittenThrough) {
     s.node.incarnation = 4;
     ASSERT_EQ(error_of(save_state(state, s)), "");
     expect_regular(state + "/state", 0600);
-    EXPECT_EQ(load_state(state, net())->node.incarnation, 4u);
+    EXPECT_EQ(load_state(state, test::pod_network())->node.incarnation, 4u);
 }
 
 // The final name is replaced by the rename: a link there is replaced, its target untouched.
@@ -171,7 +159,7 @@ TEST(LocalFiles, ASymlinkAtTheFinalNameIsReplacedNotFollowed) {
     ASSERT_EQ(::mkdir(run.c_str(), 0755), 0);
     ASSERT_EQ(::symlink(victim.path.c_str(), env.c_str()), 0);
     SubnetFiles files(env, "");
-    EXPECT_EQ(errors_in(files.write(net(), 1, 1450)), "");
+    EXPECT_EQ(errors_in(files.write(test::pod_network(), 1, 1450)), "");
     victim.expect_untouched();
     expect_regular(env, 0644);
 }
@@ -231,7 +219,7 @@ TEST(LocalFiles, ASharedDirectoryAnyoneCanWriteNeedsTheStickyBit) {
     ASSERT_EQ(::mkdir(run.c_str(), 0755), 0);
     ASSERT_EQ(::chmod(run.c_str(), 0777), 0);
     SubnetFiles files(env, run + "/10-shoal.conflist");
-    auto errors = errors_in(files.write(net(), 1, 1450));
+    auto errors = errors_in(files.write(test::pod_network(), 1, 1450));
     EXPECT_NE(errors.find(run + " is writable by anyone and has no sticky bit (mode 0777)"),
               std::string::npos)
         << errors;
@@ -244,7 +232,7 @@ TEST(LocalFiles, ASharedDirectoryAnyoneCanWriteNeedsTheStickyBit) {
     // administrator's choice.
     for (mode_t mode : {01777, 0775}) {
         ASSERT_EQ(::chmod(run.c_str(), mode), 0);
-        EXPECT_EQ(errors_in(files.write(net(), 1, 1450)), "") << mode;
+        EXPECT_EQ(errors_in(files.write(test::pod_network(), 1, 1450)), "") << mode;
         EXPECT_TRUE(files.written());
         expect_regular(env, 0644);
     }

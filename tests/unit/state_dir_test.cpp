@@ -8,25 +8,15 @@
 #include <fstream>
 
 #include "error_of.hpp"
+#include "temp_dir.hpp"
 
 using namespace shoal;
 using namespace shoal::agent;
 using shoal::test::error_of;
+using shoal::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/shoal-test-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-const NetworkConfig& net() {
-    static const auto n = *NetworkConfig::make({"10.244.0.0/16"});
-    return n;
-}
 void write(const std::string& path, const std::string& text, fs::perms perms) {
     std::ofstream(path) << text;
     fs::permissions(path, perms);
@@ -70,7 +60,7 @@ TEST(StateDir, BadKeysAreErrorsNeverANewIdentity) {
 
 TEST(StateDir, StateRoundTripsAtomically) {
     TempDir d;
-    auto empty = load_state(d.path, net());
+    auto empty = load_state(d.path, test::pod_network());
     ASSERT_EQ(error_of(empty), "");
     EXPECT_EQ(empty->node.incarnation, 0u);
     SavedState s;
@@ -78,21 +68,21 @@ TEST(StateDir, StateRoundTripsAtomically) {
     s.node.claim = Claim{7, 19};
     s.peers = {*Address::parse("10.0.0.2:7946"), *Address::parse("10.0.0.3:7946")};
     ASSERT_EQ(error_of(save_state(d.path, s)), "");
-    auto back = load_state(d.path, net());
+    auto back = load_state(d.path, test::pod_network());
     ASSERT_EQ(error_of(back), "");
     EXPECT_EQ(*back, s);
     for (const auto& e : fs::directory_iterator(d.path))
         EXPECT_EQ(e.path().extension(), "") << "left behind " << e.path();
     s.node.claim.reset();
     ASSERT_EQ(error_of(save_state(d.path, s)), "");
-    EXPECT_FALSE(load_state(d.path, net())->node.claim);
+    EXPECT_FALSE(load_state(d.path, test::pod_network())->node.claim);
 }
 
 TEST(StateDir, CorruptStateNamesTheLine) {
     TempDir d;
     auto bad = [&](const std::string& text) {
         write(d.path + "/state", text, fs::perms::owner_read | fs::perms::owner_write);
-        auto r = load_state(d.path, net());
+        auto r = load_state(d.path, test::pod_network());
         return error_of(r);
     };
     EXPECT_NE(bad("").find("line 1"), std::string::npos);
@@ -109,7 +99,7 @@ TEST(StateDir, AClaimOutsideTheNetworkIsAnError) {
     auto load = [&](const std::string& claim) {
         write(d.path + "/state", "shoal-state 1\nincarnation 3\n" + claim + "\n",
               fs::perms::owner_read | fs::perms::owner_write);
-        auto r = load_state(d.path, net());
+        auto r = load_state(d.path, test::pod_network());
         return error_of(r);
     };
     EXPECT_EQ(load("claim 254 7"), "");  // the last of 255 /24s in 10.244.0.0/16
