@@ -167,7 +167,12 @@ int Agent::run() {
     for (const auto& p : saved_.peers)
         if (std::find(seeds.begin(), seeds.end(), p) == seeds.end()) seeds.push_back(p);
     Address self{cfg_.advertise, cfg_.bind.port};
-    NodeConfig nc{NodeId{}, cfg_.name, self, seeds, {}, cfg_.timing};
+    NodeConfig nc;
+    nc.name = cfg_.name;
+    nc.addr = self;
+    nc.seeds = seeds;
+    nc.timing = cfg_.timing;
+    nc.accept_protocol_1 = cfg_.accept_protocol_1;
     const Identity& id = identity_->identity;
     node_ = std::make_unique<SubnetNode>(
         SubnetNodeConfig{nc, cfg_.network, cfg_.grace, SHOAL_VERSION_STRING}, id, cfg_.keyring,
@@ -321,6 +326,14 @@ void Agent::pump() {
     while (auto s = node_->poll_subnet_event()) {
         membership_changed = true;
         on_subnet_event(*s);
+    }
+    if (node_->node().cloned() && phase_ != Phase::Stopped) {
+        // The core logged why. Routes, files and state stay as they are: the other copy may be
+        // the one that serves the pods, and nothing here can tell which host should keep them.
+        log_(LogLevel::Error,
+             "stopping with exit status 3 (the packaged unit does not restart it); see "
+             "docs/OPERATIONS.md, 'A cloned node key'");
+        shutdown(3);
     }
     if (phase_ == Phase::Stopped) return;
     outputs_due_ = true;

@@ -24,6 +24,7 @@ struct AgentOptions::Raw {
         subnet_file = "/run/flannel/subnet.env", cni_conf, profile = "lan", route_table = "main",
         log_level = "info", grace_period = "24h", metrics;
     bool leave_on_terminate = false;
+    bool accept_protocol_1 = false;
     std::map<std::string, std::string> timers;  // setting name -> value, only those given
     std::string config;
     CLI::App* cmd = nullptr;
@@ -132,6 +133,10 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
         ->capture_default_str();
     cmd->add_flag("--leave-on-terminate", r.leave_on_terminate,
                   "SIGTERM leaves instead of a planned restart");
+    cmd->add_flag("--accept-protocol-1", r.accept_protocol_1,
+                  "During a rolling upgrade from protocol 1 (shoal 0.1): accept its datagrams and "
+                  "unsigned accusations; turn off once every host runs protocol 2")
+        ->envname("SHOAL_ACCEPT_PROTOCOL_1");
     cmd->add_option("--log-level", r.log_level, "debug, info, warn or error")
         ->capture_default_str();
     cmd->add_option("--grace-period", r.grace_period,
@@ -277,6 +282,7 @@ Result<AgentConfig> AgentOptions::finish() const {
     c.subnet_file = r.subnet_file;
     c.cni_conf = r.cni_conf;
     c.leave_on_terminate = r.leave_on_terminate;
+    c.accept_protocol_1 = r.accept_protocol_1;
     c.config_file = r.config;
     return c;
 }

@@ -96,6 +96,13 @@ std::string render_metrics(const MetricsInput& in) {
                  label("reason", to_string(static_cast<Rejection>(r))),
                  static_cast<double>(s.rejected[r]));
 
+    w.counter("relays_refused_total",
+              "Indirect-probe requests refused: a target unknown here or not at its address.",
+              s.relays_refused);
+    w.gauge("tombstones", "Forgotten members remembered by id and highest signed incarnation.",
+            static_cast<double>(n.tombstones().size()));
+    w.counter("tombstones_evicted_total", "Tombstones dropped at max-tombstones, oldest first.",
+              n.tombstones().evictions());
     w.counter("datagrams_in_total", "Gossip datagrams received.", s.datagrams_in);
     w.counter("datagrams_out_total", "Gossip datagrams sent.", s.datagrams_out);
     w.counter("bytes_in_total", "Gossip bytes received.", s.bytes_in);

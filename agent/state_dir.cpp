@@ -291,6 +291,20 @@ Result<SavedState> load_state(const std::string& dir, const NetworkConfig& netwo
                 return corrupt(i + 1, "claim clock " + std::to_string(c.clock) + " is above " +
                                           std::to_string(kMaxClaimClock));
             s.node.claim = c;
+        } else if (key == "boot") {
+            auto [end, ec] =
+                std::from_chars(value.data(), value.data() + value.size(), s.node.boot, 16);
+            if (ec != std::errc{} || end != value.data() + value.size())
+                return corrupt(i + 1, "bad boot nonce");
+        } else if (key == "tombstone") {
+            auto sp2 = value.find(' ');
+            Tombstone t;
+            auto id = sp2 == std::string_view::npos ? std::nullopt
+                                                    : NodeId::from_hex(value.substr(0, sp2));
+            if (!id || !parse_number(value.substr(sp2 + 1), t.inc))
+                return corrupt(i + 1, "bad tombstone (expected 'tombstone ID INCARNATION')");
+            t.id = *id;
+            s.node.tombstones.push_back(t);
         } else if (key == "peer") {
             auto a = Address::parse(value);
             if (!a) return corrupt(i + 1, "bad peer address");
@@ -308,7 +322,17 @@ Status save_state(const std::string& dir, const SavedState& s) {
     text += s.node.claim ? "claim " + std::to_string(s.node.claim->slot) + " " +
                                std::to_string(s.node.claim->clock) + "\n"
                          : std::string("claim none\n");
+    if (s.node.boot != 0) {
+        char boot[17];
+        std::snprintf(boot, sizeof(boot), "%016llx", static_cast<unsigned long long>(s.node.boot));
+        text += "boot ";
+        text += boot;
+        text += "\n";
+    }
     for (const auto& p : s.peers) text += "peer " + p.to_string() + "\n";
+    for (const auto& t : s.node.tombstones) {
+        text += "tombstone " + t.id.hex() + " " + std::to_string(t.inc) + "\n";
+    }
     return write_file_atomically(dir + "/state", text, 0600, DirTrust::Private);
 }
 

@@ -2,7 +2,8 @@
 // What a node keeps on disk, in its state directory (default /var/lib/shoal, mode 0700):
 //
 //   node.key   its Ed25519 identity: the 32-byte seed in base64, mode 0600
-//   state      incarnation, subnet claim and last known peers, rewritten on every change
+//   state      incarnation, subnet claim, boot nonce, last known peers and tombstones,
+//              rewritten on every change
 //
 // Every write is atomic (temp file, fsync, rename, fsync of the directory), so a crash at any
 // point leaves the old or the new file, never a torn one. A missing key makes a new identity
@@ -30,7 +31,7 @@ struct SavedState {
     std::vector<Address> peers;  // seeds for the next start, beyond the configured ones
     bool operator==(const SavedState& o) const {
         return node.incarnation == o.node.incarnation && node.claim == o.node.claim &&
-               peers == o.peers;
+               node.boot == o.node.boot && node.tombstones == o.node.tombstones && peers == o.peers;
     }
 };
 

@@ -103,6 +103,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
         {"max-datagram", number(&Timing::max_datagram, 576, 9000)},
         {"restart-hold-max", duration(&Timing::restart_hold_max)},
         {"max-members", number(&Timing::max_members, 2, 1000000)},
+        {"max-tombstones", number(&Timing::max_tombstones, 0, 1000000)},
     };
     return table;
 }

@@ -9,6 +9,7 @@
 
 #include "common/address.hpp"
 #include "common/result.hpp"
+#include "gossip/wire/messages.hpp"
 #include "gossip/wire/node_id.hpp"
 #include "gossip/wire/time.hpp"
 
@@ -40,6 +41,8 @@ struct Timing {
     // New identities are refused beyond this many members (dead and left ones included): the
     // table's memory is bounded whatever a key holder invents.
     std::size_t max_members = 4096;
+    // Forgotten members remembered by id and highest signed incarnation (oldest evicted first).
+    std::size_t max_tombstones = 65536;
 };
 
 enum class Profile { Lan, Fast };
@@ -69,6 +72,15 @@ struct NodeConfig {
     // Announce ourselves only after the first full state transfer: a member that picks its
     // subnet from the table it learns then announces once, with its claim, instead of twice.
     bool announce_after_sync = false;
+    // A rolling upgrade from protocol 1: accept its datagrams and its unsigned accusations, speak
+    // it to members that announced it. Off, both are refused: keeping it on is a downgrade path.
+    bool accept_protocol_1 = false;
+    // Random for each start (clone detection), and the one of the start before, if known: an
+    // announcement of ours under that nonce is our own past, not a clone.
+    std::uint64_t boot = 0;
+    std::uint64_t previous_boot = 0;
+    // Tombstones kept from before a restart (the agent's state file).
+    std::vector<Tombstone> tombstones = {};
 };
 
 }  // namespace shoal

@@ -26,6 +26,7 @@ struct SelfAnnouncement {
     Address addr;
     std::span<const std::uint8_t> payload;  // the application's bytes, opaque to the core
     std::uint32_t restart_hold_ms = 0;      // non-zero before a planned restart
+    std::uint64_t boot = 0;                 // this start's random nonce (clone detection)
 };
 
 struct SignedAnnouncement {
@@ -45,6 +46,12 @@ class Credentials {
     virtual Verification verify(const Alive& a) = 0;
     // Whether `l` is signed by the member whose verified announcement is `a`.
     virtual bool check_leave(const Announcement& a, const Left& l) const = 0;
+    // Our signature on an accusation we make.
+    virtual std::vector<std::uint8_t> sign_accusation(Accusation kind, const NodeId& id,
+                                                      std::uint32_t inc) const = 0;
+    // Whether `sig` is the signature of the member whose verified announcement is `accuser`.
+    virtual bool check_accusation(const Announcement& accuser, Accusation kind, const NodeId& id,
+                                  std::uint32_t inc, std::span<const std::uint8_t> sig) const = 0;
 };
 
 }  // namespace shoal

@@ -29,9 +29,15 @@ Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarn
       creds_(std::move(creds)),
       ring_(std::move(ring)),
       rng_(std::move(rng)),
-      table_(cfg_.id) {
-    next_seq_ = static_cast<std::uint32_t>(rng_.next_u64());
-    next_session_ = static_cast<std::uint32_t>(rng_.next_u64());
+      table_(cfg_.id),
+      tombstones_(cfg_.timing.max_tombstones) {
+    for (const auto& t : cfg_.tombstones) tombstones_.remember(t.id, t.inc);
+    cfg_.tombstones.clear();
+    // Our own tombstone (a state file from a later life than our incarnation says, restored
+    // from a backup): start above what we once signed.
+    if (auto own = tombstones_.find(cfg_.id); own && *own >= incarnation && *own < UINT32_MAX)
+        incarnation = *own + 1;
+    tombstones_.forget(cfg_.id);
     if (cfg_.payload.size() > kMaxPayload) {
         log(LogLine::Level::Error, payload_error(cfg_.payload.size()) + "; announcing none");
         cfg_.payload.clear();
@@ -57,7 +63,8 @@ Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarn
 }
 
 SignedAnnouncement Node::sign_self(std::uint32_t inc) const {
-    if (creds_) return creds_->announce({inc, cfg_.addr, cfg_.payload, restart_hold_ms_});
+    if (creds_)
+        return creds_->announce({inc, cfg_.addr, cfg_.payload, restart_hold_ms_, cfg_.boot});
     return {Alive{cfg_.id, inc, cfg_.name, cfg_.addr, kProtocolVersion, cfg_.payload}, nullptr};
 }
 
@@ -92,7 +99,7 @@ void Node::reject(Time now, Rejection r, const Address& from, const NodeId& abou
 
 // ---- plumbing -----------------------------------------------------------------------------------
 
-void Node::schedule(Time when, TimerKind kind, std::uint32_t seq, const NodeId& id,
+void Node::schedule(Time when, TimerKind kind, std::uint64_t seq, const NodeId& id,
                     std::uint64_t epoch) {
     timers_.push(Timer{when, timer_order_++, kind, seq, id, epoch});
 }
@@ -149,7 +156,20 @@ void Node::adjust_health(int delta) {
     health_ = std::clamp(health_ + delta, 0, cfg_.timing.max_local_health);
 }
 
-void Node::send(const Address& to, const std::vector<Message>& msgs, bool piggyback) {
+std::uint8_t Node::version_for(const Address& to) const {
+    if (!cfg_.accept_protocol_1) return kProtocolVersion;
+    if (in_from_ && *in_from_ == to) return in_version_;
+    const Member* m = table_.find_by_addr(to);
+    return m && m->info.proto >= kProtocolVersion ? kProtocolVersion : kProtocolVersion1;
+}
+
+std::uint64_t Node::fresh_number(std::uint8_t version) {
+    std::uint64_t n = rng_.next_u64();
+    return version >= kProtocolVersion ? n : n & UINT32_MAX;
+}
+
+void Node::send(const Address& to, const std::vector<Message>& msgs, bool piggyback,
+                std::optional<std::uint8_t> version) {
     DatagramBuilder b(cfg_.timing.max_datagram);
     for (const auto& m : msgs) {
         if (!b.add(m))
@@ -157,7 +177,7 @@ void Node::send(const Address& to, const std::vector<Message>& msgs, bool piggyb
     }
     if (piggyback && known_source(to)) queue_.fill(b, retransmit_limit());
     if (b.empty()) return;
-    auto bytes = b.seal(ring_, rng_);
+    auto bytes = b.seal(ring_, rng_, version ? *version : version_for(to));
     ++stats_.datagrams_out;
     stats_.bytes_out += bytes.size();
     out_.push_back(Transmit{to, std::move(bytes)});
@@ -249,7 +269,8 @@ void Node::handle_datagram(Time now, const Address& from, std::span<const std::u
     ++stats_.datagrams_in;
     stats_.bytes_in += bytes.size();
     datagram_in_bytes_ = bytes.size();
-    auto opened = open_datagram(bytes, ring_);
+    auto opened =
+        open_datagram(bytes, ring_, cfg_.accept_protocol_1 ? kProtocolVersion1 : kProtocolVersion);
     if (auto* reason = std::get_if<DropReason>(&opened)) {
         ++stats_.dropped[static_cast<int>(*reason)];
         ++drops_since_log_;
@@ -263,10 +284,14 @@ void Node::handle_datagram(Time now, const Address& from, std::span<const std::u
         }
         return;
     }
-    for (auto& m : std::get<Datagram>(opened).messages) {
+    auto& datagram = std::get<Datagram>(opened);
+    in_from_ = from;
+    in_version_ = datagram.version;
+    for (auto& m : datagram.messages) {
         handle_message(now, from, m);
-        if (stopped()) return;
+        if (stopped()) break;
     }
+    in_from_.reset();
 }
 
 void Node::handle_message(Time now, const Address& from, Message& msg) {

@@ -20,6 +20,7 @@
 #include "gossip/membership/events.hpp"
 #include "gossip/membership/member_table.hpp"
 #include "gossip/membership/source_limiter.hpp"
+#include "gossip/membership/tombstones.hpp"
 #include "gossip/wire/keyring.hpp"
 #include "gossip/wire/rng.hpp"
 
@@ -63,6 +64,11 @@ class Node {
     // Frees a dead member at once (as Serf's force-leave), or ends a restarting member's hold;
     // an error for a member that is alive or suspect here.
     [[nodiscard]] Status force_leave(Time now, const NodeId& id);
+    // Forgotten members as the state file keeps them (NodeConfig::tombstones gives them back).
+    const Tombstones& tombstones() const { return tombstones_; }
+    // Our key is announced elsewhere under another boot nonce (a copied disk image): the node
+    // has stopped, without announcing or leaving, and the agent exits (status 3).
+    bool cloned() const { return cloned_; }
 
     const MemberTable& members() const { return table_; }
     const Stats& stats() const { return stats_; }
@@ -116,7 +122,7 @@ class Node {
         Time when;
         std::uint64_t order;
         TimerKind kind;
-        std::uint32_t seq = 0;
+        std::uint64_t seq = 0;
         NodeId id;
         std::uint64_t epoch = 0;  // the member's timer_epoch when it was set
         bool operator>(const Timer& o) const {
@@ -139,21 +145,25 @@ class Node {
     };
     struct Relay {
         Address requester;
-        std::uint32_t requester_seq = 0;
+        std::uint64_t requester_seq = 0;
         bool nacked = false;
-        Address target;  // only its ack is passed on
+        Address target;                           // only its ack is passed on
+        std::uint8_t version = kProtocolVersion;  // the requester's: its answer goes out in it
     };
     struct SyncInterval {
         NodeId start, next;
         bool to_end = false;
     };
     struct SyncSession {
-        std::uint32_t id = 0;
+        std::uint64_t id = 0;
         std::optional<Address> peer;  // nullopt: any seed may answer (join)
         std::vector<SyncInterval> covered;
         Time last_progress{};
         int retries = 0;
         bool join = false;
+        // Retries are padded: a peer that does not know our address (it holds our id elsewhere,
+        // or has forgotten us) answers only requests as large as its answer.
+        bool pad = false;
         // The first id not yet covered, or nullopt when the whole id space is.
         std::optional<NodeId> first_gap() const;
     };
@@ -171,7 +181,7 @@ class Node {
     int retransmit_limit() const;
     Duration jitter(Duration d);
     void adjust_health(int delta);
-    void schedule(Time when, TimerKind kind, std::uint32_t seq = 0, const NodeId& id = {},
+    void schedule(Time when, TimerKind kind, std::uint64_t seq = 0, const NodeId& id = {},
                   std::uint64_t epoch = 0);
     void detect_stall(Time now);
     // Moves the clock: notices stalls and fires every timer that is due.
@@ -187,8 +197,14 @@ class Node {
     bool is_seed(const Address& a) const {
         return std::find(cfg_.seeds.begin(), cfg_.seeds.end(), a) != cfg_.seeds.end();
     }
+    // The protocol version we speak to `to`: the one it wrote to us in (while we answer it), 2
+    // to a member that announced 2, else 1 only while accepting protocol 1.
+    std::uint8_t version_for(const Address& to) const;
+    // A fresh probe sequence number or transfer session, as wide as `version` carries.
+    std::uint64_t fresh_number(std::uint8_t version);
     // Sending: `msgs` go first, then as many queued updates as fit (to members only).
-    void send(const Address& to, const std::vector<Message>& msgs, bool piggyback = true);
+    void send(const Address& to, const std::vector<Message>& msgs, bool piggyback = true,
+              std::optional<std::uint8_t> version = std::nullopt);
     void broadcast(const NodeId& about, const Message& m);
     void gossip_now();
     // Hands one received message to its handler.
@@ -198,13 +214,13 @@ class Node {
     // Probing (node_probe.cpp).
     void on_probe_tick(Time now);
     bool start_probe(Time now, const Member& target, ProbeKind kind);
-    void on_probe_direct_timeout(Time now, std::uint32_t seq);
-    void on_probe_final(Time now, std::uint32_t seq);
+    void on_probe_direct_timeout(Time now, std::uint64_t seq);
+    void on_probe_final(Time now, std::uint64_t seq);
     void on_ping(Time now, const Address& from, const Ping& p);
     void on_ping_req(Time now, const Address& from, const PingReq& p);
     void on_ack(Time now, const Address& from, const Ack& a);
     void on_nack(const Address& from, const Nack& n);
-    void on_relay_timer(Time now, std::uint32_t seq);
+    void on_relay_timer(Time now, std::uint64_t seq);
     void tell_member_its_state(Time now, const Member& m, std::vector<Message>& out);
 
     // Membership merging (node_merge.cpp).
@@ -219,10 +235,23 @@ class Node {
     // An accusation (suspect, dead, unsigned leave) at `inc` against `m`: at most the highest
     // incarnation it has signed, or it is counted and dropped.
     bool within_signed(Time now, const Address& from, const Member& m, std::uint32_t inc);
+    // Whether the accuser signed `s`/`d` (counted as unsigned_accusation if not). Unsigned ones
+    // pass without credentials, and while accepting protocol 1.
+    bool accuser_signed(Time now, const Address& from, Accusation kind, const NodeId& id,
+                        std::uint32_t inc, const NodeId& accuser,
+                        const std::vector<std::uint8_t>& sig);
+    // Our own accusations, signed.
+    Suspect our_suspect(const Member& m) const;
+    Dead our_dead(const Member& m) const;
     void on_suspect(Time now, const Address& from, const Suspect& s);
+    // `s` checked (or our transfer peer's own word): suspect `s.id`, or count a confirmation.
+    void apply_suspect(Time now, const Suspect& s);
     void on_dead(Time now, const Address& from, const Dead& d);
     void on_left(Time now, const Address& from, const Left& l);
-    void suspect_member(Time now, Member& m, const NodeId& from);
+    void suspect_member(Time now, Member& m, const Suspect& s);
+    // An announcement of ours made by another start than this one.
+    bool other_boot(const Announcement& a) const;
+    void clone_detected(const Address& from, const Alive& a);
     void on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t epoch);
     void on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t epoch);
     // Applies the restart hold an announcement carries, capped by restart-hold-max (and by
@@ -261,12 +290,14 @@ class Node {
     void on_sync_digest(Time now, const Address& from, const SyncDigest& d);
     void on_sync_pull(Time now, const Address& from, const SyncPull& p);
     void on_sync_chunk(Time now, const Address& from, const SyncChunk& c);
-    void on_sync_retry(Time now, std::uint32_t session);
+    void on_sync_retry(Time now, std::uint64_t session);
+    // Tombstones a page of our own transfer carries: remembered unless we hold the member.
+    void merge_tombstones(const std::vector<Tombstone>& ts);
     void start_sync(Time now, const Address& peer, bool join);
     void request_missing(Time now);
     void merge_record(Time now, const Address& from, const MemberRecord& r);
     SyncDigest digest_message(bool reply) const;
-    // A pull; padded to a full datagram while our peers may not know us yet.
+    // A pull; padded to a full datagram while our peers may not know us yet, and on retries.
     SyncPull pull_message(const NodeId& cursor) const;
     void reap(Time now);
 
@@ -289,15 +320,18 @@ class Node {
     std::size_t datagram_in_bytes_ = 0;  // the size of the datagram being handled
     std::uint32_t restart_hold_ms_ = 0;  // what our announcement asks peers to hold us for
     int health_ = 0;
-    // Start at random: a recorded ack or state-transfer page from an earlier boot matches
-    // nothing.
-    std::uint32_t next_seq_ = 0;
-    std::unordered_map<std::uint32_t, Probe> probes_;
-    std::unordered_map<std::uint32_t, Relay> relays_;
+    std::unordered_map<std::uint64_t, Probe> probes_;
+    std::unordered_map<std::uint64_t, Relay> relays_;
+    Tombstones tombstones_;
+    // While handling a datagram: where it came from and in which protocol version, so that the
+    // answer goes out in the same one.
+    std::optional<Address> in_from_;
+    std::uint8_t in_version_ = kProtocolVersion;
+    bool cloned_ = false;
     bool gossip_scheduled_ = false;
 
     std::optional<SyncSession> sync_;
-    std::uint32_t next_session_ = 0;
+    int joins_sent_ = 0;  // while accepting protocol 1, join attempts alternate between versions
     // Set while merging a page of our own state transfer: the peer we asked may introduce any
     // number of members at once.
     bool merging_own_transfer_ = false;

@@ -7,11 +7,23 @@
 
 namespace shoal {
 
+Suspect Node::our_suspect(const Member& m) const {
+    Suspect s{m.id(), m.inc(), cfg_.id, {}};
+    if (creds_) s.sig = creds_->sign_accusation(Accusation::Suspect, s.id, s.inc);
+    return s;
+}
+
+Dead Node::our_dead(const Member& m) const {
+    Dead d{m.id(), m.inc(), cfg_.id, {}};
+    if (creds_) d.sig = creds_->sign_accusation(Accusation::Dead, d.id, d.inc);
+    return d;
+}
+
 Message Node::record_message(const Member& m) const {
     switch (m.state) {
         case MemberState::Alive: return m.info;
-        case MemberState::Suspect: return Suspect{m.id(), m.inc(), cfg_.id};
-        case MemberState::Dead: return Dead{m.id(), m.inc(), cfg_.id};
+        case MemberState::Suspect: return our_suspect(m);
+        case MemberState::Dead: return our_dead(m);
         case MemberState::Left: return Left{m.id(), m.inc(), m.left_sig};
         case MemberState::Restarting: return m.info;
     }
@@ -104,6 +116,13 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
             a.name == m->info.name)
             return;
     }
+    if (!m && a.id != cfg_.id) {
+        // A forgotten member's past announcement: replayed, however long after.
+        if (auto t = tombstones_.find(a.id); t && a.inc <= *t) {
+            reject(now, Rejection::Replayed, from, a.id);
+            return;
+        }
+    }
     // Checked before the signature, which is the expensive part of a flood of new identities.
     if (!m && !admit_new(now, from, a)) return;
     if (m && a.name != m->info.name && !valid_member_name(a.name)) {
@@ -116,12 +135,20 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
     if (a.id == cfg_.id) {
         const Member& me = self();
         if (leaving()) return;
+        // Running: our key announced, as high as we are, by a start that is neither this one
+        // nor the one our state file came from (whose announcements are all below ours).
+        if (announced_ && ann && a.inc >= me.inc() && other_boot(*ann) &&
+            ann->boot != cfg_.previous_boot) {
+            clone_detected(from, a);
+            return;
+        }
         bool differs = a.addr != me.info.addr || a.name != me.info.name || a.meta != me.info.meta;
         // Someone holds a newer or different announcement of us, e.g. from before a restart.
         if (a.inc > me.inc() || (a.inc == me.inc() && differs)) refute(from, a.inc);
         return;
     }
     if (!m) {
+        tombstones_.forget(a.id);
         Member& n = table_.insert(a, std::move(ann), MemberState::Alive, now);
         broadcast(a.id, a);
         emit(MemberEvent::Kind::Joined, n);
@@ -156,6 +183,24 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
     apply_restart_hold(now, *m, hold_left);
 }
 
+bool Node::other_boot(const Announcement& a) const {
+    // Zero: a protocol-1 announcement, which has none.
+    return a.boot != 0 && a.boot != cfg_.boot;
+}
+
+void Node::clone_detected(const Address& from, const Alive& a) {
+    cloned_ = true;
+    leave_phase_ = LeavePhase::Stopped;
+    probes_.clear();
+    relays_.clear();
+    log(LogLine::Level::Error,
+        "this node's key is in use elsewhere: " + a.name + " at " + a.addr.to_string() +
+            " (relayed by " + from.to_string() + ") announces it at incarnation " +
+            std::to_string(a.inc) +
+            " under another boot nonce; a copied disk image or state directory? Give one of "
+            "the two hosts a new identity (remove its node.key) before starting it again");
+}
+
 void Node::apply_restart_hold(Time now, Member& m, std::optional<Duration> left) {
     Duration hold = m.announcement
                         ? Duration(std::chrono::milliseconds(m.announcement->restart_hold_ms))
@@ -177,7 +222,7 @@ void Node::on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t epo
     if (!m || m->state != MemberState::Restarting || epoch != m->timer_epoch) return;
     ++stats_.deaths_declared;
     transition(
-        now, *m, MemberState::Dead, Dead{id, m->inc(), cfg_.id}, LogLine::Level::Warn,
+        now, *m, MemberState::Dead, our_dead(*m), LogLine::Level::Warn,
         "member declared dead: " + describe(*m) + " did not come back within its restart hold");
 }
 
@@ -185,11 +230,12 @@ void Node::reschedule_suspicion(Member& m) {
     schedule(m.suspicion->deadline(), TimerKind::Suspicion, 0, m.id(), ++m.timer_epoch);
 }
 
-void Node::suspect_member(Time now, Member& m, const NodeId& from) {
+void Node::suspect_member(Time now, Member& m, const Suspect& s) {
+    const NodeId& from = s.from;
     if (m.state == MemberState::Suspect && m.suspicion) {
         if (m.suspicion->confirm(from)) {
             reschedule_suspicion(m);
-            broadcast(m.id(), Suspect{m.id(), m.inc(), from});
+            broadcast(m.id(), s);
         }
         return;
     }
@@ -201,7 +247,6 @@ void Node::suspect_member(Time now, Member& m, const NodeId& from) {
     table_.set_state(m, MemberState::Suspect, now);
     m.suspicion.emplace(from, needed, min, max, now);
     reschedule_suspicion(m);
-    Suspect s{m.id(), m.inc(), from};
     broadcast(m.id(), s);
     if (from == cfg_.id) {
         ++stats_.suspicions_raised;
@@ -209,6 +254,18 @@ void Node::suspect_member(Time now, Member& m, const NodeId& from) {
     }
     emit(MemberEvent::Kind::Suspect, m);
     log(LogLine::Level::Info, "member suspected: " + describe(m) + " by " + from.short_hex());
+}
+
+bool Node::accuser_signed(Time now, const Address& from, Accusation kind, const NodeId& id,
+                          std::uint32_t inc, const NodeId& accuser,
+                          const std::vector<std::uint8_t>& sig) {
+    if (!creds_ || (sig.empty() && cfg_.accept_protocol_1)) return true;
+    const Member* a = table_.find(accuser);
+    if (!sig.empty() && a && a->announcement &&
+        creds_->check_accusation(*a->announcement, kind, id, inc, sig))
+        return true;
+    reject(now, Rejection::UnsignedAccusation, from, id);
+    return false;
 }
 
 void Node::on_suspect(Time now, const Address& from, const Suspect& s) {
@@ -219,9 +276,19 @@ void Node::on_suspect(Time now, const Address& from, const Suspect& s) {
     Member* m = table_.find(s.id);
     if (!m || s.inc < m->inc() || !is_live(m->state) || !within_signed(now, from, *m, s.inc))
         return;
+    // A confirmation we already counted costs nothing more; any other is checked first.
+    if (m->state == MemberState::Suspect && m->suspicion && !m->suspicion->would_count(s.from))
+        return;
+    if (!accuser_signed(now, from, Accusation::Suspect, s.id, s.inc, s.from, s.sig)) return;
+    apply_suspect(now, s);
+}
+
+void Node::apply_suspect(Time now, const Suspect& s) {
+    Member* m = table_.find(s.id);
+    if (!m || !is_live(m->state)) return;
     // Members hold no state above their signed incarnation, so s.inc is the one we hold.
     bool fresh = m->state != MemberState::Suspect;
-    suspect_member(now, *m, s.from);
+    suspect_member(now, *m, s);
     // A fresh suspicion raised by someone else: a few members re-probe the suspect themselves,
     // so a member that is really gone collects independent confirmations within one probe.
     if (fresh && s.from != cfg_.id && !leaving()) {
@@ -248,7 +315,7 @@ void Node::declare_dead(Time now, Member& m) {
     auto held = now - m.suspicion->start();
     int confirmations = m.suspicion->confirmations();
     ++stats_.deaths_declared;
-    transition(now, m, MemberState::Dead, Dead{m.id(), m.inc(), cfg_.id}, LogLine::Level::Warn,
+    transition(now, m, MemberState::Dead, our_dead(m), LogLine::Level::Warn,
                "member declared dead: " + describe(m) + " after " +
                    std::to_string(to_seconds(held)) + " s of suspicion, " +
                    std::to_string(confirmations) + " confirmations");
@@ -262,6 +329,7 @@ void Node::on_dead(Time now, const Address& from, const Dead& d) {
     Member* m = table_.find(d.id);
     if (!m || d.inc < m->inc() || !is_live(m->state) || !within_signed(now, from, *m, d.inc))
         return;
+    if (!accuser_signed(now, from, Accusation::Dead, d.id, d.inc, d.from, d.sig)) return;
     transition(now, *m, MemberState::Dead, d, LogLine::Level::Warn,
                "member dead: " + describe(*m) + ", reported by " + d.from.short_hex());
 }

@@ -16,7 +16,8 @@ void Node::on_probe_tick(Time now) {
 bool Node::start_probe(Time now, const Member& target, ProbeKind kind) {
     for (const auto& [seq, p] : probes_)
         if (p.target == target.id()) return false;  // one probe per member at a time
-    std::uint32_t seq = next_seq_++;
+    std::uint64_t seq = fresh_number(version_for(target.info.addr));
+    if (probes_.count(seq)) return false;  // 2^-64 (or 2^-32): the next tick probes
     probes_[seq] = Probe{target.id(), target.info.addr, target.inc(), 0, 0, kind, {}};
     ++(kind == ProbeKind::Regular ? stats_.probes_sent : stats_.confirm_probes);
     std::vector<Message> msgs{Ping{seq, target.id(), incarnation()}};
@@ -31,7 +32,7 @@ bool Node::start_probe(Time now, const Member& target, ProbeKind kind) {
     return true;
 }
 
-void Node::on_probe_direct_timeout(Time, std::uint32_t seq) {
+void Node::on_probe_direct_timeout(Time, std::uint64_t seq) {
     auto it = probes_.find(seq);
     if (it == probes_.end()) return;
     Probe& p = it->second;
@@ -48,7 +49,7 @@ void Node::on_probe_direct_timeout(Time, std::uint32_t seq) {
     }
 }
 
-void Node::on_probe_final(Time now, std::uint32_t seq) {
+void Node::on_probe_final(Time now, std::uint64_t seq) {
     auto it = probes_.find(seq);
     if (it == probes_.end()) return;
     Probe p = it->second;
@@ -64,7 +65,7 @@ void Node::on_probe_final(Time now, std::uint32_t seq) {
         if (m->state == MemberState::Suspect) declare_dead(now, *m);
         return;
     }
-    suspect_member(now, *m, cfg_.id);
+    suspect_member(now, *m, our_suspect(*m));
 }
 
 void Node::tell_member_its_state(Time now, const Member& m, std::vector<Message>& out) {
@@ -100,19 +101,20 @@ void Node::on_ping_req(Time now, const Address& from, const PingReq& p) {
         ++stats_.relays_refused;
         return;
     }
-    std::uint32_t seq = next_seq_++;
-    relays_[seq] = Relay{from, p.seq, false, p.target_addr};
+    std::uint64_t seq = fresh_number(version_for(p.target_addr));
+    if (relays_.count(seq)) return;
+    relays_[seq] = Relay{from, p.seq, false, p.target_addr, in_version_};
     send(p.target_addr, {Ping{seq, p.target, incarnation()}});
     schedule(now + scaled(cfg_.timing.probe_timeout), TimerKind::Relay, seq);
 }
 
-void Node::on_relay_timer(Time now, std::uint32_t seq) {
+void Node::on_relay_timer(Time now, std::uint64_t seq) {
     auto it = relays_.find(seq);
     if (it == relays_.end()) return;
     if (!it->second.nacked) {
         // Lifeguard's nack: "I could not reach it either", so the requester knows its own link
         // works. Keep waiting a little for a late ack.
-        send(it->second.requester, {Nack{it->second.requester_seq}});
+        send(it->second.requester, {Nack{it->second.requester_seq}}, true, it->second.version);
         it->second.nacked = true;
         schedule(now + scaled(cfg_.timing.probe_interval), TimerKind::Relay, seq);
     } else {
@@ -146,7 +148,7 @@ void Node::on_ack(Time now, const Address& from, const Ack& a) {
         return;
     }
     if (auto it = relays_.find(a.seq); it != relays_.end() && it->second.target == from) {
-        send(it->second.requester, {Ack{it->second.requester_seq}});
+        send(it->second.requester, {Ack{it->second.requester_seq}}, true, it->second.version);
         relays_.erase(it);
     }
 }

@@ -40,8 +40,8 @@ SyncDigest Node::digest_message(bool reply) const {
 }
 
 SyncPull Node::pull_message(const NodeId& cursor) const {
-    SyncPull pull{sync_->id, cursor, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks)};
-    if (!announced_) {
+    SyncPull pull{sync_->id, cursor, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks), 0};
+    if (!announced_ || sync_->pad) {
         std::vector<std::uint8_t> enc;
         encode_message(pull, enc);
         // Room for the bin header and the datagram's message array header.
@@ -54,14 +54,17 @@ SyncPull Node::pull_message(const NodeId& cursor) const {
 // ---- join --------------------------------------------------------------------------------------
 
 void Node::send_join(Time now) {
-    sync_ = SyncSession{next_session_++, std::nullopt, {}, now, 0, true};
+    // While accepting protocol 1, every other attempt speaks it: seeds may be of either kind.
+    std::uint8_t version =
+        cfg_.accept_protocol_1 && joins_sent_++ % 2 == 1 ? kProtocolVersion1 : kProtocolVersion;
+    sync_ = SyncSession{fresh_number(version), std::nullopt, {}, now, 0, true};
     ++stats_.syncs_started;
     SyncPull pull = pull_message(NodeId{});
     for (const Address& seed : cfg_.seeds) {
         if (announced_)
-            send(seed, {self_alive(), pull});
+            send(seed, {self_alive(), pull}, true, version);
         else
-            send(seed, {pull});
+            send(seed, {pull}, true, version);
     }
     schedule(now + cfg_.timing.sync_retry, TimerKind::SyncRetry, sync_->id);
 }
@@ -121,7 +124,10 @@ void Node::reap(Time now) {
         if (id != cfg_.id && !is_live(m.state) && now - m.state_since > cfg_.timing.dead_retention)
             gone.push_back(id);
     }
-    for (const auto& id : gone) table_.erase(id);
+    for (const auto& id : gone) {
+        tombstones_.remember(id, table_.find(id)->inc());
+        table_.erase(id);
+    }
 }
 
 void Node::on_sync_digest(Time now, const Address& from, const SyncDigest& d) {
@@ -139,7 +145,7 @@ void Node::start_sync(Time now, const Address& peer, bool join) {
     if (sync_ || leaving()) return;
     if (last_sync_started_ != Time{} && now - last_sync_started_ < cfg_.timing.probe_interval)
         return;
-    sync_ = SyncSession{next_session_++, peer, {}, now, 0, join};
+    sync_ = SyncSession{fresh_number(version_for(peer)), peer, {}, now, 0, join};
     last_sync_started_ = now;
     ++stats_.syncs_started;
     request_missing(now);
@@ -171,6 +177,7 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
         if (stopped()) break;
     }
     merging_own_transfer_ = false;
+    if (!stopped()) merge_tombstones(c.tombstones);
     if (stopped() || !sync_) return;
     if (!sync_->peer) sync_->peer = from;  // the first seed to answer serves the rest
     if (sync_->join && !joined()) {
@@ -191,7 +198,26 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     if (c.last_in_batch) request_missing(now);
 }
 
-void Node::on_sync_retry(Time now, std::uint32_t session) {
+void Node::merge_tombstones(const std::vector<Tombstone>& ts) {
+    for (const auto& t : ts) {
+        if (t.id == cfg_.id) {
+            // Our own, from a life our state file does not know of (it was lost): go above it.
+            if (t.inc >= incarnation() && t.inc < UINT32_MAX && !leaving()) {
+                if (announced_) {
+                    announce_self(t.inc + 1);
+                } else {
+                    auto above = sign_self(t.inc + 1);
+                    table_.set_info(*table_.find(cfg_.id), above.alive,
+                                    std::move(above.announcement));
+                }
+            }
+            continue;
+        }
+        if (!table_.find(t.id)) tombstones_.remember(t.id, t.inc);
+    }
+}
+
+void Node::on_sync_retry(Time now, std::uint64_t session) {
     if (!sync_ || sync_->id != session) return;
     const Duration retry = cfg_.timing.sync_retry;
     if (now - sync_->last_progress < retry) {
@@ -210,6 +236,7 @@ void Node::on_sync_retry(Time now, std::uint32_t session) {
         return;
     }
     sync_->last_progress = now;
+    sync_->pad = true;
     request_missing(now);
     schedule(now + retry, TimerKind::SyncRetry, session);
 }
@@ -217,6 +244,19 @@ void Node::on_sync_retry(Time now, std::uint32_t session) {
 void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
     const Alive& a = r.alive;
     if (a.id == cfg_.id) {
+        // Before we announce: our key alive at another address under another boot nonce. The
+        // incarnation says nothing here: a disk image copied from a running node carries its
+        // state file, so the copy starts one above the original and names its boot nonce as
+        // its own previous one. At our own address it is our own past (a crash and restart,
+        // with or without the state file, before the others noticed), refuted as below; a
+        // planned restart is held as restarting.
+        if (!announced_ && r.state != MemberState::Restarting && is_live(r.state) &&
+            a.addr != cfg_.addr) {
+            if (auto v = verify(now, from, a); v && *v && other_boot(**v)) {
+                clone_detected(from, a);
+                return;
+            }
+        }
         // Our own announcement first: after a lost state file it may be a higher one of ours,
         // which we refute; then the verdict, which is at most that incarnation.
         on_alive(now, from, a);
@@ -239,6 +279,7 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
         // it signed tells of a departure we did not see (an unsigned one is a force-leave,
         // which is only for members the receiver itself holds dead).
         if (age >= cfg_.timing.dead_retention) return;
+        if (auto t = tombstones_.find(a.id); t && r.state_inc <= *t) return;
         bool signed_leave = r.state == MemberState::Left && !r.left_sig.empty();
         if (r.state == MemberState::Left && !signed_leave && creds_) {
             reject(now, Rejection::UnsignedLeave, from, a.id);
@@ -267,9 +308,11 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
     if (r.state == MemberState::Left) {
         on_left(now, from, Left{a.id, r.state_inc, r.left_sig});
     } else if (is_live(m->state)) {
-        // Someone else's verdict, not our observation: suspect it and let it refute.
+        // Someone else's verdict, not our observation: suspect it and let it refute. It is the
+        // word of the peer we asked for this transfer: one accuser, itself.
         const Member* sender = table_.find_by_addr(from);
-        on_suspect(now, from, Suspect{a.id, r.state_inc, sender ? sender->id() : NodeId{}});
+        if (sender && within_signed(now, from, *m, r.state_inc))
+            apply_suspect(now, Suspect{a.id, r.state_inc, sender->id(), {}});
     }
 }
 
@@ -298,13 +341,24 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
         return;
     }
     const auto& all = table_.all();
+    const auto& tombs = tombstones_.all();
     auto it = all.lower_bound(p.cursor);
+    auto tomb = tombs.lower_bound(p.cursor);
     NodeId start = p.cursor;
     std::vector<std::uint8_t> enc;
     for (int i = 0; i < chunks; ++i) {
-        SyncChunk c{p.session, start, NodeId{}, false, false, {}};
+        SyncChunk c{p.session, start, NodeId{}, false, false, {}, {}};
         std::size_t used = 0;
-        for (; it != all.end(); ++it) {
+        // Members and tombstones in id order, so that a page covers both in its range.
+        while (it != all.end() || tomb != tombs.end()) {
+            bool take_tomb = it == all.end() || (tomb != tombs.end() && tomb->first < it->first);
+            if (take_tomb) {
+                if (used + kTombstoneBytes > budget) break;
+                used += kTombstoneBytes;
+                c.tombstones.push_back(Tombstone{tomb->first, tomb->second.inc});
+                ++tomb;
+                continue;
+            }
             const Member& m = it->second;
             MemberRecord rec{m.info, m.state, 0, m.left_sig, m.inc(), std::nullopt};
             if (m.state == MemberState::Dead || m.state == MemberState::Left) {
@@ -322,13 +376,19 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
             }
             enc.clear();
             encode_record(rec, enc);
-            if (used + enc.size() > budget && (!c.records.empty() || !verified)) break;
+            if (used + enc.size() > budget &&
+                (!c.records.empty() || !c.tombstones.empty() || !verified))
+                break;
             used += enc.size();
             c.records.push_back(std::move(rec));
+            ++it;
         }
-        c.done = it == all.end();
-        if (!c.done) c.next = it->first;
-        if (c.records.empty() && !c.done) {
+        c.done = it == all.end() && tomb == tombs.end();
+        if (!c.done)
+            c.next = it == all.end() || (tomb != tombs.end() && tomb->first < it->first)
+                         ? tomb->first
+                         : it->first;
+        if (c.records.empty() && c.tombstones.empty() && !c.done) {
             // Not even one record fits what an unknown source may be sent: an unpadded pull.
             ++stats_.sync_requests_throttled;
             return;

@@ -18,9 +18,13 @@ Suspicion::Suspicion(const NodeId& first, int needed, Duration min, Duration max
       max_(std::max(min, max)),
       start_(start) {}
 
+bool Suspicion::would_count(const NodeId& from) const {
+    return from != first_ && confirmations() < needed_ &&
+           std::find(confirmers_.begin(), confirmers_.end(), from) == confirmers_.end();
+}
+
 bool Suspicion::confirm(const NodeId& from) {
-    if (from == first_ || confirmations() >= needed_) return false;
-    if (std::find(confirmers_.begin(), confirmers_.end(), from) != confirmers_.end()) return false;
+    if (!would_count(from)) return false;
     confirmers_.push_back(from);
     return true;
 }

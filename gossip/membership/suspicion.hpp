@@ -20,6 +20,8 @@ class Suspicion {
     Suspicion(const NodeId& first, int needed, Duration min, Duration max, Time start);
     // Records a suspicion from `from`; true if it is a new, independent one.
     bool confirm(const NodeId& from);
+    // Whether a suspicion from `from` would be a new confirmation (confirm() would take it).
+    bool would_count(const NodeId& from) const;
     Time deadline() const;
     int confirmations() const { return static_cast<int>(confirmers_.size()); }
     bool fully_confirmed() const { return confirmations() >= needed_; }

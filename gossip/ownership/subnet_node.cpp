@@ -57,7 +57,7 @@ class Signer final : public Credentials {
         if (!decode_claim(self.payload, claim)) claim.reset();
         auto a = std::make_shared<const Announcement>(
             Announcement{identity_.public_key(), name_, self.addr, self.inc, claim,
-                         network_.digest(), version_, self.restart_hold_ms});
+                         network_.digest(), version_, self.restart_hold_ms, self.boot});
         return {seal_announcement(*a, identity_, kProtocolVersion), a};
     }
     std::vector<std::uint8_t> sign_leave(std::uint32_t inc) const override {
@@ -66,6 +66,14 @@ class Signer final : public Credentials {
     Verification verify(const Alive& a) override { return cache_->get_or_verify(a, network_); }
     bool check_leave(const Announcement& a, const Left& l) const override {
         return verify_leave(a.key, l.inc, l.sig);
+    }
+    std::vector<std::uint8_t> sign_accusation(Accusation kind, const NodeId& id,
+                                              std::uint32_t inc) const override {
+        return shoal::sign_accusation(identity_, kind, id, inc);
+    }
+    bool check_accusation(const Announcement& accuser, Accusation kind, const NodeId& id,
+                          std::uint32_t inc, std::span<const std::uint8_t> sig) const override {
+        return verify_accusation(accuser.key, kind, id, inc, sig);
     }
 
   private:
@@ -79,11 +87,15 @@ class Signer final : public Credentials {
 // ---- the node ----------------------------------------------------------------------------------
 
 SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity,
-                          const std::optional<Claim>& saved) {
+                          const PersistedState& saved, Rng& rng) {
     cfg.node.id = identity.id();
-    cfg.node.payload = encode_claim(saved);
-    // Without a saved claim, learn the table first and announce once, with the claim in it.
-    cfg.node.announce_after_sync = !saved;
+    cfg.node.payload = encode_claim(saved.claim);
+    // Learn the table first and announce once, with the claim in it (a saved one only if no
+    // live member holds its subnet now).
+    cfg.node.announce_after_sync = true;
+    if (cfg.node.boot == 0) cfg.node.boot = rng.next_u64() | 1;
+    cfg.node.previous_boot = saved.boot;
+    cfg.node.tombstones = saved.tombstones;
     // The core must remember the dead at least as long as their subnets stay reserved.
     cfg.node.timing.dead_retention = std::max(cfg.node.timing.dead_retention, cfg.grace);
     return cfg;
@@ -96,17 +108,19 @@ std::uint32_t start_incarnation(const PersistedState& s) {
 
 SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring ring, Rng rng,
                        Time now, PersistedState saved, std::shared_ptr<VerifyCache> cache)
-    : cfg_(prepared(std::move(cfg), identity, saved.claim)),
+    : cfg_(prepared(std::move(cfg), identity, saved, rng)),
       claim_(saved.claim),
       node_(cfg_.node, std::move(ring), std::move(rng), now, start_incarnation(saved),
             std::make_shared<Signer>(identity, cfg_.node.name, cfg_.network, cfg_.version,
                                      cache ? std::move(cache) : std::make_shared<VerifyCache>())) {
     if (saved.claim) {
+        saved_claim_checked_ = false;
         claims_.set(cfg_.node.id, *saved.claim, false);
         subnet_events_.push_back(
             SubnetEvent{SubnetEvent::Kind::Acquired, saved.claim->slot, {}, {}});
-        say(LogLine::Level::Info, "announcing the saved claim on subnet " +
-                                      cfg_.network.subnet(saved.claim->slot).to_string());
+        say(LogLine::Level::Info, "keeping the saved claim on subnet " +
+                                      cfg_.network.subnet(saved.claim->slot).to_string() +
+                                      " unless the cluster has given it to a live member");
     }
     after(now);
 }
@@ -179,7 +193,10 @@ std::optional<std::uint32_t> SubnetNode::slot() const {
 }
 
 PersistedState SubnetNode::persisted() const {
-    return PersistedState{node_.incarnation(), claim_};
+    PersistedState p{node_.incarnation(), claim_, node_.config().boot, {}};
+    p.tombstones.reserve(node_.tombstones().size());
+    for (const auto& [id, t] : node_.tombstones().all()) p.tombstones.push_back({id, t.inc});
+    return p;
 }
 
 void SubnetNode::after(Time now) {
@@ -200,8 +217,9 @@ void SubnetNode::after(Time now) {
             changed = true;
         }
     }
-    // Ownership can only change with the claims; without a claim we wait for the first sync.
-    if (changed || !claim_) reconcile(now);
+    // Ownership can only change with the claims; without a claim (or with a saved one not yet
+    // checked) we wait for the first sync.
+    if (changed || !claim_ || !saved_claim_checked_) reconcile(now);
 }
 
 void SubnetNode::refresh(const NodeId& id) {
@@ -266,8 +284,32 @@ void SubnetNode::announce_claim(Time now) {
         say(LogLine::Level::Error, "cannot announce our claim: " + set.error());
 }
 
+const Member* SubnetNode::live_claimant(std::uint32_t slot) const {
+    for (const auto& [id, m] : node_.members().all()) {
+        if (id == cfg_.node.id || !holds_subnet(m.state)) continue;
+        if (auto ann = announcement_of(m); ann && ann->claim && ann->claim->slot == slot) return &m;
+    }
+    return nullptr;
+}
+
 void SubnetNode::reconcile(Time now) {
     if (node_.leaving() || node_.stopped()) return;
+    if (auto mine = claim_; mine && !saved_claim_checked_) {
+        if (!node_.synced()) return;
+        saved_claim_checked_ = true;
+        if (const Member* other = live_claimant(mine->slot)) {
+            say(LogLine::Level::Warn,
+                "the saved claim on subnet " + cfg_.network.subnet(mine->slot).to_string() +
+                    " is held by live member " + other->info.name + " (" + other->id().short_hex() +
+                    ", " + other->info.addr.to_string() +
+                    "): this state directory is older than the cluster; claiming another");
+            claims_.erase(cfg_.node.id);
+            claim_.reset();
+            claim(now, mine->slot, other->id());
+            return;
+        }
+        if (!node_.announced()) announce_claim(now);
+    }
     if (auto mine = claim_) {
         auto owner = claims_.owner(mine->slot);
         if (!owner || *owner == cfg_.node.id) return;

@@ -3,8 +3,10 @@
 // ownership rules. Still sans IO, with the same drive as Node: feed datagrams and ticks, drain
 // transmits, events and log lines.
 //
-// Claiming: a node with a saved claim announces it at once (it gets its subnet back after a
-// restart). Otherwise it waits for its first full state transfer, then claims its preferred slot
+// Claiming: every node announces only after its first full state transfer. A node with a saved
+// claim then announces it (it gets its subnet back after a restart), unless a live member holds
+// that subnet now (a state directory restored from an old backup): then it claims afresh rather
+// than displace it with its older clock. Otherwise it claims its preferred slot
 // (a hash of its id) or the next free one after it, at Lamport clock max_seen + 1. When the claim
 // table says someone else owns our slot (an older claim: concurrent joins, a healed partition),
 // we move to a free slot, announce, and say so loudly.
@@ -56,6 +58,8 @@ struct SubnetNodeConfig {
 struct PersistedState {
     std::uint32_t incarnation = 0;
     std::optional<Claim> claim;
+    std::uint64_t boot = 0;  // the boot nonce of the start that saved it
+    std::vector<Tombstone> tombstones = {};
 };
 
 struct SubnetEvent {
@@ -107,6 +111,8 @@ class SubnetNode {
     void refresh(const NodeId& id);
     void reconcile(Time now);
     std::optional<std::uint32_t> pick_slot() const;
+    // A live member other than us that claims `slot`, if any.
+    const Member* live_claimant(std::uint32_t slot) const;
     void claim(Time now, std::optional<std::uint32_t> previous = std::nullopt,
                std::optional<NodeId> lost_to = std::nullopt);
     // Hands `claim_` to the core as its announcement payload, which announces it.
@@ -121,6 +127,8 @@ class SubnetNode {
     std::deque<SubnetEvent> subnet_events_;
     std::deque<LogLine> logs_;
     bool exhausted_ = false;
+    // A saved claim is checked against the first state transfer before it is announced.
+    bool saved_claim_checked_ = true;
     Time last_attempt_{};
     Time last_expiry_{};
 };

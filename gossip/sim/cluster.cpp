@@ -50,10 +50,31 @@ std::size_t Cluster::add_node(const std::vector<std::size_t>& seed_nodes,
     return i;
 }
 
+std::size_t Cluster::add_clone(std::size_t of, const std::vector<std::size_t>& seed_nodes) {
+    std::size_t i = nodes_.size();
+    SimNode n;
+    n.identity = nodes_[of].identity;
+    n.id = nodes_[of].id;
+    n.disk = nodes_[of].disk;
+    n.name = nodes_[of].name;
+    n.addr = Address{0x0a000001u + static_cast<std::uint32_t>(i), kGossipPort};
+    for (auto s : seed_nodes) n.seeds.push_back(nodes_[s].addr);
+    n.network = nodes_[of].network;
+    nodes_.push_back(std::move(n));
+    rings_.push_back(rings_[of]);
+    start(i);
+    return i;
+}
+
 void Cluster::start(std::size_t i) {
     SimNode& n = nodes_[i];
-    SubnetNodeConfig cfg{NodeConfig{n.id, n.name, n.addr, n.seeds, {}, opts_.timing},
-                         n.network ? *n.network : network_, opts_.grace, "sim"};
+    NodeConfig nc;
+    nc.id = n.id;
+    nc.name = n.name;
+    nc.addr = n.addr;
+    nc.seeds = n.seeds;
+    nc.timing = opts_.timing;
+    SubnetNodeConfig cfg{nc, n.network ? *n.network : network_, opts_.grace, "sim"};
     n.node = std::make_unique<SubnetNode>(std::move(cfg), *n.identity, rings_[i], rng_.fork(), now_,
                                           n.disk, cache_);
     n.status = NodeStatus::Running;

@@ -60,6 +60,11 @@ class Cluster {
     }
     // Delivers raw bytes to node `to` now, as if sent from `from` (forgery tests).
     void inject(std::size_t to, const Address& from, std::vector<std::uint8_t> bytes);
+    // A copy of node `of`'s disk image (identity and saved state) started at a new address: a
+    // cloned SD card.
+    std::size_t add_clone(std::size_t of, const std::vector<std::size_t>& seed_nodes);
+    // Replaces what a (crashed) node will read back at its next start: a restored backup.
+    void set_disk(std::size_t i, PersistedState disk) { nodes_[i].disk = std::move(disk); }
     void crash(std::size_t i);
     void pause(std::size_t i);
     void resume(std::size_t i);

@@ -8,6 +8,10 @@ namespace shoal {
 namespace {
 constexpr std::string_view kAnnounceDomain = "shoal/announce/1";
 constexpr std::string_view kLeaveDomain = "shoal/leave/1";
+constexpr std::string_view kAccuseDomain = "shoal/accuse/2";
+// Fields of the body a protocol-1 member writes; protocol 2 appends the boot nonce.
+constexpr std::uint32_t kBodyFieldsV1 = 10;
+constexpr std::uint32_t kBodyFields = 11;
 constexpr std::size_t kMaxVersionLen = 64;
 
 // The claim field: [] or [slot, clock].
@@ -35,7 +39,7 @@ bool read_claim(MsgReader& r, std::optional<Claim>& claim) {
 std::vector<std::uint8_t> encode_body(const Announcement& a) {
     std::vector<std::uint8_t> body;
     MsgWriter w(body);
-    w.array(10);
+    w.array(kBodyFields);
     w.str(kAnnounceDomain);
     w.bin(a.key);
     w.str(a.name);
@@ -46,6 +50,7 @@ std::vector<std::uint8_t> encode_body(const Announcement& a) {
     w.bin(a.network);
     w.str(a.version);
     w.uint(a.restart_hold_ms);
+    w.uint(a.boot);
     return body;
 }
 
@@ -54,7 +59,7 @@ bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
     std::uint32_t n = 0;
     std::string_view domain, name, version;
     std::span<const std::uint8_t> key, network;
-    if (!r.array(n) || n < 10 || !r.str(domain, 32) || domain != kAnnounceDomain ||
+    if (!r.array(n) || n < kBodyFieldsV1 || !r.str(domain, 32) || domain != kAnnounceDomain ||
         !r.bin(key, 32) || key.size() != 32 || !r.str(name, kMaxNameLen) ||
         !r.uint_as(a.addr.ip, UINT32_MAX) || !r.uint_as(a.addr.port, UINT16_MAX) ||
         !r.uint_as(a.inc, UINT32_MAX) || !read_claim(r, a.claim))
@@ -62,7 +67,8 @@ bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
     if (!r.bin(network, 16) || network.size() != 16 || !r.str(version, kMaxVersionLen) ||
         !r.uint_as(a.restart_hold_ms, UINT32_MAX))
         return false;
-    for (std::uint32_t i = 10; i < n; ++i)
+    if (n > kBodyFieldsV1 && !r.uint(a.boot)) return false;
+    for (std::uint32_t i = kBodyFields; i < n; ++i)
         if (!r.skip()) return false;
     if (!r.at_end()) return false;
     std::copy(key.begin(), key.end(), a.key.begin());
@@ -94,6 +100,7 @@ const char* to_string(Rejection r) {
         case Rejection::MemberCap: return "member_cap";
         case Rejection::IdentityRate: return "identity_rate";
         case Rejection::Unsolicited: return "unsolicited";
+        case Rejection::UnsignedAccusation: return "unsigned_accusation";
         case Rejection::Count: break;
     }
     return "?";
@@ -153,6 +160,27 @@ std::vector<std::uint8_t> sign_leave(const Identity& id, std::uint32_t inc) {
 
 bool verify_leave(const PublicKey& key, std::uint32_t inc, std::span<const std::uint8_t> sig) {
     return verify_signature(key, leave_message(inc), sig);
+}
+
+namespace {
+std::vector<std::uint8_t> accusation_message(Accusation kind, const NodeId& id, std::uint32_t inc) {
+    std::vector<std::uint8_t> m(kAccuseDomain.begin(), kAccuseDomain.end());
+    m.push_back(static_cast<std::uint8_t>(kind));
+    m.insert(m.end(), id.bytes.begin(), id.bytes.end());
+    for (int i = 0; i < 4; ++i) m.push_back(static_cast<std::uint8_t>(inc >> (8 * i)));
+    return m;
+}
+}  // namespace
+
+std::vector<std::uint8_t> sign_accusation(const Identity& accuser, Accusation kind,
+                                          const NodeId& id, std::uint32_t inc) {
+    auto sig = accuser.sign(accusation_message(kind, id, inc));
+    return {sig.begin(), sig.end()};
+}
+
+bool verify_accusation(const PublicKey& accuser, Accusation kind, const NodeId& id,
+                       std::uint32_t inc, std::span<const std::uint8_t> sig) {
+    return verify_signature(accuser, accusation_message(kind, id, inc), sig);
 }
 
 }  // namespace shoal

@@ -2,13 +2,16 @@
 // A node's signed announcement: who it is, where it is, which subnet it claims. It travels as the
 // `meta` of its `alive` message and is verified by every member that accepts it, relayed or not.
 //
-//   meta = msgpack [body: bin, signature: bin(64)]
+//   meta = msgpack [body: bin, signature: bin(64)], at most kMaxMetaLen (600) bytes
 //   body = msgpack ["shoal/announce/1", public key, name, ip, port, incarnation,
 //                   claim: [] or [slot, clock], network digest, agent version,
-//                   restart hold in ms]
+//                   restart hold in ms, boot nonce, later fields...]
 //
 // The signature (Ed25519, by the node's own key) covers the body bytes exactly as sent, so there
-// is one canonical encoding: the one the signer produced.
+// is one canonical encoding: the one the signer produced. The body is extensible: a reader takes
+// the fields it knows and skips any after them (they are signed all the same), so a new field
+// needs no new version and no new domain. That is also why protocol 2 kept the domain string:
+// protocol-1 members verify a protocol-2 announcement and ignore its boot nonce.
 #include <optional>
 #include <string>
 #include <variant>
@@ -41,6 +44,9 @@ struct Announcement {
     std::string version;
     // Non-zero: "I am stopping for a planned restart; hold me this long" (milliseconds).
     std::uint32_t restart_hold_ms = 0;
+    // Random for each start of the agent: the same key announced under two boot nonces at once
+    // is a cloned key (a copied disk image). Zero from protocol-1 members.
+    std::uint64_t boot = 0;
 };
 
 enum class Rejection : std::uint8_t {
@@ -58,6 +64,8 @@ enum class Rejection : std::uint8_t {
     MemberCap,      // a new identity while the table holds max-members
     IdentityRate,   // a new identity beyond what one source may introduce per second
     Unsolicited,    // a state-transfer page for a transfer we did not ask for, or from elsewhere
+    UnsignedAccusation,  // a suspect or dead message its accuser did not sign (or that we
+                         // cannot check: an accuser we do not know)
     Count,
 };
 const char* to_string(Rejection r);
@@ -77,5 +85,12 @@ std::variant<Announcement, Rejection> open_announcement(const Alive& a, const Di
 
 std::vector<std::uint8_t> sign_leave(const Identity& id, std::uint32_t inc);
 bool verify_leave(const PublicKey& key, std::uint32_t inc, std::span<const std::uint8_t> sig);
+
+// An accusation (suspect or dead) of member `id` at `inc`, signed by its accuser.
+enum class Accusation : std::uint8_t { Suspect = 1, Dead = 2 };
+std::vector<std::uint8_t> sign_accusation(const Identity& accuser, Accusation kind,
+                                          const NodeId& id, std::uint32_t inc);
+bool verify_accusation(const PublicKey& accuser, Accusation kind, const NodeId& id,
+                       std::uint32_t inc, std::span<const std::uint8_t> sig);
 
 }  // namespace shoal

@@ -28,6 +28,48 @@ bool get_addr(MsgReader& r, Address& a) {
 bool get_u32(MsgReader& r, std::uint32_t& v) {
     return r.uint_as(v, UINT32_MAX);
 }
+bool get_sig(MsgReader& r, std::vector<std::uint8_t>& sig) {
+    std::span<const std::uint8_t> b;
+    if (!r.bin(b, kSignatureLen)) return false;
+    sig.assign(b.begin(), b.end());
+    return true;
+}
+
+// An accusation: [id, inc, from] and, when signed, the accuser's signature.
+template <typename T>
+void put_accusation(MsgWriter& w, const T& m) {
+    put_id(w, m.id);
+    w.uint(m.inc);
+    put_id(w, m.from);
+    if (!m.sig.empty()) w.bin(m.sig);
+}
+template <typename T>
+std::optional<Message> get_accusation(MsgReader& r, std::uint32_t fields) {
+    T m;
+    if (!get_id(r, m.id) || !get_u32(r, m.inc) || !get_id(r, m.from)) return std::nullopt;
+    if (fields > 3 && !get_sig(r, m.sig)) return std::nullopt;
+    return m;
+}
+void put_tombstones(MsgWriter& w, const std::vector<Tombstone>& ts) {
+    w.array(static_cast<std::uint32_t>(ts.size()));
+    for (const auto& t : ts) {
+        w.array(2);
+        put_id(w, t.id);
+        w.uint(t.inc);
+    }
+}
+bool get_tombstones(MsgReader& r, std::vector<Tombstone>& ts) {
+    std::uint32_t n = 0;
+    if (!r.array(n) || n > kMaxRecordsPerChunk) return false;
+    ts.resize(n);
+    for (auto& t : ts) {
+        std::uint32_t k = 0;
+        if (!r.array(k) || k < 2 || !get_id(r, t.id) || !get_u32(r, t.inc)) return false;
+        for (std::uint32_t i = 2; i < k; ++i)
+            if (!r.skip()) return false;
+    }
+    return true;
+}
 
 void put_alive_fields(MsgWriter& w, const Alive& a) {
     put_id(w, a.id);
@@ -50,8 +92,6 @@ bool get_alive_fields(MsgReader& r, Alive& a) {
     return true;
 }
 
-constexpr std::size_t kMaxSigLen = 64;
-
 void put_record(MsgWriter& w, const MemberRecord& rec) {
     w.array(kAliveFields + (rec.hold_left_ms ? 5 : 4));
     put_alive_fields(w, rec.alive);
@@ -67,8 +107,8 @@ bool get_record(MsgReader& r, MemberRecord& rec) {
     std::uint8_t state = 0;
     std::span<const std::uint8_t> sig;
     if (!r.array(n) || n < kAliveFields + 4 || !get_alive_fields(r, rec.alive) ||
-        !r.uint_as(state, kMaxMemberState) || !get_u32(r, rec.age_ms) || !r.bin(sig, kMaxSigLen) ||
-        !get_u32(r, rec.state_inc) || rec.state_inc < rec.alive.inc)
+        !r.uint_as(state, kMaxMemberState) || !get_u32(r, rec.age_ms) ||
+        !r.bin(sig, kSignatureLen) || !get_u32(r, rec.state_inc) || rec.state_inc < rec.alive.inc)
         return false;
     rec.state = static_cast<MemberState>(state);
     rec.left_sig.assign(sig.begin(), sig.end());
@@ -114,16 +154,12 @@ struct Encoder {
         put_alive_fields(w, m);
     }
     void operator()(const Suspect& m) {
-        head(MsgType::Suspect, 3);
-        put_id(w, m.id);
-        w.uint(m.inc);
-        put_id(w, m.from);
+        head(MsgType::Suspect, m.sig.empty() ? 3 : 4);
+        put_accusation(w, m);
     }
     void operator()(const Dead& m) {
-        head(MsgType::Dead, 3);
-        put_id(w, m.id);
-        w.uint(m.inc);
-        put_id(w, m.from);
+        head(MsgType::Dead, m.sig.empty() ? 3 : 4);
+        put_accusation(w, m);
     }
     void operator()(const Left& m) {
         head(MsgType::Left, 3);
@@ -145,7 +181,7 @@ struct Encoder {
         if (m.padding > 0) w.bin(std::vector<std::uint8_t>(m.padding));
     }
     void operator()(const SyncChunk& m) {
-        head(MsgType::SyncChunk, 6);
+        head(MsgType::SyncChunk, m.tombstones.empty() ? 6 : 7);
         w.uint(m.session);
         put_id(w, m.start);
         put_id(w, m.next);
@@ -153,30 +189,32 @@ struct Encoder {
         w.boolean(m.last_in_batch);
         w.array(static_cast<std::uint32_t>(m.records.size()));
         for (const auto& rec : m.records) put_record(w, rec);
+        if (!m.tombstones.empty()) put_tombstones(w, m.tombstones);
     }
 };
 
-// Fields each type needs at least; extra trailing fields are skipped.
-std::optional<Message> decode_body(MsgReader& r, MsgType type) {
+// Fields each type needs at least; `fields` is how many the sender wrote. Optional fields are
+// read when present; fields this version does not know are skipped by the caller.
+std::optional<Message> decode_body(MsgReader& r, MsgType type, std::uint32_t fields) {
     switch (type) {
         case MsgType::Ping: {
             Ping m;
-            if (get_u32(r, m.seq) && get_id(r, m.target) && get_u32(r, m.sender_inc)) return m;
+            if (r.uint(m.seq) && get_id(r, m.target) && get_u32(r, m.sender_inc)) return m;
             return std::nullopt;
         }
         case MsgType::PingReq: {
             PingReq m;
-            if (get_u32(r, m.seq) && get_id(r, m.target) && get_addr(r, m.target_addr)) return m;
+            if (r.uint(m.seq) && get_id(r, m.target) && get_addr(r, m.target_addr)) return m;
             return std::nullopt;
         }
         case MsgType::Ack: {
             Ack m;
-            if (get_u32(r, m.seq)) return m;
+            if (r.uint(m.seq)) return m;
             return std::nullopt;
         }
         case MsgType::Nack: {
             Nack m;
-            if (get_u32(r, m.seq)) return m;
+            if (r.uint(m.seq)) return m;
             return std::nullopt;
         }
         case MsgType::Alive: {
@@ -184,20 +222,12 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type) {
             if (get_alive_fields(r, m)) return m;
             return std::nullopt;
         }
-        case MsgType::Suspect: {
-            Suspect m;
-            if (get_id(r, m.id) && get_u32(r, m.inc) && get_id(r, m.from)) return m;
-            return std::nullopt;
-        }
-        case MsgType::Dead: {
-            Dead m;
-            if (get_id(r, m.id) && get_u32(r, m.inc) && get_id(r, m.from)) return m;
-            return std::nullopt;
-        }
+        case MsgType::Suspect: return get_accusation<Suspect>(r, fields);
+        case MsgType::Dead: return get_accusation<Dead>(r, fields);
         case MsgType::Left: {
             Left m;
             std::span<const std::uint8_t> sig;
-            if (!get_id(r, m.id) || !get_u32(r, m.inc) || !r.bin(sig, kMaxSigLen))
+            if (!get_id(r, m.id) || !get_u32(r, m.inc) || !r.bin(sig, kSignatureLen))
                 return std::nullopt;
             m.sig.assign(sig.begin(), sig.end());
             return m;
@@ -213,20 +243,20 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type) {
         }
         case MsgType::SyncPull: {
             SyncPull m;
-            if (get_u32(r, m.session) && get_id(r, m.cursor) && r.uint_as(m.max_chunks, 255))
-                return m;
+            if (r.uint(m.session) && get_id(r, m.cursor) && r.uint_as(m.max_chunks, 255)) return m;
             return std::nullopt;
         }
         case MsgType::SyncChunk: {
             SyncChunk m;
             std::uint32_t n = 0;
-            if (!get_u32(r, m.session) || !get_id(r, m.start) || !get_id(r, m.next) ||
+            if (!r.uint(m.session) || !get_id(r, m.start) || !get_id(r, m.next) ||
                 !r.boolean(m.done) || !r.boolean(m.last_in_batch) || !r.array(n) ||
                 n > kMaxRecordsPerChunk)
                 return std::nullopt;
             m.records.resize(n);
             for (auto& rec : m.records)
                 if (!get_record(r, rec)) return std::nullopt;
+            if (fields > 6 && !get_tombstones(r, m.tombstones)) return std::nullopt;
             return m;
         }
     }
@@ -250,6 +280,11 @@ constexpr std::uint32_t known_fields(MsgType t) {
     return 0;
 }
 
+// Read by decode_body when the sender wrote them: an accusation's signature, a page's tombstones.
+constexpr std::uint32_t optional_fields(MsgType t) {
+    return t == MsgType::Suspect || t == MsgType::Dead || t == MsgType::SyncChunk ? 1 : 0;
+}
+
 }  // namespace
 
 void encode_message(const Message& m, std::vector<std::uint8_t>& out) {
@@ -271,9 +306,9 @@ std::optional<Message> decode_message(MsgReader& r) {
         return std::nullopt;
     auto t = static_cast<MsgType>(type);
     if (n - 1 < known_fields(t)) return std::nullopt;
-    auto m = decode_body(r, t);
+    auto m = decode_body(r, t, n - 1);
     if (!m) return std::nullopt;
-    for (std::uint32_t i = 1 + known_fields(t); i < n; ++i)
+    for (std::uint32_t i = 1 + known_fields(t) + optional_fields(t); i < n; ++i)
         if (!r.skip()) return std::nullopt;
     return m;
 }

@@ -32,26 +32,32 @@ enum class MsgType : std::uint8_t {
 };
 
 inline constexpr std::size_t kMaxNameLen = kMaxMemberName;  // decoding bound; names are checked
-inline constexpr std::size_t kMaxMetaLen = 1024;
+// A signed announcement with every field at its largest fits (docs/PROTOCOL.md); later fields
+// must fit inside it too.
+inline constexpr std::size_t kMaxMetaLen = 600;
+// An Ed25519 signature: on a leave, and on an accusation by its accuser.
+inline constexpr std::size_t kSignatureLen = 64;
 
 using Digest = std::array<std::uint8_t, 16>;
 
+// Probe sequence numbers and transfer sessions are drawn at random for each use (64 bits; 32
+// toward members that still speak protocol 1), so a recorded answer matches nothing later.
 struct Ping {
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     NodeId target;
     // The sender's own incarnation: lets a receiver that holds the sender dead tell it at once.
     std::uint32_t sender_inc = 0;
 };
 struct PingReq {
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     NodeId target;
     Address target_addr;
 };
 struct Ack {
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
 };
 struct Nack {
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
 };
 // A member's own announcement. Only the member itself originates one.
 struct Alive {
@@ -62,22 +68,26 @@ struct Alive {
     std::uint8_t proto = 0;          // highest protocol version the member speaks
     std::vector<std::uint8_t> meta;  // opaque to the core
 };
+// Accusations carry their accuser's signature (empty only from protocol-1 members, or without
+// credentials), so each confirmation of a suspicion costs a distinct key.
 struct Suspect {
     NodeId id;
     std::uint32_t inc = 0;
     NodeId from;
+    std::vector<std::uint8_t> sig = {};
 };
 struct Dead {
     NodeId id;
     std::uint32_t inc = 0;
     NodeId from;
+    std::vector<std::uint8_t> sig = {};
 };
 // Only the member itself signs its leave. An unsigned leave is a force-leave: accepted only for
 // a member the receiver already holds dead.
 struct Left {
     NodeId id;
     std::uint32_t inc = 0;
-    std::vector<std::uint8_t> sig;
+    std::vector<std::uint8_t> sig = {};
 };
 // Anti-entropy: a digest of the whole membership table; equal digests mean equal tables.
 struct SyncDigest {
@@ -87,7 +97,7 @@ struct SyncDigest {
 };
 // Asks for the table entries with id >= cursor, in at most `max_chunks` datagrams.
 struct SyncPull {
-    std::uint32_t session = 0;
+    std::uint64_t session = 0;
     NodeId cursor;
     std::uint8_t max_chunks = 0;
     // Zero bytes appended by a requester its peer may not know yet: a peer answers an unknown
@@ -105,14 +115,23 @@ struct MemberRecord {
     // start the whole hold again. Absent from senders that predate it.
     std::optional<std::uint32_t> hold_left_ms;
 };
-// Covers ids in [start, next), or [start, end of space) when `done`.
+// A member forgotten after its retention: the highest incarnation it signed, so that a replay
+// of an announcement it made is still recognised as one.
+struct Tombstone {
+    NodeId id;
+    std::uint32_t inc = 0;
+    bool operator==(const Tombstone&) const = default;
+};
+// Covers ids in [start, next), or [start, end of space) when `done`: the members, and the
+// tombstones, in that range.
 struct SyncChunk {
-    std::uint32_t session = 0;
+    std::uint64_t session = 0;
     NodeId start;
     NodeId next;
     bool done = false;
     bool last_in_batch = false;
     std::vector<MemberRecord> records;
+    std::vector<Tombstone> tombstones = {};  // absent from protocol-1 senders
 };
 
 using Message = std::variant<Ping, PingReq, Ack, Nack, Alive, Suspect, Dead, Left, SyncDigest,
@@ -121,6 +140,8 @@ using Message = std::variant<Ping, PingReq, Ack, Nack, Alive, Suspect, Dead, Lef
 void encode_message(const Message& m, std::vector<std::uint8_t>& out);
 // Encodes one record as it appears in a SyncChunk; used to budget chunk sizes.
 void encode_record(const MemberRecord& r, std::vector<std::uint8_t>& out);
+// The most bytes one tombstone takes in a SyncChunk.
+inline constexpr std::size_t kTombstoneBytes = 1 + 18 + 5;
 
 class MsgReader;
 // Decodes one message; nullopt when malformed. Never reads past the reader's bounds.

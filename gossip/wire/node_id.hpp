@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace shoal {
 
@@ -34,6 +36,23 @@ struct NodeId {
             out.push_back(kDigits[b & 15]);
         }
         return out;
+    }
+    // The inverse of hex(): exactly 32 lower- or upper-case hex digits.
+    static std::optional<NodeId> from_hex(std::string_view text) {
+        NodeId id;
+        if (text.size() != 2 * id.bytes.size()) return std::nullopt;
+        auto digit = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        for (std::size_t i = 0; i < id.bytes.size(); ++i) {
+            int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            id.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+        }
+        return id;
     }
     // Eight hex digits: enough to tell members apart in a log line.
     std::string short_hex() const { return hex().substr(0, 8); }

@@ -51,12 +51,12 @@ std::array<std::uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> full_nonc
 }  // namespace
 
 std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> bytes,
-                                                 const Keyring& ring) {
+                                                 const Keyring& ring, std::uint8_t oldest) {
     if (bytes.size() > kMaxDatagramIn) return DropReason::Oversized;
     if (bytes.size() < kDatagramOverhead) return DropReason::Truncated;
     std::uint8_t version = bytes[0];
     if (version > kProtocolVersion) return DropReason::NewerVersion;
-    if (version < kOldestAcceptedVersion) return DropReason::OlderVersion;
+    if (version < oldest) return DropReason::OlderVersion;
 
     const auto nonce = full_nonce(bytes.data() + 1);
     auto cipher = bytes.subspan(1 + kNonceBytes);
@@ -99,7 +99,8 @@ bool DatagramBuilder::add(const Message& m) {
     return add(enc);
 }
 
-std::vector<std::uint8_t> DatagramBuilder::seal(const Keyring& ring, Rng& rng) const {
+std::vector<std::uint8_t> DatagramBuilder::seal(const Keyring& ring, Rng& rng,
+                                                std::uint8_t version) const {
     std::vector<std::uint8_t> plain;
     plain.reserve(body_.size() + kArrayHeaderMax);
     {
@@ -109,7 +110,7 @@ std::vector<std::uint8_t> DatagramBuilder::seal(const Keyring& ring, Rng& rng) c
     plain.insert(plain.end(), body_.begin(), body_.end());
 
     std::vector<std::uint8_t> out(1 + kNonceBytes + plain.size() + kTagBytes);
-    out[0] = kProtocolVersion;
+    out[0] = version;
     rng.fill({out.data() + 1, kNonceBytes});
     const auto nonce = full_nonce(out.data() + 1);
     unsigned long long clen = 0;

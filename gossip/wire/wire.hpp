@@ -5,8 +5,10 @@
 //   bytes 1-16  nonce: 16 random bytes, zero-extended to XChaCha20-Poly1305's 24
 //   rest        ciphertext of a msgpack array of messages, then the 16-byte tag
 //
-// A receiver accepts the current protocol version and the one before it, so a cluster can be
-// upgraded one node at a time.
+// Version 2 differs from 1 in what its messages may carry (64-bit probe and transfer numbers,
+// signed accusations, tombstones in state transfers), not in how datagrams are sealed. A node
+// accepts version 1 only while `accept-protocol-1` is on (a rolling upgrade), and then answers
+// each datagram in the version it came in and speaks 1 to members that announced 1.
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -19,9 +21,8 @@
 
 namespace shoal {
 
-inline constexpr std::uint8_t kProtocolVersion = 1;
-inline constexpr std::uint8_t kOldestAcceptedVersion =
-    kProtocolVersion > 1 ? kProtocolVersion - 1 : 1;
+inline constexpr std::uint8_t kProtocolVersion = 2;
+inline constexpr std::uint8_t kProtocolVersion1 = 1;
 // 128 random bits make a repeated nonce under one key unlikely beyond any cluster's lifetime
 // (about 2^-49 after 2^40 datagrams); sending 24 would cost 8 bytes more on every datagram, a
 // tenth of an idle probe's size.
@@ -53,8 +54,10 @@ struct Datagram {
 // The messages of an opened datagram's plaintext; nullopt when anything in it is malformed.
 std::optional<std::vector<Message>> decode_messages(std::span<const std::uint8_t> plain);
 
+// Versions below `oldest` are dropped as OlderVersion.
 std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> bytes,
-                                                 const Keyring& ring);
+                                                 const Keyring& ring,
+                                                 std::uint8_t oldest = kProtocolVersion);
 
 // Collects encoded messages up to a datagram size, then seals them.
 class DatagramBuilder {
@@ -65,7 +68,8 @@ class DatagramBuilder {
     bool add(const Message& m);
     std::size_t room() const { return budget_ - body_.size(); }
     bool empty() const { return count_ == 0; }
-    std::vector<std::uint8_t> seal(const Keyring& ring, Rng& rng) const;
+    std::vector<std::uint8_t> seal(const Keyring& ring, Rng& rng,
+                                   std::uint8_t version = kProtocolVersion) const;
 
   private:
     std::size_t budget_;

@@ -102,6 +102,30 @@ check "and the message names chmod 600" \
     grep -q "^shoal agent: cluster-key-file: .*chmod 600 $E2E_DIR/open.key" "$E2E_DIR/open.out"
 check "a 0600 keyring is taken without a word" bash -c "! grep -q 'cluster-key-file:.*chmod' $E2E_DIR/h1.log $E2E_DIR/h2.log"
 
+# A cloned disk image: h1's state directory (node key and state) copied to a new host h3 and
+# started as h1 was. It finds h1's key alive elsewhere in its first state transfer and exits 3
+# without announcing; h1 keeps its member entry and its route everywhere.
+add_host 3
+cp -a "$E2E_DIR/h1/state" "$E2E_DIR/h3/state"
+start_ms=$(now_ms)
+ip netns exec "$(host 3)" "$SHOAL" agent --name h1 --iface eth0 --network "$NETWORK" \
+    --cluster-key-file "$E2E_DIR/cluster.key" --state-dir "$E2E_DIR/h3/state" \
+    --socket "$E2E_DIR/h3.sock" --subnet-file "$E2E_DIR/h3/subnet.env" \
+    --seed "$SEGMENT.2:7946" --profile fast >"$E2E_DIR/h3.log" 2>&1 &
+E2E_PID[3]=$!
+exited() { ! kill -0 "${E2E_PID[3]}" 2>/dev/null; }
+wait_for 15 exited >/dev/null || kill -KILL "${E2E_PID[3]}" 2>/dev/null
+wait "${E2E_PID[3]}"
+rc=$?
+unset "E2E_PID[3]"
+took=$(( $(now_ms) - start_ms ))
+check "a cloned node key exits 3 (exit $rc after $took ms)" test "$rc" = 3
+check "... within 10 s" test "$took" -lt 10000
+check "... saying why" grep -q "key is in use elsewhere" "$E2E_DIR/h3.log"
+check "... and the original stays alive on its peers" state_is 2 h1 alive
+check "... with its route via its own address" \
+    bash -c "ip netns exec $(host 2) ip -4 route show proto 77 | grep -q '^$sub1 via $SEGMENT.1 '"
+
 # SIGINT: STOPPING=1.
 # /readyz during the graceful leave: once it said "stopping", it must never say ready again (the
 # once-a-second publish used to, for as long as the leave took).

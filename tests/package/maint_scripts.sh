@@ -15,9 +15,10 @@ ok() { echo "ok: $*"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# Every place the scripts write is a tmpfs here: /run, /var/lib, and /etc/shoal (the installed
-# package's, so the scripts read a conffile the test writes).
-for d in /run /var/lib /etc/shoal; do
+# Every place the scripts write is a tmpfs here: /run, /var/lib, /etc/systemd/system (the
+# protocol-1 drop-in) and /etc/shoal (the installed package's, so the scripts read a conffile
+# the test writes).
+for d in /run /var/lib /etc/shoal /etc/systemd/system; do
     mount -t tmpfs shoal-test "$d" || { echo "FAIL: cannot mount over $d"; exit 1; }
 done
 mkdir -p /run/systemd/system /run/shoal /var/lib/shoal
@@ -160,6 +161,31 @@ done
 mode_is "... the keyring not named is left 0644" "$key" 644
 mode_is "... the directory named is left 0755" /etc/shoal/keydir 755
 if [ -e /etc/shoal/missing.key ]; then fail "a missing keyring was created"; else ok "... a missing keyring is not created"; fi
+
+# --- upgrade from protocol 1: the drop-in that accepts it, only where a 0.1 agent ran ---
+dropin=/etc/systemd/system/shoal.service.d/protocol-1.conf
+mkdir -p /var/lib/shoal
+printf 'shoal-state 1\nincarnation 4\nclaim 3 7\n' >/var/lib/shoal/state  # written by 0.1
+runs_ok "deb postinst configure (fresh install), 0.1 state: exits 0" "$work/deb/postinst" configure
+if [ -e $dropin ]; then fail "a fresh install accepts protocol 1"; else ok "deb fresh install: no protocol-1 drop-in"; fi
+runs_ok "deb postinst configure 0.1.0 (upgrade): exits 0" "$work/deb/postinst" configure 0.1.0
+if grep -qx 'Environment=SHOAL_ACCEPT_PROTOCOL_1=true' $dropin 2>/dev/null; then
+    ok "deb upgrade from a protocol-1 agent: accepts protocol 1 (drop-in)"
+else
+    fail "deb upgrade from a protocol-1 agent wrote no drop-in"
+fi
+expect "deb upgrade: ... and says so" "$(cat "$work/out")" "accepting protocol 1 during the upgrade"
+runs_ok "deb postrm purge: exits 0" "$work/deb/postrm" purge
+if [ -e $dropin ]; then fail "purge left the protocol-1 drop-in"; else ok "deb purge: drop-in removed"; fi
+mkdir -p /var/lib/shoal
+printf 'shoal-state 1\nincarnation 4\nclaim none\nboot 00000000000000aa\n' >/var/lib/shoal/state
+runs_ok "deb postinst configure 0.2.0 (upgrade from protocol 2): exits 0" "$work/deb/postinst" configure 0.2.0
+if [ -e $dropin ]; then fail "an upgrade from protocol 2 accepts protocol 1"; else ok "deb upgrade from protocol 2: no drop-in"; fi
+printf 'shoal-state 1\nincarnation 4\nclaim none\n' >/var/lib/shoal/state
+runs_ok "rpm %post (upgrade), 0.1 state: exits 0" "$work/rpm-post" 2
+if [ -e $dropin ]; then ok "rpm upgrade from a protocol-1 agent: drop-in"; else fail "rpm upgrade wrote no drop-in"; fi
+runs_ok "rpm %postun (erase): exits 0" "$work/rpm-postun" 0
+if [ -e $dropin ]; then fail "rpm erase left the drop-in"; else ok "rpm erase: drop-in removed"; fi
 
 # The scripts run through run() above exited 0.
 if [ -s "$work/failed" ]; then

@@ -202,3 +202,174 @@ TEST_P(Adversary, AnUnsolicitedStateTransferPageIsNotMerged) {
     EXPECT_EQ(agreed_owner(c, claim->slot), vid);
     EXPECT_TRUE(c.all_see_alive(s.all()));
 }
+
+// Confirmations of a suspicion shrink its timeout: unsigned, one key holder could send K of
+// them "from" K different members. Only distinct accusers that signed count.
+TEST_P(Adversary, OneKeyHolderCannotForgeOthersConfirmations) {
+    SimCluster s(6, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    Mallory m(GetParam() + 7000);
+    for (auto i : c.running()) m.announce(c, i, 1, std::nullopt);
+    ASSERT_TRUE(c.run_until([&] { return c.quiet(); }, 10s));
+    const std::size_t victim = 3;
+    const NodeId vid = c.at(victim).id;
+    const std::uint32_t inc = c.at(0).node->node().members().find(vid)->inc();
+    std::size_t forged = 0;
+    for (auto i : c.running()) {
+        if (i == victim) continue;
+        std::vector<Message> msgs;
+        // In the names of three honest members, signed by Mallory; and one unsigned.
+        for (std::size_t k : {std::size_t{0}, std::size_t{1}, std::size_t{4}})
+            msgs.push_back(Suspect{vid, inc, c.at(k).id,
+                                   sign_accusation(m.id, Accusation::Suspect, vid, inc)});
+        msgs.push_back(Dead{vid, inc, c.at(5).id, {}});
+        m.send(c, i, msgs);
+        forged = msgs.size();
+    }
+    c.run_for(1ms);
+    for (auto i : c.running()) {
+        if (i == victim) continue;
+        EXPECT_EQ(rejected(c, i, Rejection::UnsignedAccusation), forged) << c.at(i).name;
+        EXPECT_EQ(c.at(i).node->node().members().find(vid)->state, MemberState::Alive)
+            << c.at(i).name;
+    }
+    c.run_for(10s);
+    EXPECT_TRUE(c.all_see_alive(s.all()));
+    EXPECT_EQ(s.false_deaths(), 0u);
+}
+
+// A copied disk image (same node key, same state) started on another host: it finds its key
+// alive elsewhere in its first state transfer and stops before announcing, so the original keeps
+// its subnet and its peers never see a refutation war.
+TEST_P(Adversary, ACloneStopsBeforeAnnouncing) {
+    SimCluster s(5, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    const std::size_t original = 2;
+    const NodeId id = c.at(original).id;
+    auto claim = c.at(original).node->claims().claim_of(id);
+    ASSERT_TRUE(claim);
+    const std::uint32_t inc = c.at(0).node->node().members().find(id)->inc();
+    const std::vector<std::size_t> cluster = s.all();
+    const std::size_t clone = c.add_clone(original, {0});
+    const Time started = c.now();
+    ASSERT_TRUE(c.run_until([&] { return c.at(clone).node->node().cloned(); }, 10s));
+    EXPECT_LT(c.now() - started, 10s);
+    EXPECT_FALSE(c.at(clone).node->node().announced());
+    c.run_for(10s);
+    EXPECT_FALSE(c.at(original).node->node().cloned());
+    for (auto i : cluster) {
+        const Member* m = c.at(i).node->node().members().find(id);
+        ASSERT_NE(m, nullptr);
+        EXPECT_EQ(m->state, MemberState::Alive) << c.at(i).name;
+        EXPECT_EQ(m->info.addr, c.at(original).addr) << c.at(i).name;
+        if (i != original) {
+            EXPECT_EQ(m->inc(), inc) << c.at(i).name;
+        }
+    }
+    EXPECT_EQ(agreed_owner(c, claim->slot), id);
+}
+
+// Two copies that both run (the clone started on the far side of a partition, where the
+// original looked dead): once the partition heals, one of them stops within 10 s.
+TEST_P(Adversary, TwoRunningClonesAreStoppedWithinTenSeconds) {
+    SimCluster s(6, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    const std::size_t original = 1;
+    for (std::size_t i : {std::size_t{3}, std::size_t{4}, std::size_t{5}}) c.set_group(i, 1);
+    c.run_for(30s);  // each side holds the other dead
+    const std::size_t clone = c.add_clone(original, {3});
+    c.set_group(clone, 1);
+    ASSERT_TRUE(c.run_until([&] { return c.at(clone).node->node().announced(); }, 10s));
+    ASSERT_FALSE(c.at(clone).node->node().cloned());
+    c.heal();
+    const Time healed = c.now();
+    auto stopped = [&] {
+        return c.at(clone).node->node().cloned() || c.at(original).node->node().cloned();
+    };
+    // The original is the one that finds out here: every peer holds its id at the clone's
+    // address, so only its padded retries get answers, and they show the clone.
+    ASSERT_TRUE(c.run_until(stopped, 10s));
+    EXPECT_LT(c.now() - healed, 10s);
+}
+
+// Neither a planned restart nor a restart after a lost state file (while the others still hold
+// the old life alive) is a clone.
+TEST_P(Adversary, RestartsWithOrWithoutStateAreNotClones) {
+    SimCluster s(5, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    const std::size_t n = 2;
+    c.act(n, [&](SubnetNode& node) { node.prepare_restart(c.now(), 10s); });
+    c.run_for(1s);
+    c.restart(n, {0});
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 20s));
+    EXPECT_FALSE(c.at(n).node->node().cloned());
+    c.restart(n, {0}, true);  // crash, state file lost, back at once
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 20s));
+    EXPECT_FALSE(c.at(n).node->node().cloned());
+    for (auto i : s.all()) EXPECT_FALSE(c.at(i).node->node().cloned()) << c.at(i).name;
+}
+
+// A state directory restored from an old backup claims a subnet the cluster has since given to a
+// live member, with an older clock: announced as it was, it would displace that member. The
+// first state transfer shows the subnet taken, so the node claims another.
+TEST_P(Adversary, AnOldSavedClaimDoesNotDisplaceALiveOwner) {
+    SimCluster s(5, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    const std::size_t owner = 1, restored = 3;
+    const NodeId oid = c.at(owner).id;
+    auto theirs = c.at(owner).node->claims().claim_of(oid);
+    ASSERT_TRUE(theirs);
+    c.crash(restored);
+    PersistedState backup = c.at(restored).disk;
+    backup.claim = Claim{theirs->slot, 0};  // older than any claim made since
+    c.set_disk(restored, backup);
+    c.restart(restored, {0});
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 20s));
+    c.run_for(5s);
+    EXPECT_EQ(agreed_owner(c, theirs->slot), oid);
+    auto mine = c.at(restored).node->slot();
+    ASSERT_TRUE(mine);
+    EXPECT_NE(*mine, theirs->slot);
+    EXPECT_TRUE(c.owners_agree());
+}
+
+// A member forgotten after its retention leaves a tombstone: a replay of its recorded join,
+// however late, is rejected as replayed instead of bringing it back with its old claim.
+TEST_P(Adversary, AReplayOfAForgottenMembersJoinIsRejected) {
+    auto opts = options(GetParam(), Profile::Lan, 0);
+    opts.grace = 30s;
+    opts.timing.dead_retention = 30s;
+    sim::Cluster c(opts);
+    std::vector<std::size_t> all{c.add_node({})};
+    for (int i = 1; i < 5; ++i) all.push_back(c.add_node({0}));
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(all) && c.quiet(); }, 30s));
+    const std::size_t gone = 4;
+    const NodeId gid = c.at(gone).id;
+    Alive recorded = c.at(0).node->node().members().find(gid)->info;
+    c.leave(gone);
+    c.run_for(2min);  // past the retention: forgotten everywhere
+    std::vector<std::size_t> rest{0, 1, 2, 3};
+    for (auto i : rest) {
+        ASSERT_EQ(c.at(i).node->node().members().find(gid), nullptr) << c.at(i).name;
+        ASSERT_TRUE(c.at(i).node->node().tombstones().find(gid)) << c.at(i).name;
+    }
+    Mallory replayer(GetParam() + 8000);
+    for (auto i : rest) replayer.send(c, i, {recorded});
+    c.run_for(5s);
+    for (auto i : rest) {
+        EXPECT_EQ(c.at(i).node->node().members().find(gid), nullptr) << c.at(i).name;
+        EXPECT_EQ(rejected(c, i, Rejection::Replayed), 1u) << c.at(i).name;
+    }
+    // A node that joins later learns the tombstone in its join's state transfer.
+    std::size_t late = c.add_node({0});
+    ASSERT_TRUE(c.run_until([&] { return c.at(late).node->node().synced(); }, 10s));
+    EXPECT_TRUE(c.at(late).node->node().tombstones().find(gid));
+    replayer.send(c, late, {recorded});
+    c.run_for(1s);
+    EXPECT_EQ(c.at(late).node->node().members().find(gid), nullptr);
+}

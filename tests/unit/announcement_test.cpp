@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "gossip/ownership/network_config.hpp"
+#include "gossip/wire/msgpack_reader.hpp"
+#include "gossip/wire/msgpack_writer.hpp"
 
 using namespace shoal;
 
@@ -134,4 +136,73 @@ TEST(Announcement, TheClaimFieldRoundTripsAsTheBodyCarriesIt) {
     one.push_back(0);  // trailing bytes
     EXPECT_FALSE(decode_claim(one, out));
     EXPECT_FALSE(decode_claim(std::vector<std::uint8_t>{0x91, 0x01}, out));  // [1]: one element
+}
+
+TEST(Announcement, AccusationsAreSignedPerKindMemberAndIncarnation) {
+    Fixture f;
+    NodeId victim = f.other.id();
+    auto sig = sign_accusation(f.me, Accusation::Suspect, victim, 5);
+    EXPECT_TRUE(verify_accusation(f.me.public_key(), Accusation::Suspect, victim, 5, sig));
+    EXPECT_FALSE(verify_accusation(f.me.public_key(), Accusation::Dead, victim, 5, sig));
+    EXPECT_FALSE(verify_accusation(f.me.public_key(), Accusation::Suspect, victim, 6, sig));
+    EXPECT_FALSE(verify_accusation(f.me.public_key(), Accusation::Suspect, f.me.id(), 5, sig));
+    EXPECT_FALSE(verify_accusation(f.other.public_key(), Accusation::Suspect, victim, 5, sig));
+    // Not a leave signature either: the domains differ.
+    EXPECT_FALSE(verify_leave(f.me.public_key(), 5, sig));
+}
+
+// Protocol 2 appends the boot nonce; a protocol-1 body (ten fields) still opens, with none.
+TEST(Announcement, TheBootNonceTravelsAndAProtocolOneBodyHasNone) {
+    Fixture f;
+    Announcement a = f.ann();
+    a.boot = 0x0123456789abcdefULL;
+    auto opened = open_announcement(seal_announcement(a, f.me, 2), f.net.digest(), f.net.slots());
+    ASSERT_TRUE(std::holds_alternative<Announcement>(opened));
+    EXPECT_EQ(std::get<Announcement>(opened).boot, a.boot);
+
+    // A protocol-1 member's body: the same fields without the nonce, signed as it signed them.
+    std::vector<std::uint8_t> body;
+    MsgWriter w(body);
+    w.array(10);
+    w.str("shoal/announce/1");
+    w.bin(f.me.public_key());
+    w.str("node-a");
+    w.uint(0x0a000001);
+    w.uint(7946);
+    w.uint(4);
+    w.array(0);
+    w.bin(f.net.digest());
+    w.str("0.1.0");
+    w.uint(0);
+    auto sig = f.me.sign(body);
+    Alive v1{f.me.id(), 4, "node-a", Address{0x0a000001, 7946}, 1, {}};
+    MsgWriter mw(v1.meta);
+    mw.array(2);
+    mw.bin(body);
+    mw.bin(sig);
+    auto old = open_announcement(v1, f.net.digest(), f.net.slots());
+    ASSERT_TRUE(std::holds_alternative<Announcement>(old));
+    EXPECT_EQ(std::get<Announcement>(old).boot, 0u);
+    EXPECT_FALSE(std::get<Announcement>(old).claim);
+}
+
+// The largest honest announcement (a 253-character name, a 64-character version, a claim) fits
+// the 600-byte bound with room to spare; a longer meta does not decode.
+TEST(Announcement, TheLargestAnnouncementFitsTheBound) {
+    Fixture f;
+    Announcement a = f.ann();
+    a.name = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+             std::string(61, 'd');
+    a.version = std::string(64, 'v');
+    a.claim = Claim{UINT32_MAX, kMaxClaimClock};
+    a.restart_hold_ms = UINT32_MAX;
+    a.boot = UINT64_MAX;
+    Alive sealed = seal_announcement(a, f.me, 2);
+    EXPECT_LE(sealed.meta.size(), kMaxMetaLen - 100);
+    std::vector<std::uint8_t> enc;
+    Alive big = sealed;
+    big.meta.resize(kMaxMetaLen + 1);
+    encode_message(big, enc);
+    MsgReader r(enc);
+    EXPECT_FALSE(decode_message(r));
 }

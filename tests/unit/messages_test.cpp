@@ -40,12 +40,19 @@ TEST(Messages, EveryTypeRoundTrips) {
 
     auto pr = std::get<PingReq>(round_trip(PingReq{9, id_of(3), Address{1, 2}}));
     EXPECT_EQ(pr.target_addr, (Address{1, 2}));
-    EXPECT_EQ(std::get<Ack>(round_trip(Ack{UINT32_MAX})).seq, UINT32_MAX);
+    EXPECT_EQ(std::get<Ack>(round_trip(Ack{UINT64_MAX})).seq, UINT64_MAX);
     EXPECT_EQ(std::get<Nack>(round_trip(Nack{3})).seq, 3u);
     auto s = std::get<Suspect>(round_trip(Suspect{id_of(4), 6, id_of(5)}));
     EXPECT_EQ(s.from, id_of(5));
+    EXPECT_TRUE(s.sig.empty());
     auto d = std::get<Dead>(round_trip(Dead{id_of(4), 7, id_of(6)}));
     EXPECT_EQ(d.inc, 7u);
+    // Signed accusations carry the accuser's signature.
+    std::vector<std::uint8_t> sig(kSignatureLen, 0x5a);
+    EXPECT_EQ(std::get<Suspect>(round_trip(Suspect{id_of(4), 6, id_of(5), sig})).sig, sig);
+    auto sd = std::get<Dead>(round_trip(Dead{id_of(4), 7, id_of(6), sig}));
+    EXPECT_EQ(sd.sig, sig);
+    EXPECT_EQ(sd.from, id_of(6));
     EXPECT_EQ(std::get<Left>(round_trip(Left{id_of(8), 1, {}})).id, id_of(8));
 
     SyncDigest dg;
@@ -75,6 +82,13 @@ TEST(Messages, EveryTypeRoundTrips) {
     EXPECT_FALSE(c2.records[0].hold_left_ms);
     EXPECT_EQ(c2.records[1].hold_left_ms, 5000u);
     EXPECT_TRUE(c2.last_in_batch);
+    EXPECT_TRUE(c2.tombstones.empty());
+    c.tombstones = {Tombstone{id_of(1), 9}, Tombstone{id_of(3), UINT32_MAX}};
+    c.session = UINT64_MAX;
+    auto c3 = std::get<SyncChunk>(round_trip(c));
+    EXPECT_EQ(c3.tombstones, c.tombstones);
+    EXPECT_EQ(c3.session, UINT64_MAX);
+    EXPECT_EQ(c3.records.size(), 2u);
 }
 
 TEST(Messages, TrailingFieldsFromANewerMinorVersionAreSkipped) {
@@ -127,9 +141,12 @@ TEST(Messages, MissingFieldsUnknownTypesAndBadValuesAreRejected) {
         w.uint(1);
         w.uint(70000);
     }));
-    EXPECT_FALSE(decode([](MsgWriter& w) {  // seq beyond 32 bits
-        w.array(2);
-        w.uint(static_cast<std::uint8_t>(MsgType::Ack));
-        w.uint(1ull << 40);
+    EXPECT_FALSE(decode([](MsgWriter& w) {  // an accusation's signature that is not a bin
+        w.array(5);
+        w.uint(static_cast<std::uint8_t>(MsgType::Suspect));
+        w.bin(std::vector<std::uint8_t>(16, 1));
+        w.uint(1);
+        w.bin(std::vector<std::uint8_t>(16, 2));
+        w.uint(7);
     }));
 }

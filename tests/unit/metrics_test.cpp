@@ -59,6 +59,10 @@ TEST(Metrics, RendersEveryFamilyInTheTextFormat) {
     EXPECT_EQ(m["shoal_uptime_seconds"], "12.5");
     EXPECT_EQ(m["shoal_datagrams_rejected_total{reason=\"unauthenticated\"}"], "0");
     EXPECT_EQ(m["shoal_announcements_rejected_total{reason=\"bad_signature\"}"], "0");
+    EXPECT_EQ(m["shoal_announcements_rejected_total{reason=\"unsigned_accusation\"}"], "0");
+    EXPECT_EQ(m["shoal_relays_refused_total"], "0");
+    EXPECT_EQ(m["shoal_tombstones"], "0");
+    EXPECT_EQ(m["shoal_tombstones_evicted_total"], "0");
 }
 
 TEST(Metrics, CountersFollowTheNode) {

@@ -71,7 +71,7 @@ TEST(NodeAttackSigned, AnUnsignedLeaveAboveTheSignedIncarnationIsDropped) {
     ASSERT_NO_FATAL_FAILURE(h.join());
     ASSERT_NO_FATAL_FAILURE(h.quiesce());
     auto rejected = [&](Rejection r) { return h.node.stats().rejected[static_cast<int>(r)]; };
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
+    h.deliver("B", {Dead{h.id("C"), 5, h.id("B"), {'b'}}});  // signed by b (HoldCredentials)
     ASSERT_EQ(h.state("C"), MemberState::Dead);
     h.deliver("B", {Left{h.id("C"), UINT32_MAX, {}}});
     EXPECT_EQ(h.state("C"), MemberState::Dead);
@@ -110,7 +110,7 @@ TEST_F(NodeAttack, RelayProbesGoOnlyToKnownMembersAtTheirAddresses) {
 // anywhere else must not keep a dead member alive.
 TEST_F(NodeAttack, AnAckFromElsewhereDoesNotAnswerAProbe) {
     h.responsive.erase("C");
-    std::optional<std::uint32_t> seq;
+    std::optional<std::uint64_t> seq;
     for (int i = 0; i < 20 && !seq; ++i) {
         h.advance(100ms);
         for (const auto& s : h.sent())
@@ -220,4 +220,96 @@ TEST_F(NodeAttack, OneSourceIsServedAtMostABurstOfPages) {
     h.advance(100ms);
     h.deliver("B", {SyncPull{1001, {}, 16}});
     EXPECT_EQ(h.node.stats().sync_chunks_served, 258u);
+}
+
+// Protocol 1 has no signed accusations: accepting it is a downgrade, refused unless the
+// operator turned accept-protocol-1 on for a rolling upgrade.
+TEST_F(NodeAttack, ProtocolOneIsRefusedUnlessAccepted) {
+    h.deliver_bytes(h.addr("B"), h.seal({Ping{5, NodeHarness::kSelfId, 0}}, kProtocolVersion1));
+    EXPECT_TRUE(h.sent().empty());
+    EXPECT_EQ(h.node.stats().dropped[static_cast<int>(DropReason::OlderVersion)], 1u);
+}
+
+// During a rolling upgrade: a protocol-1 datagram is answered in protocol 1 (and with a
+// sequence number it can decode), a protocol-2 one in protocol 2; joins alternate.
+TEST(NodeProtocolOne, AcceptedDuringAnUpgradeAndAnsweredInKind) {
+    NodeHarness h(1, true, nullptr, timing_for(Profile::Lan), true);
+    auto first = h.sent();
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0].version(), kProtocolVersion);
+    h.advance(1s);  // the join is retried in protocol 1
+    bool v1_join = false;
+    for (const auto& s : h.sent())
+        for (const auto& m : s.msgs)
+            if (auto* p = std::get_if<SyncPull>(&m); p && s.version() == kProtocolVersion1) {
+                v1_join = true;
+                EXPECT_LE(p->session, UINT32_MAX);
+            }
+    EXPECT_TRUE(v1_join);
+    h.deliver_bytes(h.addr("B"), h.seal({Ping{5, NodeHarness::kSelfId, 0}}, kProtocolVersion1));
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].version(), kProtocolVersion1);
+    EXPECT_EQ(out[0].text, Strings{"ack(5)"});
+    h.deliver_bytes(h.addr("B"), h.seal({Ping{6, NodeHarness::kSelfId, 0}}));
+    out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].version(), kProtocolVersion);
+}
+
+// Only distinct accusers that signed count as confirmations: a key holder's suspicions in
+// others' names (signed by itself, or not at all) are refused and counted.
+TEST(NodeAttackSigned, ConfirmationsCountOnlyAccusersThatSigned) {
+    NodeHarness h(1, true, std::make_shared<HoldCredentials>());
+    ASSERT_NO_FATAL_FAILURE(h.join());
+    ASSERT_NO_FATAL_FAILURE(h.quiesce());
+    auto rejected = [&](Rejection r) { return h.node.stats().rejected[static_cast<int>(r)]; };
+    const NodeId c = h.id("C");
+    h.deliver("B", {Suspect{c, 5, h.id("B"), {'b'}}});
+    ASSERT_EQ(h.state("C"), MemberState::Suspect);
+    // B signs in D's and E's names, and sends one unsigned in A's; a dead from nobody.
+    h.deliver("B", {Suspect{c, 5, h.id("D"), {'b'}}, Suspect{c, 5, h.id("E"), {'b'}},
+                    Suspect{c, 5, h.id("A"), {}}, Dead{c, 5, h.id("A"), {}}});
+    EXPECT_EQ(rejected(Rejection::UnsignedAccusation), 4u);
+    EXPECT_EQ(h.member("C")->suspicion->confirmations(), 0);
+    EXPECT_EQ(h.state("C"), MemberState::Suspect);
+    // D's own word counts.
+    h.deliver("D", {Suspect{c, 5, h.id("D"), {'d'}}});
+    EXPECT_EQ(h.member("C")->suspicion->confirmations(), 1);
+    // Our own accusations are signed.
+    for (const auto& s : h.sent())
+        for (const auto& m : s.msgs)
+            if (auto* sus = std::get_if<Suspect>(&m); sus && sus->from == NodeHarness::kSelfId) {
+                EXPECT_EQ(sus->sig, (std::vector<std::uint8_t>{'s', 'e', 'l', 'f'}));
+            }
+}
+
+// A forgotten member's announcement is a replay whenever it comes back: its tombstone keeps
+// the highest incarnation it signed, travels in state transfers and survives in the state file.
+TEST(NodeAttackTombstones, AForgottenMembersAnnouncementIsAReplay) {
+    Timing t = timing_for(Profile::Lan);
+    t.dead_retention = 30s;
+    NodeHarness h(1, true, nullptr, t);
+    ASSERT_NO_FATAL_FAILURE(h.join());
+    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
+    ASSERT_EQ(h.state("C"), MemberState::Dead);
+    h.responsive.erase("C");
+    h.advance(60s);
+    ASSERT_EQ(h.member("C"), nullptr);
+    ASSERT_EQ(h.node.tombstones().find(h.id("C")), 5u);
+    h.deliver("B", {h.alive("C", 5)});
+    EXPECT_EQ(h.member("C"), nullptr);
+    EXPECT_EQ(h.node.stats().rejected[static_cast<int>(Rejection::Replayed)], 1u);
+    // Served in a state transfer ...
+    (void)h.sent();
+    h.deliver("B", {SyncPull{9, NodeId{}, 16}});
+    std::vector<Tombstone> served;
+    for (const auto& s : h.sent())
+        for (const auto& m : s.msgs)
+            if (auto* c = std::get_if<SyncChunk>(&m)) served = c->tombstones;
+    EXPECT_EQ(served, (std::vector<Tombstone>{{h.id("C"), 5}}));
+    // ... and a newer announcement is a member coming back.
+    h.deliver("B", {h.alive("C", 6)});
+    EXPECT_EQ(h.state("C"), MemberState::Alive);
+    EXPECT_FALSE(h.node.tombstones().find(h.id("C")));
 }

@@ -12,7 +12,7 @@ namespace shoal::node_test {
 
 inline const Strings kPeers{"A", "B", "C", "D", "E"};
 
-inline std::string ping_text(const NodeHarness& h, std::uint32_t seq, const std::string& target,
+inline std::string ping_text(const NodeHarness& h, std::uint64_t seq, const std::string& target,
                              std::uint32_t inc = NodeHarness::kSelfInc) {
     return h.text(Ping{seq, h.id(target), inc});
 }
@@ -51,10 +51,20 @@ class HoldCredentials : public Credentials {
     std::vector<std::uint8_t> sign_leave(std::uint32_t) const override { return {1}; }
     Verification verify(const Alive& a) override {
         Announcement ann;
+        ann.name = a.name;
         if (!a.meta.empty()) ann.restart_hold_ms = a.meta[0] * 1000u;
         return std::make_shared<const Announcement>(ann);
     }
     bool check_leave(const Announcement&, const Left& l) const override { return !l.sig.empty(); }
+    // A toy signature: the accuser's name.
+    std::vector<std::uint8_t> sign_accusation(Accusation, const NodeId&,
+                                              std::uint32_t) const override {
+        return {'s', 'e', 'l', 'f'};
+    }
+    bool check_accusation(const Announcement& accuser, Accusation, const NodeId&, std::uint32_t,
+                          std::span<const std::uint8_t> sig) const override {
+        return std::string(sig.begin(), sig.end()) == accuser.name;
+    }
 };
 
 // S has joined through A, learned A..E, and nothing is left to gossip.

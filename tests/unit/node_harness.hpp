@@ -58,6 +58,7 @@ struct Sent {
     std::vector<Message> msgs;
     std::vector<std::string> text;
     std::vector<std::uint8_t> bytes;
+    std::uint8_t version() const { return bytes.empty() ? 0 : bytes[0]; }
 
     bool has_ping() const {
         return std::any_of(msgs.begin(), msgs.end(),
@@ -79,13 +80,13 @@ class NodeHarness {
     // false (then it is the first member of a new cluster). No credentials unless given.
     explicit NodeHarness(std::uint64_t seed = 1, bool with_seed = true,
                          std::shared_ptr<Credentials> creds = nullptr,
-                         Timing timing = timing_for(Profile::Lan))
+                         Timing timing = timing_for(Profile::Lan), bool accept_protocol_1 = false)
         : now(Time{} + 1s),
           peers_(make_peers()),
           ring_(make_ring()),
           sender_rng_(Rng::from_u64(seed ^ 0x5e4d5e4dULL)),
-          node(make_config(with_seed, timing), ring_, Rng::from_u64(seed), now, kSelfInc,
-               std::move(creds)) {
+          node(make_config(with_seed, timing, accept_protocol_1), ring_, Rng::from_u64(seed), now,
+               kSelfInc, std::move(creds)) {
         for (const auto& [name, p] : peers_) responsive.insert(name);
         pump();
     }
@@ -132,7 +133,7 @@ class NodeHarness {
         return MemberRecord{
             alive(name, alive_inc ? alive_inc : state_inc), state, age_ms, {}, state_inc, {}};
     }
-    static SyncChunk chunk(std::uint32_t session, std::vector<MemberRecord> records) {
+    static SyncChunk chunk(std::uint64_t session, std::vector<MemberRecord> records) {
         return SyncChunk{session, NodeId{}, NodeId{}, true, true, std::move(records)};
     }
 
@@ -213,7 +214,7 @@ class NodeHarness {
 
     // The join: answers the node's sync-pull to its seed with A's table (A..E alive), from A.
     void join() {
-        std::optional<std::uint32_t> session;
+        std::optional<std::uint64_t> session;
         for (const auto& d : outbox_)
             for (const auto& m : d.msgs)
                 if (auto* p = std::get_if<SyncPull>(&m); p && d.to == addr("A"))
@@ -278,7 +279,7 @@ class NodeHarness {
     std::set<std::string> responsive;  // peers that ack pings addressed to them
     Time now;
     Time last_probe{};  // when quiesce() saw the last round-robin probe
-    std::uint32_t join_session = 0;
+    std::uint64_t join_session = 0;
 
   private:
     static std::map<std::string, Peer> make_peers() {
@@ -296,22 +297,24 @@ class NodeHarness {
         r.fill(k);
         return Keyring({k});
     }
-    NodeConfig make_config(bool with_seed, const Timing& timing) const {
+    NodeConfig make_config(bool with_seed, const Timing& timing, bool accept_protocol_1) const {
         NodeConfig cfg;
         cfg.id = kSelfId;
         cfg.name = "self";
         cfg.addr = kSelfAddr;
         if (with_seed) cfg.seeds = {peers_.at("A").addr};
         cfg.timing = timing;
+        cfg.accept_protocol_1 = accept_protocol_1;
         return cfg;
     }
 
   public:
     // Seals `msgs` as the cluster would (for tests that count bytes).
-    std::vector<std::uint8_t> seal(const std::vector<Message>& msgs) {
+    std::vector<std::uint8_t> seal(const std::vector<Message>& msgs,
+                                   std::uint8_t version = kProtocolVersion) {
         DatagramBuilder b(1400);
         for (const auto& m : msgs) EXPECT_TRUE(b.add(m)) << "does not fit: " << text(m);
-        return b.seal(ring_, sender_rng_);
+        return b.seal(ring_, sender_rng_, version);
     }
     // Delivers raw bytes as if from `from`.
     void deliver_bytes(const Address& from, std::span<const std::uint8_t> bytes) {
@@ -329,7 +332,7 @@ class NodeHarness {
         while (auto t = node.poll_transmit()) {
             transcript_.push_back(*t);
             Sent s{t->to, {}, {}, t->bytes};
-            auto opened = open_datagram(t->bytes, ring_);
+            auto opened = open_datagram(t->bytes, ring_, kProtocolVersion1);
             if (auto* d = std::get_if<Datagram>(&opened)) {
                 s.msgs = std::move(d->messages);
             } else {
@@ -385,7 +388,7 @@ class NodeHarness {
     std::vector<LogLine> logs_;
     std::vector<Address> reachable_;
     std::vector<Transmit> transcript_;
-    std::deque<std::pair<Address, std::uint32_t>> acks_;
+    std::deque<std::pair<Address, std::uint64_t>> acks_;
 };
 
 // The messages of each datagram, as text.

@@ -15,7 +15,7 @@ class NodeProbe : public JoinedNode {
   protected:
     // Runs to the next round-robin probe with every peer silent; returns its target and seq.
     // Afterwards every other peer answers its pings again.
-    void probe_silent_target(std::string& target, std::uint32_t& seq) {
+    void probe_silent_target(std::string& target, std::uint64_t& seq) {
         h.responsive.clear();
         h.advance_to(h.last_probe + 499ms);
         EXPECT_TRUE(h.sent().empty());
@@ -35,7 +35,7 @@ class NodeProbe : public JoinedNode {
             if (n != target) h.responsive.insert(n);
     }
     // The ping again and the ping-reqs, probe-timeout after the probe; returns the relays.
-    void expect_indirect(const std::string& target, std::uint32_t seq, Strings& relays) {
+    void expect_indirect(const std::string& target, std::uint64_t seq, Strings& relays) {
         h.advance_to(probe_at + 149ms);
         EXPECT_TRUE(h.sent().empty());
         h.advance_to(probe_at + 150ms);
@@ -56,7 +56,7 @@ class NodeProbe : public JoinedNode {
 
 TEST_F(NodeProbe, NoAckPingsAgainAndAsksIndirectChecksAliveMembers) {
     std::string t;
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     ASSERT_NO_FATAL_FAILURE(probe_silent_target(t, seq));
     Strings relays;
     ASSERT_NO_FATAL_FAILURE(expect_indirect(t, seq, relays));
@@ -71,7 +71,7 @@ TEST_F(NodeProbe, NoAckPingsAgainAndAsksIndirectChecksAliveMembers) {
 
 TEST_F(NodeProbe, IndirectChecksGoOnlyToAliveMembers) {
     std::string t;
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     ASSERT_NO_FATAL_FAILURE(probe_silent_target(t, seq));
     // Two of the four possible relays become suspect before the direct ack times out.
     Strings others = without(kPeers, t);
@@ -94,7 +94,7 @@ TEST_F(NodeProbe, IndirectChecksGoOnlyToAliveMembers) {
 
 TEST_F(NodeProbe, NoAckWithinTheProbeWindowMakesTheTargetSuspect) {
     std::string t;
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     ASSERT_NO_FATAL_FAILURE(probe_silent_target(t, seq));
     Strings relays;
     ASSERT_NO_FATAL_FAILURE(expect_indirect(t, seq, relays));
@@ -120,7 +120,7 @@ TEST_F(NodeProbe, NoAckWithinTheProbeWindowMakesTheTargetSuspect) {
 
 TEST_F(NodeProbe, AckFromTheTargetClearsTheProbe) {
     std::string t;
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     ASSERT_NO_FATAL_FAILURE(probe_silent_target(t, seq));
     h.deliver(t, {Ack{seq}});
     EXPECT_EQ(h.reachable(), std::vector<Address>{h.addr(t)});
@@ -133,7 +133,7 @@ TEST_F(NodeProbe, AckFromTheTargetClearsTheProbe) {
 
 TEST_F(NodeProbe, RelayedAckClearsTheProbe) {
     std::string t;
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     ASSERT_NO_FATAL_FAILURE(probe_silent_target(t, seq));
     Strings relays;
     ASSERT_NO_FATAL_FAILURE(expect_indirect(t, seq, relays));
@@ -149,7 +149,7 @@ TEST_F(NodeProbe, RelayedAckClearsTheProbe) {
 
 TEST_F(NodeProbe, NacksFromRelaysCountTowardsLocalHealth) {
     std::string t;
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     ASSERT_NO_FATAL_FAILURE(probe_silent_target(t, seq));
     Strings relays;
     ASSERT_NO_FATAL_FAILURE(expect_indirect(t, seq, relays));
@@ -181,7 +181,7 @@ TEST_F(NodeProbe, PingOfASuspectCarriesTheSuspicion) {
 
 TEST_F(NodeProbe, UnconfirmedSuspicionGetsALastProbeBeforeDeath) {
     std::string t;
-    std::uint32_t seq = 0;
+    std::uint64_t seq = 0;
     ASSERT_NO_FATAL_FAILURE(probe_silent_target(t, seq));
     h.advance_to(probe_at + 375ms);
     ASSERT_EQ(h.state(t), MemberState::Suspect);

@@ -15,7 +15,7 @@ class NodeSync : public JoinedNode {
   protected:
     // A digest from `peer` that differs from ours: the node answers with its own and pulls the
     // peer's table; `session` is the session of that pull.
-    void pull_from(const std::string& peer, std::uint32_t& session) {
+    void pull_from(const std::string& peer, std::uint64_t& session) {
         Digest other;
         other.fill(0xab);
         h.deliver(peer, {SyncDigest{other, 6, true}});
@@ -42,12 +42,12 @@ TEST_F(NodeSync, EqualDigestIsLeftAtThat) {
 }
 
 TEST_F(NodeSync, DifferentDigestIsAnsweredWithOursAndAPull) {
-    std::uint32_t session = 0;
+    std::uint64_t session = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", session));
 }
 
 TEST_F(NodeSync, OnlyAChunkOfTheRequestedSessionAndPeerCountsAsTheTransfer) {
-    std::uint32_t s = 0;
+    std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     // A page [0, C) that ends a batch: the requester asks again from C, the first gap.
     SyncChunk page{s, NodeId{}, h.id("C"), false, true, {}};
@@ -65,7 +65,7 @@ TEST_F(NodeSync, OnlyAChunkOfTheRequestedSessionAndPeerCountsAsTheTransfer) {
 }
 
 TEST_F(NodeSync, DeadRecordOfALiveMemberBecomesASuspicion) {
-    std::uint32_t s = 0;
+    std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     h.deliver("B", {NodeHarness::chunk(s, {h.record("C", MemberState::Dead, 5, 2000)})});
     EXPECT_EQ(h.state("C"), MemberState::Suspect);
@@ -82,7 +82,7 @@ TEST_F(NodeSync, DeadRecordOfALiveMemberBecomesASuspicion) {
 
 // A verdict above the member's own announcement is nobody's to give (docs/SECURITY.md).
 TEST_F(NodeSync, DeadRecordAboveItsAnnouncementIsDropped) {
-    std::uint32_t s = 0;
+    std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     h.deliver("B", {NodeHarness::chunk(s, {h.record("D", MemberState::Dead, 7, 10, 5),
                                            h.record("F", MemberState::Dead, 7, 10, 5)})});
@@ -94,7 +94,7 @@ TEST_F(NodeSync, DeadRecordAboveItsAnnouncementIsDropped) {
 }
 
 TEST_F(NodeSync, DeadRecordBelowTheIncarnationIsIgnored) {
-    std::uint32_t s = 0;
+    std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     h.deliver("B", {NodeHarness::chunk(s, {h.record("C", MemberState::Dead, 4, 10)})});
     EXPECT_EQ(h.state("C"), MemberState::Alive);
@@ -103,7 +103,7 @@ TEST_F(NodeSync, DeadRecordBelowTheIncarnationIsIgnored) {
 }
 
 TEST_F(NodeSync, DeadAndLeftRecordsOfUnknownMembersAreAddedQuietly) {
-    std::uint32_t s = 0;
+    std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     const std::uint32_t day_ms = 24 * 3600 * 1000;
     h.deliver("B", {NodeHarness::chunk(s, {h.record("F", MemberState::Dead, 2, 3000),
@@ -123,7 +123,7 @@ TEST_F(NodeSync, DeadAndLeftRecordsOfUnknownMembersAreAddedQuietly) {
 }
 
 TEST_F(NodeSync, AliveRecordsMergeByTheGossipRules) {
-    std::uint32_t s = 0;
+    std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     const Address moved = host(96);
     MemberRecord d_old = h.record("D", MemberState::Alive, 4);
@@ -139,7 +139,7 @@ TEST_F(NodeSync, AliveRecordsMergeByTheGossipRules) {
 }
 
 TEST_F(NodeSync, LeftRecordOfALiveMemberMakesItLeft) {
-    std::uint32_t s = 0;
+    std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     h.deliver("B", {NodeHarness::chunk(s, {h.record("E", MemberState::Left, 5, 10)})});
     EXPECT_EQ(h.state("E"), MemberState::Left);
@@ -148,7 +148,7 @@ TEST_F(NodeSync, LeftRecordOfALiveMemberMakesItLeft) {
 }
 
 TEST_F(NodeSync, DeadRecordOfUsIsRefutedAtOnce) {
-    std::uint32_t s = 0;
+    std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     h.deliver("B", {NodeHarness::chunk(s, {h.record("S", MemberState::Dead, 3, 10)})});
     EXPECT_EQ(h.node.incarnation(), 4u);

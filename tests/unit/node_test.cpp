@@ -46,7 +46,7 @@ TEST(NodeJoin, OnlyAChunkOfTheRequestedSessionCompletesTheJoin) {
     NodeHarness h;
     auto first = h.sent();
     ASSERT_EQ(first.size(), 1u);
-    const std::uint32_t session = std::get<SyncPull>(first[0].msgs.at(1)).session;
+    const std::uint64_t session = std::get<SyncPull>(first[0].msgs.at(1)).session;
 
     // A chunk of a session the node did not ask for is dropped whole: not the transfer, and
     // not merged either (docs/SECURITY.md).
@@ -195,7 +195,7 @@ TEST_F(NodeSignedLeave, SignedLeaveOfALiveMemberMakesItLeft) {
 }
 
 TEST_F(NodeSignedLeave, UnsignedLeaveOfADeadMemberIsAForceLeave) {
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
+    h.deliver("B", {Dead{h.id("C"), 5, h.id("B"), {'b'}}});  // signed by b (HoldCredentials)
     h.advance(200ms);
     (void)h.sent();
     (void)h.events();
@@ -254,7 +254,7 @@ TEST(NodeRestartCap, AHoldIsCappedByRestartHoldMax) {
 // for that, not for a whole new hold.
 TEST(NodeRestartCap, AStateTransferCarriesTheRemainingHold) {
     NodeHarness h(1, true, std::make_shared<HoldCredentials>());
-    std::uint32_t session = 0;
+    std::uint64_t session = 0;
     for (const auto& s : h.sent())
         for (const auto& m : s.msgs)
             if (auto* p = std::get_if<SyncPull>(&m)) session = p->session;

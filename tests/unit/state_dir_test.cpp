@@ -67,6 +67,10 @@ TEST(StateDir, StateRoundTripsAtomically) {
     s.node.incarnation = 42;
     s.node.claim = Claim{7, 19};
     s.peers = {*Address::parse("10.0.0.2:7946"), *Address::parse("10.0.0.3:7946")};
+    s.node.boot = 0xfedcba9876543210ULL;
+    NodeId gone;
+    gone.bytes.fill(0xa5);
+    s.node.tombstones = {Tombstone{gone, UINT32_MAX}};
     ASSERT_EQ(error_of(save_state(d.path, s)), "");
     auto back = load_state(d.path, test::pod_network());
     ASSERT_EQ(error_of(back), "");
@@ -90,6 +94,10 @@ TEST(StateDir, CorruptStateNamesTheLine) {
     EXPECT_NE(bad("shoal-state 1\nincarnation 1\nclaim 5\n").find("line 3"), std::string::npos);
     EXPECT_NE(bad("shoal-state 1\npeer 1.2.3\n").find("bad peer"), std::string::npos);
     EXPECT_NE(bad("shoal-state 1\nsubnet 10.0.0.0/24\n").find("unknown key"), std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\nboot xyz\n").find("bad boot nonce"), std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\ntombstone abc 3\n").find("bad tombstone"), std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\ntombstone " + std::string(32, 'a') + " -1\n").find("line 2"),
+              std::string::npos);
 }
 
 // A saved claim is checked like a received one: outside the pod network it is an error naming

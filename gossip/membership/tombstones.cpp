@@ -1,0 +1,34 @@
+#include "gossip/membership/tombstones.hpp"
+
+namespace shoal {
+
+void Tombstones::remember(const NodeId& id, std::uint32_t inc) {
+    if (cap_ == 0) return;
+    if (auto it = by_id_.find(id); it != by_id_.end()) {
+        it->second.inc = std::max(it->second.inc, inc);
+        return;
+    }
+    if (by_id_.size() >= cap_) {
+        auto oldest = by_order_.begin();
+        by_id_.erase(oldest->second);
+        by_order_.erase(oldest);
+        ++evictions_;
+    }
+    by_id_[id] = Entry{inc, next_order_};
+    by_order_[next_order_++] = id;
+}
+
+std::optional<std::uint32_t> Tombstones::find(const NodeId& id) const {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return std::nullopt;
+    return it->second.inc;
+}
+
+void Tombstones::forget(const NodeId& id) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return;
+    by_order_.erase(it->second.order);
+    by_id_.erase(it);
+}
+
+}  // namespace shoal
