@@ -163,9 +163,11 @@ std::uint8_t Node::version_for(const Address& to) const {
     return m && m->info.proto >= kProtocolVersion ? kProtocolVersion : kProtocolVersion1;
 }
 
-std::uint64_t Node::fresh_number(std::uint8_t version) {
+std::uint64_t Node::fresh_number() {
+    // While protocol-1 members may be around, 32 bits: a probe's number also reaches the relays
+    // its indirect probes go through, which may speak 1 when the target does not.
     std::uint64_t n = rng_.next_u64();
-    return version >= kProtocolVersion ? n : n & UINT32_MAX;
+    return cfg_.accept_protocol_1 ? n & UINT32_MAX : n;
 }
 
 void Node::send(const Address& to, const std::vector<Message>& msgs, bool piggyback,

@@ -200,8 +200,9 @@ class Node {
     // The protocol version we speak to `to`: the one it wrote to us in (while we answer it), 2
     // to a member that announced 2, else 1 only while accepting protocol 1.
     std::uint8_t version_for(const Address& to) const;
-    // A fresh probe sequence number or transfer session, as wide as `version` carries.
-    std::uint64_t fresh_number(std::uint8_t version);
+    // A fresh probe sequence number or transfer session: 64 random bits (32 while accepting
+    // protocol 1).
+    std::uint64_t fresh_number();
     // Sending: `msgs` go first, then as many queued updates as fit (to members only).
     void send(const Address& to, const std::vector<Message>& msgs, bool piggyback = true,
               std::optional<std::uint8_t> version = std::nullopt);
@@ -216,6 +217,8 @@ class Node {
     bool start_probe(Time now, const Member& target, ProbeKind kind);
     void on_probe_direct_timeout(Time now, std::uint64_t seq);
     void on_probe_final(Time now, std::uint64_t seq);
+    // A ping of `target` at `to`, with the target as short as `to`'s protocol takes.
+    Ping ping(std::uint64_t seq, const NodeId& target, const Address& to) const;
     void on_ping(Time now, const Address& from, const Ping& p);
     void on_ping_req(Time now, const Address& from, const PingReq& p);
     void on_ack(Time now, const Address& from, const Ack& a);

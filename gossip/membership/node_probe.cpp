@@ -16,11 +16,11 @@ void Node::on_probe_tick(Time now) {
 bool Node::start_probe(Time now, const Member& target, ProbeKind kind) {
     for (const auto& [seq, p] : probes_)
         if (p.target == target.id()) return false;  // one probe per member at a time
-    std::uint64_t seq = fresh_number(version_for(target.info.addr));
+    std::uint64_t seq = fresh_number();
     if (probes_.count(seq)) return false;  // 2^-64 (or 2^-32): the next tick probes
     probes_[seq] = Probe{target.id(), target.info.addr, target.inc(), 0, 0, kind, {}};
     ++(kind == ProbeKind::Regular ? stats_.probes_sent : stats_.confirm_probes);
-    std::vector<Message> msgs{Ping{seq, target.id(), incarnation()}};
+    std::vector<Message> msgs{ping(seq, target.id(), target.info.addr)};
     // Lifeguard's buddy system: a suspect hears of its suspicion from every prober.
     if (target.state == MemberState::Suspect) msgs.push_back(record_message(target));
     send(target.info.addr, msgs);
@@ -38,7 +38,7 @@ void Node::on_probe_direct_timeout(Time, std::uint64_t seq) {
     Probe& p = it->second;
     // A second direct ping is the cheapest extra chance on a lossy link; the indirect probes
     // tell a dead member from a broken path between us and it.
-    send(p.addr, {Ping{seq, p.target, incarnation()}});
+    send(p.addr, {ping(seq, p.target, p.addr)});
     auto relays = table_.pick(rng_, static_cast<std::size_t>(cfg_.timing.indirect_checks), p.target,
                               [](const Member& m) { return m.state == MemberState::Alive; });
     for (const Member* r : relays) {
@@ -75,8 +75,14 @@ void Node::tell_member_its_state(Time now, const Member& m, std::vector<Message>
     out.push_back(record_message(*mm));
 }
 
+Ping Node::ping(std::uint64_t seq, const NodeId& target, const Address& to) const {
+    return Ping{seq, target, incarnation(), version_for(to) >= kProtocolVersion};
+}
+
 void Node::on_ping(Time now, const Address& from, const Ping& p) {
-    if (p.target != cfg_.id) {
+    bool for_us = p.short_target ? (p.target.prefix64() >> 32) == (cfg_.id.prefix64() >> 32)
+                                 : p.target == cfg_.id;
+    if (!for_us) {
         ++stats_.misdirected_pings;  // an old address of someone else now used by us
         return;
     }
@@ -101,10 +107,10 @@ void Node::on_ping_req(Time now, const Address& from, const PingReq& p) {
         ++stats_.relays_refused;
         return;
     }
-    std::uint64_t seq = fresh_number(version_for(p.target_addr));
+    std::uint64_t seq = fresh_number();
     if (relays_.count(seq)) return;
     relays_[seq] = Relay{from, p.seq, false, p.target_addr, in_version_};
-    send(p.target_addr, {Ping{seq, p.target, incarnation()}});
+    send(p.target_addr, {ping(seq, p.target, p.target_addr)});
     schedule(now + scaled(cfg_.timing.probe_timeout), TimerKind::Relay, seq);
 }
 

@@ -57,7 +57,7 @@ void Node::send_join(Time now) {
     // While accepting protocol 1, every other attempt speaks it: seeds may be of either kind.
     std::uint8_t version =
         cfg_.accept_protocol_1 && joins_sent_++ % 2 == 1 ? kProtocolVersion1 : kProtocolVersion;
-    sync_ = SyncSession{fresh_number(version), std::nullopt, {}, now, 0, true};
+    sync_ = SyncSession{fresh_number(), std::nullopt, {}, now, 0, true};
     ++stats_.syncs_started;
     SyncPull pull = pull_message(NodeId{});
     for (const Address& seed : cfg_.seeds) {
@@ -145,7 +145,7 @@ void Node::start_sync(Time now, const Address& peer, bool join) {
     if (sync_ || leaving()) return;
     if (last_sync_started_ != Time{} && now - last_sync_started_ < cfg_.timing.probe_interval)
         return;
-    sync_ = SyncSession{fresh_number(version_for(peer)), peer, {}, now, 0, join};
+    sync_ = SyncSession{fresh_number(), peer, {}, now, 0, join};
     last_sync_started_ = now;
     ++stats_.syncs_started;
     request_missing(now);

@@ -7,6 +7,7 @@ namespace shoal {
 namespace {
 
 constexpr std::uint32_t kMaxRecordsPerChunk = 4096;
+constexpr std::size_t kShortIdLen = 4;  // a ping's target in protocol 2
 
 void put_id(MsgWriter& w, const NodeId& id) {
     w.bin(id.bytes);
@@ -132,7 +133,10 @@ struct Encoder {
     void operator()(const Ping& m) {
         head(MsgType::Ping, 3);
         w.uint(m.seq);
-        put_id(w, m.target);
+        if (m.short_target)
+            w.bin(std::span<const std::uint8_t>(m.target.bytes.data(), kShortIdLen));
+        else
+            put_id(w, m.target);
         w.uint(m.sender_inc);
     }
     void operator()(const PingReq& m) {
@@ -199,7 +203,14 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type, std::uint32_t fie
     switch (type) {
         case MsgType::Ping: {
             Ping m;
-            if (r.uint(m.seq) && get_id(r, m.target) && get_u32(r, m.sender_inc)) return m;
+            std::span<const std::uint8_t> target;
+            if (!r.uint(m.seq) || !r.bin(target, m.target.bytes.size()) ||
+                (target.size() != kShortIdLen && target.size() != m.target.bytes.size()) ||
+                !get_u32(r, m.sender_inc))
+                return std::nullopt;
+            std::copy(target.begin(), target.end(), m.target.bytes.begin());
+            m.short_target = target.size() == kShortIdLen;
+            return m;
             return std::nullopt;
         }
         case MsgType::PingReq: {

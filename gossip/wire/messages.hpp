@@ -41,12 +41,17 @@ inline constexpr std::size_t kSignatureLen = 64;
 using Digest = std::array<std::uint8_t, 16>;
 
 // Probe sequence numbers and transfer sessions are drawn at random for each use (64 bits; 32
-// toward members that still speak protocol 1), so a recorded answer matches nothing later.
+// while protocol-1 members may be around), so a recorded answer matches nothing later.
 struct Ping {
     std::uint64_t seq = 0;
     NodeId target;
     // The sender's own incarnation: lets a receiver that holds the sender dead tell it at once.
     std::uint32_t sender_inc = 0;
+    // Protocol 2 sends only the target id's first 4 bytes: enough to tell a member from whoever
+    // uses its old address now (ids are hashes: 1 in 2^32 would be taken for it), and 12 bytes
+    // less on every probe, which pays for the 64-bit sequence numbers. Protocol-1 members need
+    // all 16.
+    bool short_target = false;
 };
 struct PingReq {
     std::uint64_t seq = 0;

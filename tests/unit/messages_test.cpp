@@ -38,6 +38,20 @@ TEST(Messages, EveryTypeRoundTrips) {
     EXPECT_EQ(p.target, id_of(2));
     EXPECT_EQ(p.sender_inc, 5u);
 
+    // Protocol 2's short target: the id's first 4 bytes.
+    NodeId target;
+    for (std::size_t i = 0; i < target.bytes.size(); ++i)
+        target.bytes[i] = static_cast<std::uint8_t>(i + 1);
+    std::vector<std::uint8_t> full, short_form;
+    encode_message(Ping{77, target, 5, false}, full);
+    encode_message(Ping{77, target, 5, true}, short_form);
+    EXPECT_EQ(full.size(), short_form.size() + 12);
+    auto sp = std::get<Ping>(round_trip(Ping{UINT64_MAX, target, 5, true}));
+    EXPECT_TRUE(sp.short_target);
+    EXPECT_EQ(sp.seq, UINT64_MAX);
+    EXPECT_EQ(sp.target.prefix64() >> 32, target.prefix64() >> 32);
+    EXPECT_FALSE(std::get<Ping>(round_trip(Ping{1, target, 5, false})).short_target);
+
     auto pr = std::get<PingReq>(round_trip(PingReq{9, id_of(3), Address{1, 2}}));
     EXPECT_EQ(pr.target_addr, (Address{1, 2}));
     EXPECT_EQ(std::get<Ack>(round_trip(Ack{UINT64_MAX})).seq, UINT64_MAX);

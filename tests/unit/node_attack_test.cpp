@@ -115,7 +115,7 @@ TEST_F(NodeAttack, AnAckFromElsewhereDoesNotAnswerAProbe) {
         h.advance(100ms);
         for (const auto& s : h.sent())
             for (const auto& m : s.msgs)
-                if (auto* p = std::get_if<Ping>(&m); p && p->target == h.id("C")) seq = p->seq;
+                if (auto* p = std::get_if<Ping>(&m); p && pings(*p, h.id("C"))) seq = p->seq;
     }
     ASSERT_TRUE(seq) << "C was never probed";
     h.deliver(kStranger, {Ack{*seq}});

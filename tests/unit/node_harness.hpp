@@ -46,6 +46,11 @@ inline Address host(std::uint8_t last, std::uint16_t port = 7946) {
     return Address{(10u << 24) | last, port};
 }
 
+// Whether `p` is a ping of `id` (protocol 2 names only the first 4 bytes of the target).
+inline bool pings(const Ping& p, const NodeId& id) {
+    return p.short_target ? (p.target.prefix64() >> 32) == (id.prefix64() >> 32) : p.target == id;
+}
+
 struct Peer {
     std::string name;  // "A".."L"; its announcement carries the lower-case name
     NodeId id;
@@ -109,6 +114,12 @@ class NodeHarness {
             if (p.id == id) return name;
         return id.short_hex();
     }
+    std::string ping_target(const Ping& p) const {
+        if (pings(p, kSelfId)) return "S";
+        for (const auto& [name, q] : peers_)
+            if (pings(p, q.id)) return name;
+        return p.target.short_hex();
+    }
     std::string name_of(const Address& a) const {
         if (a == kSelfAddr) return "S";
         for (const auto& [name, p] : peers_)
@@ -146,7 +157,8 @@ class NodeHarness {
                 auto n = [&](const NodeId& id) { return name_of(id); };
                 auto u = [](auto v) { return std::to_string(v); };
                 if constexpr (std::is_same_v<T, Ping>)
-                    return "ping(" + u(m.seq) + ", " + n(m.target) + ", " + u(m.sender_inc) + ")";
+                    return "ping(" + u(m.seq) + ", " + ping_target(m) + ", " + u(m.sender_inc) +
+                           ")";
                 else if constexpr (std::is_same_v<T, PingReq>)
                     return "ping-req(" + u(m.seq) + ", " + n(m.target) + ", " +
                            m.target_addr.to_string() + ")";
@@ -344,7 +356,7 @@ class NodeHarness {
                 if (auto* p = std::get_if<Ping>(&m)) {
                     for (const auto& name : responsive) {
                         const Peer& q = peer(name);
-                        if (q.addr == s.to && q.id == p->target) acks_.push_back({q.addr, p->seq});
+                        if (q.addr == s.to && pings(*p, q.id)) acks_.push_back({q.addr, p->seq});
                     }
                 }
             }

@@ -27,7 +27,8 @@ class NodeProbe : public JoinedNode {
         ASSERT_TRUE(p);
         target = h.name_of(out[0].to);
         ASSERT_TRUE(std::count(kPeers.begin(), kPeers.end(), target)) << target;
-        EXPECT_EQ(p->target, h.id(target));
+        EXPECT_TRUE(pings(*p, h.id(target)));
+        EXPECT_TRUE(p->short_target);
         EXPECT_EQ(p->sender_inc, 3u);
         seq = p->seq;
         probe_at = h.now;
@@ -341,4 +342,18 @@ TEST_F(NodeProbe, DeadMembersReconnectProbeLeadsItToItsRecord) {
     EXPECT_EQ(rec->state, MemberState::Dead);
     EXPECT_EQ(rec->state_inc, 5u);
     EXPECT_EQ(rec->age_ms, 200u);
+}
+
+// A ping names its target (protocol 2: the id's first 4 bytes): one meant for whoever used our
+// address before is not answered, so the prober does not take us for it.
+TEST_F(NodeProbe, APingForSomeoneElseAtOurAddressIsNotAnswered) {
+    NodeId other = NodeHarness::kSelfId;
+    other.bytes[0] ^= 0xff;
+    h.deliver("B", {Ping{5, other, 0, true}, Ping{6, other, 0, false}});
+    EXPECT_TRUE(h.sent().empty());
+    EXPECT_EQ(h.node.stats().misdirected_pings, 2u);
+    NodeId same_prefix = NodeHarness::kSelfId;
+    same_prefix.bytes[15] ^= 0xff;  // differs only past the 4 bytes a short target carries
+    h.deliver("B", {Ping{7, same_prefix, 0, true}});
+    EXPECT_EQ(texts(h.sent()), (std::vector<Strings>{{"ack(7)"}}));
 }
