@@ -1,7 +1,8 @@
 // libFuzzer target for the decoders of what members say about themselves and about each other,
 // fed directly instead of through a seal and a signature the fuzzer could never produce:
 //   - a signed announcement's body (decoded before its signature is checked) and its claim field;
-//   - a state-transfer page: the input's first byte is the record count, the rest the records.
+//   - a state-transfer page: the input's first byte is the record count (its top bit: a
+//     tombstones field follows the records), the rest the records and tombstones.
 // Nothing may crash; an announcement with a zero signature must never be accepted.
 #include <cstdlib>
 
@@ -31,14 +32,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         MsgWriter w(page);
         w.array(1);
-        w.array(7);
+        w.array(data[0] & 0x80 ? 8 : 7);
         w.uint(static_cast<std::uint8_t>(MsgType::SyncChunk));
         w.uint(1);
         w.bin(NodeId{}.bytes);
         w.bin(NodeId{}.bytes);
         w.boolean(true);
         w.boolean(true);
-        w.array(data[0]);
+        w.array(data[0] & 0x7f);
     }
     page.insert(page.end(), data + 1, data + size);
     if (auto msgs = decode_messages(page)) {
@@ -50,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         MsgWriter(plain).array(1);
         plain.insert(plain.end(), again.begin(), again.end());
         auto back = decode_messages(plain);
-        if (!back || std::get<SyncChunk>(back->at(0)).records.size() != chunk.records.size())
+        if (!back || std::get<SyncChunk>(back->at(0)).records.size() != chunk.records.size() ||
+            std::get<SyncChunk>(back->at(0)).tombstones != chunk.tombstones)
             std::abort();
     }
     return 0;
