@@ -74,10 +74,16 @@ void Agent::save_state(bool membership_changed) {
                 now.peers.push_back(m.info.addr);
         }
     }
-    if (now == saved_) return;
+    // Tombstones change rarely and may be many: compared by their change count, copied only to
+    // be written.
+    const Tombstones& tombs = node_->node().tombstones();
+    if (now == saved_ && tombs.changes() == saved_tombstone_changes_) return;
+    now.node.tombstones = tombs.list();
     if (auto saved = shoal::agent::save_state(cfg_.state_dir, now); !saved)
         log_(LogLevel::Error, saved.error());
+    now.node.tombstones.clear();
     saved_ = now;
+    saved_tombstone_changes_ = tombs.changes();
 }
 
 void Agent::on_kernel_event() {

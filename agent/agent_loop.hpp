@@ -95,7 +95,8 @@ class Agent {
     netlink::RouteReconciler routes_;
     std::optional<RouteArming> arming_;
     RouteReportLog route_log_;
-    SavedState saved_;
+    SavedState saved_;  // what the state file holds, but its tombstones
+    std::uint64_t saved_tombstone_changes_ = UINT64_MAX;
     Time started_{};
     Phase phase_ = Phase::Starting;
     int exit_code_ = 0;

@@ -86,8 +86,7 @@ void Node::reject(Time now, Rejection r, const Address& from, const NodeId& abou
     // Stale copies are normal gossip, and an accusation can overtake the announcement it refers
     // to: count these, do not log them.
     if (r == Rejection::Replayed || r == Rejection::Unannounced) return;
-    if (last_reject_log_ == Time{} || now - last_reject_log_ >= 10s) {
-        last_reject_log_ = now;
+    if (log_budget_.take(now, from)) {
         std::string why = r == Rejection::ForeignNetwork
                               ? " (it was signed for another pod network: that is another "
                                 "cluster; changing the network means building a new one)"
@@ -276,12 +275,11 @@ void Node::handle_datagram(Time now, const Address& from, std::span<const std::u
     if (auto* reason = std::get_if<DropReason>(&opened)) {
         ++stats_.dropped[static_cast<int>(*reason)];
         ++drops_since_log_;
-        // One line per 10 s at most: a flood of bad datagrams must not become a flood of logs.
-        if (last_drop_log_ == Time{} || now - last_drop_log_ >= 10s) {
+        // One line per sender per 10 s at most: a flood of bad datagrams is not a flood of logs.
+        if (log_budget_.take(now, from)) {
             log(LogLine::Level::Warn,
                 "dropped a datagram from " + from.to_string() + ": " + to_string(*reason) + " (" +
                     std::to_string(drops_since_log_) + " dropped since the last report)");
-            last_drop_log_ = now;
             drops_since_log_ = 0;
         }
         return;

@@ -350,8 +350,9 @@ class Node {
     LeavePhase leave_phase_ = LeavePhase::Staying;
     bool announced_ = true;
     Duration join_backoff_{};
-    Time last_drop_log_{};
-    Time last_reject_log_{};
+    // One line per 10 s per sender about what it sent us that we dropped or rejected: a flood
+    // from one sender neither floods the log nor hides what another one sends.
+    SourceLimiter log_budget_{0.1, 1};
     Time stale_reply_window_{};
     int stale_replies_ = 0;
     std::uint64_t drops_since_log_ = 0;

@@ -298,6 +298,7 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
             reject(now, Rejection::UnsignedLeave, from, a.id);
             return;
         }
+        tombstones_.forget(a.id);
         Member& n = table_.insert(a, std::move(ann), r.state, now - age);
         table_.set_incarnation(n, r.state_inc);
         n.left_sig = r.left_sig;
@@ -344,6 +345,9 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
     const auto& tombs = tombstones_.all();
     auto it = all.lower_bound(p.cursor);
     auto tomb = tombs.lower_bound(p.cursor);
+    auto tomb_first = [&] {
+        return it == all.end() || (tomb != tombs.end() && tomb->first < it->first);
+    };
     NodeId start = p.cursor;
     std::vector<std::uint8_t> enc;
     for (int i = 0; i < chunks; ++i) {
@@ -351,8 +355,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
         std::size_t used = 0;
         // Members and tombstones in id order, so that a page covers both in its range.
         while (it != all.end() || tomb != tombs.end()) {
-            bool take_tomb = it == all.end() || (tomb != tombs.end() && tomb->first < it->first);
-            if (take_tomb) {
+            if (tomb_first()) {
                 if (used + kTombstoneBytes > budget) break;
                 used += kTombstoneBytes;
                 c.tombstones.push_back(Tombstone{tomb->first, tomb->second.inc});
@@ -384,10 +387,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
             ++it;
         }
         c.done = it == all.end() && tomb == tombs.end();
-        if (!c.done)
-            c.next = it == all.end() || (tomb != tombs.end() && tomb->first < it->first)
-                         ? tomb->first
-                         : it->first;
+        if (!c.done) c.next = tomb_first() ? tomb->first : it->first;
         if (c.records.empty() && c.tombstones.empty() && !c.done) {
             // Not even one record fits what an unknown source may be sent: an unpadded pull.
             ++stats_.sync_requests_throttled;

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "gossip/wire/messages.hpp"
 #include "gossip/wire/node_id.hpp"
 
 namespace shoal {
@@ -22,6 +23,9 @@ class Tombstones {
 
     std::size_t size() const { return by_id_.size(); }
     std::uint64_t evictions() const { return evictions_; }
+    // Counts every change, so that a copy (the agent's state file) is rewritten only when stale.
+    std::uint64_t changes() const { return changes_; }
+    std::vector<Tombstone> list() const;
     // Ordered by id, as state transfers page through them.
     struct Entry {
         std::uint32_t inc = 0;
@@ -35,6 +39,7 @@ class Tombstones {
     std::map<std::uint64_t, NodeId> by_order_;
     std::uint64_t next_order_ = 0;
     std::uint64_t evictions_ = 0;
+    std::uint64_t changes_ = 0;
 };
 
 }  // namespace shoal

@@ -193,10 +193,7 @@ std::optional<std::uint32_t> SubnetNode::slot() const {
 }
 
 PersistedState SubnetNode::persisted() const {
-    PersistedState p{node_.incarnation(), claim_, node_.config().boot, {}};
-    p.tombstones.reserve(node_.tombstones().size());
-    for (const auto& [id, t] : node_.tombstones().all()) p.tombstones.push_back({id, t.inc});
-    return p;
+    return PersistedState{node_.incarnation(), claim_, node_.config().boot, {}};
 }
 
 void SubnetNode::after(Time now) {

@@ -59,6 +59,8 @@ struct PersistedState {
     std::uint32_t incarnation = 0;
     std::optional<Claim> claim;
     std::uint64_t boot = 0;  // the boot nonce of the start that saved it
+    // Read back at start; persisted() leaves it empty (node().tombstones() has them, and copying
+    // up to 65,536 of them at every change would cost more than the change).
     std::vector<Tombstone> tombstones = {};
 };
 

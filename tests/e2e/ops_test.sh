@@ -126,6 +126,24 @@ check "... and the original stays alive on its peers" state_is 2 h1 alive
 check "... with its route via its own address" \
     bash -c "ip netns exec $(host 2) ip -4 route show proto 77 | grep -q '^$sub1 via $SEGMENT.1 '"
 
+# Tombstones: h4 forgets a dead member after its (short) retention, keeps the tombstone in its
+# state file, and has it again after a planned restart.
+add_host 4
+add_host 5
+start_agent 4 --metrics "$M" --dead-retention 2s --grace-period 2s
+start_agent 5
+check "h4 sees h5 alive" wait_for 15 state_is 4 h5 alive
+h5_id=$(shoal_at 4 members --json | jq -r '.[] | select(.name == "h5") | .id')
+stop_agent 5 KILL
+ms=$(wait_for 20 grep -q "^tombstone $h5_id" "$E2E_DIR/h4/state/state")
+check "a forgotten member's tombstone reaches the state file (${ms:-never} ms)" test -n "$ms"
+check "metrics: one tombstone" wait_for 5 metric_is 4 shoal_tombstones 1
+stop_agent 4 TERM
+start_agent 4 --metrics "$M" --dead-retention 2s --grace-period 2s
+check "after a planned restart the tombstone is back" wait_for 10 metric_is 4 shoal_tombstones 1
+check "... and still in the state file" grep -q "^tombstone $h5_id" "$E2E_DIR/h4/state/state"
+stop_agent 4 KILL
+
 # SIGINT: STOPPING=1.
 # /readyz during the graceful leave: once it said "stopping", it must never say ready again (the
 # once-a-second publish used to, for as long as the leave took).

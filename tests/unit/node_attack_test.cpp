@@ -313,3 +313,27 @@ TEST(NodeAttackTombstones, AForgottenMembersAnnouncementIsAReplay) {
     EXPECT_EQ(h.state("C"), MemberState::Alive);
     EXPECT_FALSE(h.node.tombstones().find(h.id("C")));
 }
+
+// What a sender gets rejected is logged once per 10 s per sender: a flood from one neither
+// floods the log nor hides another sender's line.
+TEST_F(NodeAttack, RejectionsAreLoggedOncePerTenSecondsPerSender) {
+    auto warnings = [&] {
+        std::size_t n = 0;
+        for (const auto& l : h.logs()) n += l.level == LogLevel::Warn;
+        return n;
+    };
+    const std::size_t before = warnings();
+    std::vector<std::uint8_t> junk(64, 0xab);
+    junk[0] = kProtocolVersion;  // no key opens it
+    for (int i = 0; i < 100; ++i) h.deliver_bytes(kStranger, junk);
+    Alive bad = h.alive("F", 1);
+    bad.name = "bad name";
+    for (int i = 0; i < 100; ++i) h.deliver("B", {bad});
+    EXPECT_EQ(warnings(), before + 2);
+    h.advance(10s);
+    h.deliver_bytes(kStranger, junk);
+    h.deliver("B", {bad});
+    EXPECT_EQ(warnings(), before + 4);
+    EXPECT_EQ(h.node.stats().dropped[static_cast<int>(DropReason::Unauthenticated)], 101u);
+    EXPECT_EQ(rejected(Rejection::MalformedName), 101u);
+}
