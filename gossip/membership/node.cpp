@@ -188,8 +188,12 @@ void Node::broadcast(const NodeId& about, const Message& m) {
     std::vector<std::uint8_t> enc;
     encode_message(m, enc);
     queue_.push(about, std::move(enc));
-    if (!gossip_scheduled_) {
+    // Our own news goes out now, not at the next gossip tick, which other news (the members a
+    // join has just learned) may have pushed a gossip interval away: a restarted member's routes
+    // and a refutation wait for it.
+    if (!gossip_scheduled_ || (about == cfg_.id && gossip_due_ > now_)) {
         gossip_scheduled_ = true;
+        gossip_due_ = now_;
         schedule(now_, TimerKind::Gossip);
     }
 }
@@ -211,7 +215,8 @@ void Node::gossip_now() {
     }
     if (!queue_.empty()) {
         gossip_scheduled_ = true;
-        schedule(now_ + cfg_.timing.gossip_interval, TimerKind::Gossip);
+        gossip_due_ = now_ + cfg_.timing.gossip_interval;
+        schedule(gossip_due_, TimerKind::Gossip);
     }
 }
 
@@ -247,7 +252,9 @@ void Node::advance(Time now) {
             case TimerKind::ProbeFinal: on_probe_final(now, t.seq); break;
             case TimerKind::Relay: on_relay_timer(now, t.seq); break;
             case TimerKind::Suspicion: on_suspicion_timeout(now, t.id, t.epoch); break;
-            case TimerKind::Gossip: gossip_now(); break;
+            case TimerKind::Gossip:
+                if (t.when == gossip_due_) gossip_now();  // else moved earlier: already done
+                break;
             case TimerKind::AntiEntropy: on_anti_entropy_tick(now); break;
             case TimerKind::JoinCheck: on_join_check(now); break;
             case TimerKind::Reconnect: on_reconnect_tick(now); break;

@@ -332,6 +332,7 @@ class Node {
     std::uint8_t in_version_ = kProtocolVersion;
     bool cloned_ = false;
     bool gossip_scheduled_ = false;
+    Time gossip_due_{};  // when the pending gossip round runs; a timer for another time is stale
 
     std::optional<SyncSession> sync_;
     int joins_sent_ = 0;  // while accepting protocol 1, join attempts alternate between versions

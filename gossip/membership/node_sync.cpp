@@ -166,8 +166,12 @@ void Node::request_missing(Time) {
 void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     // Only pages of the transfer we asked for, from the peer we asked (while joining: any of our
     // seeds) are merged: an unsolicited page could carry anything, at any age.
-    bool from_peer = sync_ && (sync_->peer ? *sync_->peer == from : is_seed(from));
-    if (!from_peer || c.session != sync_->id) {
+    bool ours = sync_ && c.session == sync_->id;
+    bool from_peer = ours && (sync_->peer ? *sync_->peer == from : is_seed(from));
+    if (!from_peer) {
+        // Every seed answers a join; the first to answer serves the rest. The others' pages are
+        // expected, dropped without a word.
+        if (ours && sync_->join && is_seed(from)) return;
         reject(now, Rejection::Unsolicited, from, c.start);
         return;
     }

@@ -381,3 +381,16 @@ TEST_F(NodeSelf, AStaleLeftAboutUsIsIgnored) {
     EXPECT_TRUE(h.sent().empty());
     EXPECT_TRUE(h.events().empty());
 }
+
+// Our own announcement does not wait for a gossip round other news has already scheduled: a
+// refutation (or a restarted member's first announcement) goes out at once.
+TEST_F(NodeSelf, OurAnnouncementIsGossipedAtOnceWhileOtherNewsIsQueued) {
+    h.deliver("B", {h.alive("F", 1)});  // news: one round now, the next a gossip interval away
+    (void)h.sent();
+    h.advance(10ms);
+    h.deliver("C", {Suspect{NodeHarness::kSelfId, NodeHarness::kSelfInc, h.id("C")}});
+    std::size_t carrying = 0;
+    for (const auto& s : h.sent())
+        for (const auto& t : s.text) carrying += t == h.alive_text("S", NodeHarness::kSelfInc + 1);
+    EXPECT_GE(carrying, 1u + 4u);  // back to C, and a gossip round to fanout members
+}
