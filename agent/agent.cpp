@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "agent/agent_loop.hpp"
+#include "common/sockaddr.hpp"
 #include "netlink/interfaces.hpp"
 
 namespace shoal::agent {
@@ -33,14 +34,6 @@ bool has_net_admin() {
         }
     }
     return false;
-}
-
-sockaddr_in to_sockaddr(const Address& a) {
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = htonl(a.ip);
-    to.sin_port = htons(a.port);
-    return to;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/sockaddr.hpp"
 #include "gossip/ownership/network_config.hpp"
 #include "gossip/wire/announcement.hpp"
 #include "gossip/wire/wire.hpp"
@@ -77,14 +78,6 @@ Options parse(int argc, char** argv) {
         usage("--key, --network and --to are required");
     if (o.count < 1 || o.rate <= 0 || o.ports < 1) usage("--count, --rate, --ports must be > 0");
     return o;
-}
-
-sockaddr_in to_sockaddr(const Address& a) {
-    sockaddr_in s{};
-    s.sin_family = AF_INET;
-    s.sin_addr.s_addr = htonl(a.ip);
-    s.sin_port = htons(a.port);
-    return s;
 }
 
 // A socket connected to the victim, so that getsockname gives the source the victim will see.
