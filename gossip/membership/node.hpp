@@ -295,7 +295,7 @@ class Node {
     void on_sync_chunk(Time now, const Address& from, const SyncChunk& c);
     void on_sync_retry(Time now, std::uint64_t session);
     // Tombstones a page of our own transfer carries: remembered unless we hold the member.
-    void merge_tombstones(const std::vector<Tombstone>& ts);
+    void merge_tombstones(Time now, const Address& from, const std::vector<Tombstone>& ts);
     void start_sync(Time now, const Address& peer, bool join);
     void request_missing(Time now);
     void merge_record(Time now, const Address& from, const MemberRecord& r);

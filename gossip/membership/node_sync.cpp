@@ -181,7 +181,7 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
         if (stopped()) break;
     }
     merging_own_transfer_ = false;
-    if (!stopped()) merge_tombstones(c.tombstones);
+    if (!stopped()) merge_tombstones(now, from, c.tombstones);
     if (stopped() || !sync_) return;
     if (!sync_->peer) sync_->peer = from;  // the first seed to answer serves the rest
     if (sync_->join && !joined()) {
@@ -202,11 +202,18 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
     if (c.last_in_batch) request_missing(now);
 }
 
-void Node::merge_tombstones(const std::vector<Tombstone>& ts) {
+void Node::merge_tombstones(Time now, const Address& from, const std::vector<Tombstone>& ts) {
     for (const auto& t : ts) {
+        // A tombstone is the transfer peer's word, unsigned: one near 2^32 would lift us to where
+        // we could refute no more, or shut a member out for good. Honest incarnations grow by
+        // one per refutation and never come near 2^31.
+        if (t.inc >= kMaxLearnedTombstoneInc) {
+            reject(now, Rejection::Unannounced, from, t.id);
+            continue;
+        }
         if (t.id == cfg_.id) {
             // Our own, from a life our state file does not know of (it was lost): go above it.
-            if (t.inc >= incarnation() && t.inc < UINT32_MAX && !leaving()) {
+            if (t.inc >= incarnation() && !leaving()) {
                 if (announced_) {
                     announce_self(t.inc + 1);
                 } else {

@@ -12,6 +12,9 @@
 
 namespace shoal {
 
+// The highest incarnation a tombstone learned from a state transfer may carry (docs/SECURITY.md).
+inline constexpr std::uint32_t kMaxLearnedTombstoneInc = std::uint32_t{1} << 31;
+
 class Tombstones {
   public:
     explicit Tombstones(std::size_t cap) : cap_(cap) {}

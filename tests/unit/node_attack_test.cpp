@@ -337,3 +337,34 @@ TEST_F(NodeAttack, RejectionsAreLoggedOncePerTenSecondsPerSender) {
     EXPECT_EQ(h.node.stats().dropped[static_cast<int>(DropReason::Unauthenticated)], 101u);
     EXPECT_EQ(rejected(Rejection::MalformedName), 101u);
 }
+
+// Tombstones in a state transfer are the peer's word, unsigned: one near 2^32 about us would
+// lift our incarnation to where we could refute no more, one about another member would shut
+// it out for good. Above 2^31 they are dropped; below, ours lifts us above it.
+TEST(NodeAttackTombstones, ATransferredTombstoneNearTheTopIsDropped) {
+    NodeHarness h;
+    auto chunk = NodeHarness::chunk(0, {h.record("A", MemberState::Alive, 5)});
+    for (const auto& s : h.sent())
+        for (const auto& m : s.msgs)
+            if (auto* p = std::get_if<SyncPull>(&m)) chunk.session = p->session;
+    chunk.tombstones = {Tombstone{NodeHarness::kSelfId, UINT32_MAX - 1},
+                        Tombstone{h.id("F"), kMaxLearnedTombstoneInc}};
+    h.deliver("A", {chunk});
+    ASSERT_TRUE(h.node.joined());
+    EXPECT_EQ(h.node.incarnation(), NodeHarness::kSelfInc);
+    EXPECT_FALSE(h.node.tombstones().find(h.id("F")));
+    EXPECT_EQ(h.node.stats().rejected[static_cast<int>(Rejection::Unannounced)], 2u);
+    h.deliver("B", {h.alive("F", 3)});
+    EXPECT_EQ(h.state("F"), MemberState::Alive);
+}
+
+TEST(NodeAttackTombstones, OurOwnTombstoneLiftsUsAboveIt) {
+    NodeHarness h;
+    auto chunk = NodeHarness::chunk(0, {h.record("A", MemberState::Alive, 5)});
+    for (const auto& s : h.sent())
+        for (const auto& m : s.msgs)
+            if (auto* p = std::get_if<SyncPull>(&m)) chunk.session = p->session;
+    chunk.tombstones = {Tombstone{NodeHarness::kSelfId, 40}};
+    h.deliver("A", {chunk});
+    EXPECT_EQ(h.node.incarnation(), 41u);
+}
