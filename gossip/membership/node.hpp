@@ -248,10 +248,11 @@ class Node {
     Dead our_dead(const Member& m) const;
     void on_suspect(Time now, const Address& from, const Suspect& s);
     // `s` checked (or our transfer peer's own word): suspect `s.id`, or count a confirmation.
-    void apply_suspect(Time now, const Suspect& s);
+    void apply_suspect(Time now, const Suspect& s, bool relay = true);
     void on_dead(Time now, const Address& from, const Dead& d);
+    void take_dead_vote(Time now, Member& m, const Dead& d);
     void on_left(Time now, const Address& from, const Left& l);
-    void suspect_member(Time now, Member& m, const Suspect& s);
+    void suspect_member(Time now, Member& m, const Suspect& s, bool relay = true);
     // An announcement of ours made by another start than this one.
     bool other_boot(const Announcement& a) const;
     void clone_detected(const Address& from, const Alive& a);

@@ -230,12 +230,12 @@ void Node::reschedule_suspicion(Member& m) {
     schedule(m.suspicion->deadline(), TimerKind::Suspicion, 0, m.id(), ++m.timer_epoch);
 }
 
-void Node::suspect_member(Time now, Member& m, const Suspect& s) {
+void Node::suspect_member(Time now, Member& m, const Suspect& s, bool relay) {
     const NodeId& from = s.from;
     if (m.state == MemberState::Suspect && m.suspicion) {
         if (m.suspicion->confirm(from)) {
             reschedule_suspicion(m);
-            broadcast(m.id(), s);
+            if (relay) broadcast(m.id(), s);
         }
         return;
     }
@@ -247,7 +247,7 @@ void Node::suspect_member(Time now, Member& m, const Suspect& s) {
     table_.set_state(m, MemberState::Suspect, now);
     m.suspicion.emplace(from, needed, min, max, now);
     reschedule_suspicion(m);
-    broadcast(m.id(), s);
+    if (relay) broadcast(m.id(), s);
     if (from == cfg_.id) {
         ++stats_.suspicions_raised;
         send(m.info.addr, {s});  // buddy system: tell the suspect directly
@@ -283,12 +283,12 @@ void Node::on_suspect(Time now, const Address& from, const Suspect& s) {
     apply_suspect(now, s);
 }
 
-void Node::apply_suspect(Time now, const Suspect& s) {
+void Node::apply_suspect(Time now, const Suspect& s, bool relay) {
     Member* m = table_.find(s.id);
     if (!m || !is_live(m->state)) return;
     // Members hold no state above their signed incarnation, so s.inc is the one we hold.
     bool fresh = m->state != MemberState::Suspect;
-    suspect_member(now, *m, s);
+    suspect_member(now, *m, s, relay);
     // A fresh suspicion raised by someone else: a few members re-probe the suspect themselves,
     // so a member that is really gone collects independent confirmations within one probe.
     if (fresh && s.from != cfg_.id && !leaving()) {
@@ -329,9 +329,34 @@ void Node::on_dead(Time now, const Address& from, const Dead& d) {
     Member* m = table_.find(d.id);
     if (!m || d.inc < m->inc() || !is_live(m->state) || !within_signed(now, from, *m, d.inc))
         return;
+    if (m->state == MemberState::Suspect && m->suspicion && !m->suspicion->would_vote(d.from))
+        return;
     if (!accuser_signed(now, from, Accusation::Dead, d.id, d.inc, d.from, d.sig)) return;
-    transition(now, *m, MemberState::Dead, d, LogLine::Level::Warn,
-               "member dead: " + describe(*m) + ", reported by " + d.from.short_hex());
+    // Our own verdict travelling back after the member refuted to someone else: stale.
+    if (d.from == cfg_.id) return;
+    take_dead_vote(now, *m, d);
+}
+
+void Node::take_dead_vote(Time now, Member& m, const Dead& d) {
+    // One member's verdict is its suspicion and no more: a key holder may lie, and believing it
+    // would withdraw a healthy member's route everywhere. We suspect the member (and, as every
+    // suspector, check it ourselves before our timeout ends) and relay the signed verdict, which
+    // is dead on our own timeout or on kDeadVotesNeeded distinct verdicts.
+    if (m.state != MemberState::Suspect || !m.suspicion)
+        apply_suspect(now, Suspect{d.id, d.inc, d.from, {}}, false);
+    else if (m.suspicion->confirm(d.from))
+        reschedule_suspicion(m);
+    if (m.state != MemberState::Suspect || !m.suspicion || !m.suspicion->vote_dead(d.from)) return;
+    // Only members other than us and the accused can vote.
+    int possible = static_cast<int>(table_.live_count()) - 2;
+    if (possible >= kDeadVotesNeeded && m.suspicion->dead_votes() >= kDeadVotesNeeded) {
+        transition(now, m, MemberState::Dead, d, LogLine::Level::Warn,
+                   "member dead: " + describe(m) + ", verdicts of " +
+                       std::to_string(m.suspicion->dead_votes()) + " members, the last by " +
+                       d.from.short_hex());
+        return;
+    }
+    broadcast(m.id(), d);
 }
 
 void Node::on_left(Time now, const Address& from, const Left& l) {

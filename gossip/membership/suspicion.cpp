@@ -29,6 +29,17 @@ bool Suspicion::confirm(const NodeId& from) {
     return true;
 }
 
+bool Suspicion::would_vote(const NodeId& from) const {
+    return dead_voters_.size() < kDeadVotesNeeded &&
+           std::find(dead_voters_.begin(), dead_voters_.end(), from) == dead_voters_.end();
+}
+
+bool Suspicion::vote_dead(const NodeId& from) {
+    if (!would_vote(from)) return false;
+    dead_voters_.push_back(from);
+    return true;
+}
+
 Time Suspicion::deadline() const {
     if (needed_ == 0) return start_ + min_;
     double frac = std::log(confirmations() + 1.0) / std::log(needed_ + 1.0);

@@ -242,6 +242,37 @@ TEST_P(Adversary, OneKeyHolderCannotForgeOthersConfirmations) {
 // A copied disk image (same node key, same state) started on another host: it finds its key
 // alive elsewhere in its first state transfer and stops before announcing, so the original keeps
 // its subnet and its peers never see a refutation war.
+// A signed dead verdict is its accuser's word. Believed on its own, one key holder withdrew a
+// healthy member's route on every host, and again at each incarnation it refuted to. It is one
+// accuser's suspicion: the others check the member themselves, and it refutes.
+TEST_P(Adversary, OneMembersDeadVerdictKillsNobody) {
+    SimCluster s(6, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    Mallory m(GetParam() + 9000);
+    for (auto i : c.running()) m.announce(c, i, 1, std::nullopt);
+    ASSERT_TRUE(c.run_until([&] { return c.quiet(); }, 10s));
+    const std::size_t victim = 2;
+    const NodeId vid = c.at(victim).id;
+    const std::uint32_t first_inc = c.at(victim).node->node().incarnation();
+    for (int round = 0; round < 4; ++round) {
+        // At the incarnation the victim holds now, which everyone has seen it sign.
+        const std::uint32_t inc = c.at(victim).node->node().incarnation();
+        for (auto i : c.running())
+            if (i != victim)
+                m.send(
+                    c, i,
+                    {Dead{vid, inc, m.id.id(), sign_accusation(m.id, Accusation::Dead, vid, inc)}});
+        c.run_for(5s);
+    }
+    EXPECT_EQ(s.false_deaths(), 0u);
+    EXPECT_TRUE(s.events(victim, MemberEvent::Kind::Dead).empty());
+    // The verdicts were taken as suspicions, each refuted: not dropped unread.
+    EXPECT_GE(c.at(victim).node->node().incarnation(), first_inc + 4);
+    EXPECT_FALSE(s.events(victim, MemberEvent::Kind::Suspect).empty());
+    EXPECT_TRUE(c.all_see_alive(s.all()));
+}
+
 TEST_P(Adversary, ACloneStopsBeforeAnnouncing) {
     SimCluster s(5, GetParam());
     auto& c = s.c();

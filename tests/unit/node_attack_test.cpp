@@ -71,7 +71,7 @@ TEST(NodeAttackSigned, AnUnsignedLeaveAboveTheSignedIncarnationIsDropped) {
     ASSERT_NO_FATAL_FAILURE(h.join());
     ASSERT_NO_FATAL_FAILURE(h.quiesce());
     auto rejected = [&](Rejection r) { return h.node.stats().rejected[static_cast<int>(r)]; };
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B"), {'b'}}});  // signed by b (HoldCredentials)
+    h.deliver_death("C", 5);
     ASSERT_EQ(h.state("C"), MemberState::Dead);
     h.deliver("B", {Left{h.id("C"), UINT32_MAX, {}}});
     EXPECT_EQ(h.state("C"), MemberState::Dead);
@@ -291,7 +291,7 @@ TEST(NodeAttackTombstones, AForgottenMembersAnnouncementIsAReplay) {
     t.dead_retention = 30s;
     NodeHarness h(1, true, nullptr, t);
     ASSERT_NO_FATAL_FAILURE(h.join());
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
+    h.deliver_death("C", 5);
     ASSERT_EQ(h.state("C"), MemberState::Dead);
     h.responsive.erase("C");
     h.advance(60s);

@@ -208,6 +208,17 @@ class NodeHarness {
     void deliver(const std::string& from, const std::vector<Message>& msgs) {
         deliver(addr(from), msgs);
     }
+    // Dead verdicts about `victim` by two other members, relayed by B: one member's verdict is
+    // only its suspicion, two make a member dead. Signed as HoldCredentials signs: the name.
+    void deliver_death(const std::string& victim, std::uint32_t inc) {
+        std::vector<Message> verdicts;
+        for (const char* by : {"A", "B", "C"}) {
+            if (victim == by || verdicts.size() == 2) continue;
+            const std::string& name = member(by)->info.name;
+            verdicts.push_back(Dead{id(victim), inc, id(by), {name.begin(), name.end()}});
+        }
+        deliver("B", verdicts);
+    }
     // Moves the clock to `to`, firing every timer on the way at its due time.
     void advance_to(Time to) {
         while (auto t = node.poll_timeout()) {

@@ -50,8 +50,8 @@ TEST_F(NodeMerge, AliveWithHigherIncarnationClearsASuspicion) {
 }
 
 TEST_F(NodeMerge, AliveWithEqualIncarnationNeverOverridesSuspectDeadOrLeft) {
-    h.deliver("B", {Suspect{h.id("C"), 5, h.id("B")}, Dead{h.id("D"), 5, h.id("B")},
-                    Left{h.id("E"), 5, {}}});
+    h.deliver_death("D", 5);
+    h.deliver("B", {Suspect{h.id("C"), 5, h.id("B")}, Left{h.id("E"), 5, {}}});
     ASSERT_EQ(h.state("C"), MemberState::Suspect);
     ASSERT_EQ(h.state("D"), MemberState::Dead);
     ASSERT_EQ(h.state("E"), MemberState::Left);
@@ -76,7 +76,7 @@ TEST_F(NodeMerge, AliveWithEqualIncarnationNeverOverridesSuspectDeadOrLeft) {
 }
 
 TEST_F(NodeMerge, AliveWithLowerIncarnationIsIgnored) {
-    h.deliver("B", {Dead{h.id("D"), 5, h.id("B")}});
+    h.deliver_death("D", 5);
     (void)h.sent();
     (void)h.events();
     Alive c = h.alive("C", 4);
@@ -92,7 +92,7 @@ TEST_F(NodeMerge, AliveWithLowerIncarnationIsIgnored) {
 }
 
 TEST_F(NodeMerge, AliveBringsAMemberBackFromDead) {
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
+    h.deliver_death("C", 5);
     ASSERT_EQ(h.state("C"), MemberState::Dead);
     (void)h.sent();
     (void)h.events();
@@ -204,7 +204,8 @@ TEST_F(NodeMerge, SuspectBelowTheIncarnationIsIgnored) {
 }
 
 TEST_F(NodeMerge, SuspectOfADeadOrLeftMemberIsIgnored) {
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}, Left{h.id("D"), 5, {}}});
+    h.deliver_death("C", 5);
+    h.deliver("B", {Left{h.id("D"), 5, {}}});
     (void)h.sent();
     (void)h.events();
     h.deliver("B", {Suspect{h.id("C"), 5, h.id("B")}, Suspect{h.id("C"), 6, h.id("B")},
@@ -219,16 +220,39 @@ TEST_F(NodeMerge, SuspectOfADeadOrLeftMemberIsIgnored) {
 
 // ---- dead and left -----------------------------------------------------------------------------
 
-TEST_F(NodeMerge, DeadAtTheIncarnationMakesALiveMemberDead) {
+// One member's verdict is its suspicion: the member is suspect, the signed verdict is relayed
+// (others count it), and we check the member ourselves before our own timeout.
+TEST_F(NodeMerge, OneDeadVerdictMakesALiveMemberSuspectAndIsRelayed) {
     h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
-    EXPECT_EQ(h.state("C"), MemberState::Dead);
+    EXPECT_EQ(h.state("C"), MemberState::Suspect);
     EXPECT_EQ(h.inc("C"), 5u);
+    EXPECT_EQ(h.events(), Strings{h.ev("suspect", "C", 5)});
+    // Our own check first (every suspector of a small cluster probes a fresh suspect), then the
+    // verdict gossiped to the others.
+    auto out = h.sent();
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out.front().to, h.addr("C"));
+    EXPECT_TRUE(out.front().text.front().starts_with("ping(")) << out.front().text.front();
+    out.erase(out.begin());
+    expect_gossip(h, out, {"dead(C, 5, from B)"}, without(kPeers, "C"));
+    // The same verdict again is no second vote.
+    h.deliver("D", {Dead{h.id("C"), 5, h.id("B")}});
+    EXPECT_EQ(h.state("C"), MemberState::Suspect);
+}
+
+TEST_F(NodeMerge, DeadVerdictsOfTwoMembersMakeALiveMemberDead) {
+    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
+    (void)h.sent();
+    (void)h.events();
+    h.deliver("D", {Dead{h.id("C"), 5, h.id("D")}});
+    EXPECT_EQ(h.state("C"), MemberState::Dead);
     EXPECT_EQ(h.events(), Strings{h.ev("dead", "C", 5)});
-    expect_gossip(h, h.sent(), {"dead(C, 5, from B)"}, without(kPeers, "C"));
+    h.advance(100ms);
+    expect_gossip(h, h.sent(), {"dead(C, 5, from D)"}, without(kPeers, "C"));
 }
 
 TEST_F(NodeMerge, DeadMakesASuspectMemberDeadAndEndsItsSuspicion) {
-    h.deliver("B", {Suspect{h.id("D"), 5, h.id("B")}});
+    h.deliver("B", {Suspect{h.id("D"), 5, h.id("B")}, Dead{h.id("D"), 5, h.id("B")}});
     (void)h.sent();
     (void)h.events();
     h.deliver("E", {Dead{h.id("D"), 5, h.id("E")}});
@@ -254,9 +278,9 @@ TEST_F(NodeMerge, DeadBelowTheIncarnationOrOfADeadMemberIsIgnored) {
     EXPECT_EQ(h.state("C"), MemberState::Alive);
     EXPECT_TRUE(h.events().empty());
     EXPECT_TRUE(h.sent().empty());
-    h.deliver("B", {Dead{h.id("D"), 5, h.id("B")}});
+    h.deliver_death("D", 5);
     (void)h.sent();
-    EXPECT_EQ(h.events(), Strings{h.ev("dead", "D", 5)});
+    EXPECT_EQ(h.events(), (Strings{h.ev("suspect", "D", 5), h.ev("dead", "D", 5)}));
     h.deliver("E", {Dead{h.id("D"), 5, h.id("E")}, Dead{h.id("D"), 6, h.id("E")}});
     EXPECT_EQ(h.inc("D"), 5u);
     EXPECT_TRUE(h.events().empty());
@@ -276,7 +300,7 @@ TEST_F(NodeMerge, LeftAtTheIncarnationMakesALiveMemberLeft) {
 }
 
 TEST_F(NodeMerge, LeftAboveTheIncarnationMakesADeadMemberLeftAtIt) {
-    h.deliver("B", {Dead{h.id("D"), 5, h.id("B")}});
+    h.deliver_death("D", 5);
     (void)h.sent();
     (void)h.events();
     h.deliver("E", {Left{h.id("D"), 6, {}}});

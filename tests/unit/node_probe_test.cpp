@@ -281,7 +281,7 @@ TEST_F(NodeProbe, PingReqAboutUsIsAckedDirectly) {
 }
 
 TEST_F(NodeProbe, DeadMemberThatPingsUsIsToldItsRecord) {
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
+    h.deliver_death("C", 5);
     h.advance(200ms);  // the death has been gossiped its full number of times
     ASSERT_EQ(h.node.pending_broadcasts(), 0u);
     (void)h.sent();
@@ -315,7 +315,7 @@ TEST_F(NodeProbe, DeadMemberThatPingsUsIsToldItsRecord) {
 // incarnation we hold dead, and its digest) is answered with our digest and a pull; the digests
 // differ, so it pulls our table in turn and finds its record there.
 TEST_F(NodeProbe, DeadMembersReconnectProbeLeadsItToItsRecord) {
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B")}});
+    h.deliver_death("C", 5);
     h.advance(200ms);
     (void)h.sent();
     (void)h.events();

@@ -161,7 +161,8 @@ TEST_F(NodeSync, DeadRecordOfUsIsRefutedAtOnce) {
 }
 
 TEST_F(NodeSync, ServedTableCarriesDeathsWithTheirAgeButNotSuspicions) {
-    h.deliver("B", {Suspect{h.id("D"), 5, h.id("B")}, Dead{h.id("C"), 5, h.id("B")}});
+    h.deliver_death("C", 5);
+    h.deliver("B", {Suspect{h.id("D"), 5, h.id("B")}});
     h.advance(250ms);
     (void)h.sent();
     h.deliver("E", {SyncPull{42, NodeId{}, 16}});

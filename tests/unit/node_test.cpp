@@ -195,7 +195,7 @@ TEST_F(NodeSignedLeave, SignedLeaveOfALiveMemberMakesItLeft) {
 }
 
 TEST_F(NodeSignedLeave, UnsignedLeaveOfADeadMemberIsAForceLeave) {
-    h.deliver("B", {Dead{h.id("C"), 5, h.id("B"), {'b'}}});  // signed by b (HoldCredentials)
+    h.deliver_death("C", 5);
     h.advance(200ms);
     (void)h.sent();
     (void)h.events();
@@ -326,10 +326,10 @@ TEST_F(NodeLeave, LeaveCompletesAfterLeaveTimeoutWhenItCannotSpread) {
     const Time left_at = h.now;
     h.leave();
     (void)h.sent();
-    // Every other member dies: nobody is left to gossip the leave to.
-    std::vector<Message> deaths;
-    for (const auto& n : kPeers) deaths.push_back(Dead{h.id(n), 5, h.id("B")});
-    h.deliver("B", deaths);
+    // Every other member leaves: nobody is left to gossip our leave to.
+    std::vector<Message> leaves;
+    for (const auto& n : kPeers) leaves.push_back(Left{h.id(n), 5, {}});
+    h.deliver("B", leaves);
     EXPECT_EQ(h.node.members().live_count(), 0u);
     (void)h.events();
     h.advance_to(left_at + 2s - 1us);
