@@ -58,11 +58,16 @@ std::string Agent::status_line() const {
 }
 
 std::string Agent::metrics_text() const {
+    std::size_t uncertified =
+        cfg_.admission == AdmissionMode::Off ? 0 : node_->uncertified_members();
     return render_metrics({node_->node(), own_subnet(), route_counters_, SHOAL_VERSION_STRING,
-                           to_string(cfg_.profile), to_seconds(monotonic_now() - started_)});
+                           to_string(cfg_.profile), to_seconds(monotonic_now() - started_),
+                           uncertified});
 }
 
 void Agent::publish() {
+    // Each second: certificate expiry follows the wall clock, which NTP may set only now.
+    if (node_) node_->set_wall_clock(static_cast<std::uint64_t>(::time(nullptr)));
     if (http_) {
         http_->heartbeat();
         http_->publish(metrics_text(), not_ready());
@@ -108,6 +113,17 @@ int Agent::prepare() {
     if (identity_->created)
         log_(LogLevel::Info, "created a new node identity " + identity_->identity.id().hex() +
                                  " in " + cfg_.state_dir);
+    if (cfg_.cert && cfg_.cert->node != identity_->identity.public_key()) {
+        log_(LogLevel::Error, "node-cert: " + cfg_.node_cert +
+                                  " certifies another node key than this node's (" +
+                                  cfg_.state_dir +
+                                  "/node.key); issue one for the key `shoal identity show` "
+                                  "prints");
+        return 2;
+    }
+    if (cfg_.admission == AdmissionMode::Permissive && !cfg_.cert)
+        log_(LogLevel::Warn, "admission = permissive and no node-cert at " + cfg_.node_cert +
+                                 ": this node is admitted only while admission is not enforced");
     auto state = load_state(cfg_.state_dir, cfg_.network);
     if (!state) {
         log_(LogLevel::Error, state.error());
@@ -167,9 +183,12 @@ int Agent::run() {
     nc.timing = cfg_.timing;
     nc.accept_protocol_1 = cfg_.accept_protocol_1;
     const Identity& id = identity_->identity;
+    AdmissionPolicy admission{
+        cfg_.admission, cfg_.cas, {}, static_cast<std::uint64_t>(::time(nullptr))};
     node_ = std::make_unique<SubnetNode>(
-        SubnetNodeConfig{nc, cfg_.network, cfg_.grace, SHOAL_VERSION_STRING}, id, cfg_.keyring,
-        Rng::from_os(), monotonic_now(), saved_.node);
+        SubnetNodeConfig{nc, cfg_.network, cfg_.grace, SHOAL_VERSION_STRING, admission,
+                         cfg_.certificate},
+        id, cfg_.keyring, Rng::from_os(), monotonic_now(), saved_.node);
     log_(LogLevel::Info, "member " + cfg_.name + " (" + id.id().short_hex() + ", " +
                              self.to_string() + ") starting on " + cfg_.iface + ", network " +
                              cfg_.network.describe());
@@ -182,6 +201,7 @@ int Agent::run() {
         log_(LogLevel::Error, listening.error());
         shutdown(1);
     }
+    load_revocations("");
     pump();
     if (phase_ == Phase::Starting) {
         // Serving: sockets bound and our routes already in the kernel adopted (kept, none

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "agent/credential_files.hpp"
 #include "gossip/wire/member_name.hpp"
 #include "netlink/interfaces.hpp"
 
@@ -25,6 +26,7 @@ struct AgentOptions::Raw {
         log_level = "info", grace_period = "24h", metrics;
     bool leave_on_terminate = false;
     bool accept_protocol_1 = false;
+    std::string admission = "off", ca_file, node_cert, revocations_file;
     std::map<std::string, std::string> timers;  // setting name -> value, only those given
     std::string config;
     CLI::App* cmd = nullptr;
@@ -137,6 +139,17 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
                   "During a rolling upgrade from protocol 1 (shoal 0.1): accept its datagrams and "
                   "unsigned accusations; turn off once every host runs protocol 2")
         ->envname("SHOAL_ACCEPT_PROTOCOL_1");
+    cmd->add_option("--admission", r.admission,
+                    "Node certificates: off, permissive (admit all, count the uncertified) or "
+                    "enforce (admit only members certified by a CA in ca-file)")
+        ->capture_default_str();
+    cmd->add_option("--ca-file", r.ca_file,
+                    "Trusted CA public keys, one 'shoal-ca-pub' line each (admission on)");
+    cmd->add_option("--node-cert", r.node_cert,
+                    "This node's certificate (default: STATE_DIR/node.crt)");
+    cmd->add_option("--revocations-file", r.revocations_file,
+                    "CA-signed revocations (shoal ca revoke), read at start and on SIGHUP and "
+                    "gossiped to every member");
     cmd->add_option("--log-level", r.log_level, "debug, info, warn or error")
         ->capture_default_str();
     cmd->add_option("--grace-period", r.grace_period,
@@ -153,6 +166,71 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
 }
 
 namespace {
+// admission, ca-file, node-cert: the trust settings and this node's own certificate.
+struct AdmissionSettings {
+    const std::string &admission, &ca_file, &node_cert, &state_dir, &revocations_file;
+};
+Status finish_admission(const AdmissionSettings& r, AgentConfig& c) {
+    if (r.admission == "off")
+        c.admission = AdmissionMode::Off;
+    else if (r.admission == "permissive")
+        c.admission = AdmissionMode::Permissive;
+    else if (r.admission == "enforce")
+        c.admission = AdmissionMode::Enforce;
+    else
+        return Error{"admission: '" + r.admission + "' is not off, permissive or enforce"};
+    c.ca_file = r.ca_file;
+    c.node_cert = r.node_cert.empty() ? r.state_dir + "/node.crt" : r.node_cert;
+    c.revocations_file = r.revocations_file;
+    if (c.admission == AdmissionMode::Off) {
+        if (!c.revocations_file.empty())
+            return Error{
+                "revocations-file: set, but admission is off, which checks no "
+                "certificate; set admission (and ca-file) too"};
+        return {};
+    }
+    if (!c.revocations_file.empty()) {
+        if (auto revs = read_revocations(c.revocations_file); !revs)
+            return Error{"revocations-file: " + revs.error()};
+    }
+    if (c.ca_file.empty())
+        return Error{"ca-file: not set; admission = " + r.admission +
+                     " needs the CA public keys to trust (the ca.pub that `shoal ca init` made)"};
+    auto cas = read_ca_pubs(c.ca_file);
+    if (!cas) return Error{"ca-file: " + cas.error()};
+    c.cas = *cas;
+    const std::string how =
+        "; make one: run `shoal identity show` on this host, then on the CA's host `shoal ca "
+        "sign --ca-key ca.key --name NAME --node-pub FILE --out node.crt`, and copy node.crt "
+        "to " +
+        c.node_cert;
+    struct stat st {};
+    bool present = ::stat(c.node_cert.c_str(), &st) == 0;
+    if (!present) {
+        // Permissive runs without one (the agent says so); enforce does not start.
+        if (c.admission == AdmissionMode::Permissive) return {};
+        return Error{"node-cert: " + c.node_cert +
+                     " does not exist, and admission = enforce admits no node without a "
+                     "certificate" +
+                     how};
+    }
+    auto file = read_certificate(c.node_cert);
+    if (!file) return Error{"node-cert: " + file.error()};
+    if (std::find(c.cas.begin(), c.cas.end(), file->cert.ca) == c.cas.end())
+        return Error{"node-cert: " + c.node_cert + " is signed by a CA that is not in ca-file " +
+                     c.ca_file + how};
+    if (file->cert.subnet && !c.network.slot_of(*file->cert.subnet))
+        return Error{"node-cert: " + c.node_cert + " names subnet " +
+                     file->cert.subnet->to_string() + ", which is not one of network " +
+                     c.network.describe() + "'s subnets"};
+    auto now = static_cast<std::uint64_t>(::time(nullptr));
+    if (file->cert.not_after != 0 && now >= kPlausibleUnixTime && now > file->cert.not_after)
+        return Error{"node-cert: " + c.node_cert + " expired" + how};
+    c.certificate = std::move(file->bytes);
+    c.cert = std::move(file->cert);
+    return {};
+}
+
 // Feeds each `name = value` of the TOML file to the option of that name, unless a flag set it.
 std::string apply_config_file(CLI::App* cmd, const std::string& path) {
     std::vector<CLI::ConfigItem> items;
@@ -269,7 +347,19 @@ Result<AgentConfig> AgentOptions::finish() const {
         if (!a) return Error{"advertise: '" + r.advertise + "' is not an IPv4 address"};
         c.advertise = *a;
     }
+    if (auto admitted = finish_admission(
+            {r.admission, r.ca_file, r.node_cert, r.state_dir, r.revocations_file}, c);
+        !admitted)
+        return Error{admitted.error()};
     c.name = r.name;
+    if (c.cert) {
+        if (!r.name.empty() && r.name != c.cert->name)
+            return Error{"name: '" + r.name + "' differs from the name in node-cert " +
+                         c.node_cert + " ('" + c.cert->name +
+                         "'); under admission the certificate names the node: remove the name "
+                         "setting or issue a certificate for this name"};
+        c.name = c.cert->name;
+    }
     if (c.name.empty()) {
         char host[256] = {};
         if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])

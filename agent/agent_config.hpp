@@ -13,6 +13,7 @@
 #include "common/result.hpp"
 #include "gossip/membership/config.hpp"
 #include "gossip/membership/events.hpp"
+#include "gossip/ownership/admission.hpp"
 #include "gossip/ownership/network_config.hpp"
 #include "gossip/wire/keyring.hpp"
 
@@ -43,6 +44,14 @@ struct AgentConfig {
     std::string config_file;  // --config, re-read for log-level on SIGHUP
     Duration grace = 24h;
     std::optional<Address> metrics;  // where /metrics, /healthz, /readyz are served (off: nullopt)
+    AdmissionMode admission = AdmissionMode::Off;
+    std::string ca_file;
+    std::vector<PublicKey> cas;    // trusted CA keys, from ca-file
+    std::string node_cert;         // its path
+    std::string revocations_file;  // read at start and on SIGHUP (empty: none)
+    // This node's certificate (admission on and the file present): its name is our name.
+    std::vector<std::uint8_t> certificate;
+    std::optional<Certificate> cert;
 };
 
 // Registers every setting on `cmd` (the `agent` subcommand).

@@ -5,6 +5,7 @@
 
 #include "agent/agent_loop.hpp"
 #include "agent/control_replies.hpp"
+#include "agent/credential_files.hpp"
 #include "netlink/interfaces.hpp"
 
 namespace shoal::agent {
@@ -102,6 +103,23 @@ void Agent::on_kernel_event() {
     pump();
 }
 
+void Agent::load_revocations(const std::string& when) {
+    if (cfg_.revocations_file.empty()) return;
+    auto revs = read_revocations(cfg_.revocations_file);
+    if (!revs) {
+        log_(LogLevel::Error, when + "revocations not read: " + revs.error());
+        return;
+    }
+    std::size_t added = 0;
+    for (const auto& r : *revs)
+        if (node_->add_revocation(monotonic_now(), r)) ++added;
+    if (added > 0)
+        log_(LogLevel::Info, when + "applied " + std::to_string(added) + " new revocations of " +
+                                 std::to_string(revs->size()) + " in " + cfg_.revocations_file +
+                                 "; gossiping them");
+    pump();
+}
+
 void Agent::reload() {
     notify_.reloading();
     std::vector<int> lines;
@@ -121,6 +139,7 @@ void Agent::reload() {
         node_->set_keyring(std::move(*ring));
         key_lines_ = std::move(lines);
     }
+    load_revocations("SIGHUP: ");
     if (!cfg_.config_file.empty()) {
         auto level = read_log_level(cfg_.config_file);
         if (!level) {

@@ -56,6 +56,8 @@ class Agent {
     void save_state(bool membership_changed);
     void on_signal(int signum);
     void reload();
+    // Reads revocations-file and applies what is new (at start and on SIGHUP).
+    void load_revocations(const std::string& when);
     void on_kernel_event();
     Control::Reply handle_command(const std::string& line);
     // Once a second and after membership changes: the HTTP snapshot and the systemd status.

@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
     int rc = 0;
     auto run_simulate = shoal::cli::add_simulate(app);
     auto run_agent = shoal::cli::add_agent(app);
+    auto run_ca = shoal::cli::add_ca(app);
+    auto run_identity = shoal::cli::add_identity(app);
     auto clients = shoal::cli::add_clients(app);
     try {
         app.parse(argc, argv);
@@ -116,6 +118,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("keygen")) rc = run_keygen(keygen_out);
     if (app.got_subcommand("simulate")) rc = run_simulate();
     if (app.got_subcommand("agent")) rc = run_agent();
+    if (app.got_subcommand("ca")) rc = run_ca();
+    if (app.got_subcommand("identity")) rc = run_identity();
     for (auto& [name, run] : clients)
         if (app.got_subcommand(name)) rc = run();
     return rc;

@@ -96,6 +96,10 @@ std::string render_metrics(const MetricsInput& in) {
                  label("reason", to_string(static_cast<Rejection>(r))),
                  static_cast<double>(s.rejected[r]));
 
+    w.gauge("members_uncertified",
+            "Present members without a valid certificate (admitted only under admission = "
+            "permissive; zero when admission is off, which checks none).",
+            static_cast<double>(in.uncertified_members));
     w.counter("relays_refused_total",
               "Indirect-probe requests refused: a target unknown here or not at its address.",
               s.relays_refused);

@@ -25,6 +25,7 @@ struct MetricsInput {
     std::string version;
     std::string profile;
     double uptime_seconds = 0;
+    std::size_t uncertified_members = 0;  // admitted without a valid certificate (permissive)
 };
 
 std::string render_metrics(const MetricsInput& in);

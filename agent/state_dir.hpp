@@ -31,7 +31,8 @@ struct SavedState {
     std::vector<Address> peers;  // seeds for the next start, beyond the configured ones
     bool operator==(const SavedState& o) const {
         return node.incarnation == o.node.incarnation && node.claim == o.node.claim &&
-               node.boot == o.node.boot && node.tombstones == o.node.tombstones && peers == o.peers;
+               node.boot == o.node.boot && node.tombstones == o.node.tombstones &&
+               node.revocations == o.node.revocations && peers == o.peers;
     }
 };
 

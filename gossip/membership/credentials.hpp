@@ -52,6 +52,14 @@ class Credentials {
     // Whether `sig` is the signature of the member whose verified announcement is `accuser`.
     virtual bool check_accusation(const Announcement& accuser, Accusation kind, const NodeId& id,
                                   std::uint32_t inc, std::span<const std::uint8_t> sig) const = 0;
+
+    // Admission (certificates). A CA's revocation: true if it is valid, from a trusted CA and
+    // new; verify() then refuses the certificate it names.
+    virtual bool learn_revocation(const Revocation&) { return false; }
+    // Whether a member admitted with announcement `a` still is (not revoked since).
+    virtual bool still_admitted(const Announcement&) const { return true; }
+    // Every revocation learned, to pass on in state transfers and keep across restarts.
+    virtual std::vector<Revocation> revocations() const { return {}; }
 };
 
 }  // namespace shoal

@@ -327,6 +327,8 @@ void Node::handle_message(Time now, const Address& from, Message& msg) {
                 on_sync_pull(now, from, m);
             else if constexpr (std::is_same_v<T, SyncChunk>)
                 on_sync_chunk(now, from, m);
+            else if constexpr (std::is_same_v<T, Revoked>)
+                on_revoked(now, from, m);
         },
         msg);
 }

@@ -64,6 +64,12 @@ class Node {
     // Frees a dead member at once (as Serf's force-leave), or ends a restarting member's hold;
     // an error for a member that is alive or suspect here.
     [[nodiscard]] Status force_leave(Time now, const NodeId& id);
+    // A revocation from the operator (the revocations file): applied and gossiped like one
+    // received. False if it is not valid, not from a trusted CA, or known already.
+    bool add_revocation(Time now, const Revocation& r);
+    std::vector<Revocation> revocations() const {
+        return creds_ ? creds_->revocations() : std::vector<Revocation>{};
+    }
     // Forgotten members as the state file keeps them (NodeConfig::tombstones gives them back).
     const Tombstones& tombstones() const { return tombstones_; }
     // Our key is announced elsewhere under another boot nonce (a copied disk image): the node
@@ -252,6 +258,12 @@ class Node {
     void on_dead(Time now, const Address& from, const Dead& d);
     void take_dead_vote(Time now, Member& m, const Dead& d);
     void on_left(Time now, const Address& from, const Left& l);
+    void on_revoked(Time now, const Address& from, const Revoked& r);
+    // Members whose certificate is revoked leave the table's present members at once: no
+    // reservation, no route, nothing gossiped (every member learns the revocation itself).
+    void expel_revoked(Time now);
+    static NodeId revocation_key(const Revocation& r);
+    void send_revocations(const Address& to);
     void suspect_member(Time now, Member& m, const Suspect& s, bool relay = true);
     // An announcement of ours made by another start than this one.
     bool other_boot(const Announcement& a) const;

@@ -261,7 +261,8 @@ bool Node::accuser_signed(Time now, const Address& from, Accusation kind, const 
                           const std::vector<std::uint8_t>& sig) {
     if (!creds_ || (sig.empty() && cfg_.accept_protocol_1)) return true;
     const Member* a = table_.find(accuser);
-    if (!sig.empty() && a && a->announcement &&
+    // A revoked member's word counts for nothing, signed or not.
+    if (!sig.empty() && a && a->announcement && creds_->still_admitted(*a->announcement) &&
         creds_->check_accusation(*a->announcement, kind, id, inc, sig))
         return true;
     reject(now, Rejection::UnsignedAccusation, from, id);
@@ -389,6 +390,50 @@ void Node::transition(Time now, Member& m, MemberState to, const Message& verdic
     broadcast(m.id(), verdict);
     emit(to == MemberState::Dead ? MemberEvent::Kind::Dead : MemberEvent::Kind::Left, m);
     log(level, std::move(text));
+}
+
+void Node::on_revoked(Time now, const Address& from, const Revoked& r) {
+    if (!creds_ || !creds_->learn_revocation(r.revocation)) return;
+    log(LogLine::Level::Info, "learned the revocation of certificate " +
+                                  to_hex(r.revocation.cert).substr(0, 16) + " from " +
+                                  from.to_string());
+    broadcast(revocation_key(r.revocation), r);
+    expel_revoked(now);
+}
+
+bool Node::add_revocation(Time now, const Revocation& r) {
+    advance(now);
+    if (!creds_ || !creds_->learn_revocation(r)) return false;
+    broadcast(revocation_key(r), Revoked{r});
+    expel_revoked(now);
+    return true;
+}
+
+NodeId Node::revocation_key(const Revocation& r) {
+    // Its own entry in the broadcast queue, which a member's updates never replace.
+    NodeId key;
+    std::copy_n(r.cert.begin(), key.bytes.size(), key.bytes.begin());
+    return key;
+}
+
+void Node::expel_revoked(Time now) {
+    for (auto& [id, m] : table_.all()) {
+        if (m.state == MemberState::Left || !m.announcement ||
+            creds_->still_admitted(*m.announcement))
+            continue;
+        if (id == cfg_.id) {
+            log(LogLine::Level::Error,
+                "this node's certificate has been revoked by its CA: the other members no longer "
+                "admit it");
+            continue;
+        }
+        table_.set_state(m, MemberState::Left, now);
+        m.suspicion.reset();
+        ++m.timer_epoch;
+        emit(MemberEvent::Kind::Left, m);
+        log(LogLine::Level::Warn, "member expelled, its certificate revoked: " + describe(m) +
+                                      "; its subnet is free and its route withdrawn");
+    }
 }
 
 Status Node::force_leave(Time now, const NodeId& id) {

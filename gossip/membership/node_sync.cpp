@@ -415,9 +415,27 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
         send(from, {c}, false);
         ++stats_.sync_chunks_served;
         serve_tokens_ -= 1;
-        if (c.done) break;
+        if (c.done) {
+            // Revocations travel with the table's last page, to members only: a stranger gets
+            // no more bytes than it sent.
+            if (verified && creds_) send_revocations(from);
+            break;
+        }
         start = c.next;
     }
+}
+
+void Node::send_revocations(const Address& to) {
+    // Eight to a datagram (135 bytes each); the revocations are bounded by the credentials.
+    std::vector<Message> batch;
+    for (const auto& r : creds_->revocations()) {
+        batch.push_back(Revoked{r});
+        if (batch.size() == 8) {
+            send(to, batch, false);
+            batch.clear();
+        }
+    }
+    if (!batch.empty()) send(to, batch, false);
 }
 
 }  // namespace shoal

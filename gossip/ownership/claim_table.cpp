@@ -2,10 +2,11 @@
 
 namespace shoal {
 
-void ClaimTable::set(const NodeId& id, const Claim& claim, bool reserved, Time since) {
+void ClaimTable::set(const NodeId& id, const Claim& claim, bool reserved, Time since, bool pinned) {
     erase(id);
-    by_member_[id] = Entry{claim, reserved, since};
-    by_slot_[claim.slot].insert(Rank{claim.clock, id});
+    Entry e{claim, reserved, since, pinned};
+    by_slot_[claim.slot].insert(e.rank(id));
+    by_member_[id] = e;
     if (reserved) reservations_.emplace(since, id);
     max_clock_ = std::max(max_clock_, claim.clock);
 }
@@ -14,7 +15,7 @@ void ClaimTable::erase(const NodeId& id) {
     auto it = by_member_.find(id);
     if (it == by_member_.end()) return;
     auto slot = by_slot_.find(it->second.claim.slot);
-    slot->second.erase(Rank{it->second.claim.clock, id});
+    slot->second.erase(it->second.rank(id));
     if (slot->second.empty()) by_slot_.erase(slot);
     if (it->second.reserved) reservations_.erase({it->second.since, id});
     by_member_.erase(it);
@@ -23,12 +24,12 @@ void ClaimTable::erase(const NodeId& id) {
 std::optional<NodeId> ClaimTable::owner(std::uint32_t slot) const {
     auto it = by_slot_.find(slot);
     if (it == by_slot_.end()) return std::nullopt;
-    return it->second.begin()->second;
+    return std::get<NodeId>(*it->second.begin());
 }
 
 std::map<std::uint32_t, NodeId> ClaimTable::owners() const {
     std::map<std::uint32_t, NodeId> out;
-    for (const auto& [slot, ranks] : by_slot_) out.emplace(slot, ranks.begin()->second);
+    for (const auto& [slot, ranks] : by_slot_) out.emplace(slot, std::get<NodeId>(*ranks.begin()));
     return out;
 }
 
@@ -54,7 +55,7 @@ std::vector<NodeId> ClaimTable::expire(Time now, Duration grace) {
 
 std::map<std::uint32_t, NodeId> compute_ownership(const std::vector<ClaimInput>& claims) {
     ClaimTable t;
-    for (const auto& c : claims) t.set(c.id, c.claim, c.reserved);
+    for (const auto& c : claims) t.set(c.id, c.claim, c.reserved, {}, c.pinned);
     return t.owners();
 }
 

@@ -2,13 +2,15 @@
 // Who owns which subnet: a pure function of the claims a member holds, kept incrementally.
 //
 // Every live member's claim and every dead member's claim still inside its grace period
-// (a reservation) competes for its slot; the oldest claim wins: lowest Lamport clock, then lowest
+// (a reservation) competes for its slot; a claim pinned by a valid certificate (admission.hpp)
+// beats every dynamic one; among the rest the oldest claim wins: lowest Lamport clock, then lowest
 // node id. Nothing here depends on arrival order or on any clock, so every agent that holds the
 // same announcements computes the same owners.
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -27,12 +29,14 @@ struct ClaimInput {
     NodeId id;
     Claim claim;
     bool reserved = false;  // the claimant is dead; its subnet waits for it
+    bool pinned = false;    // its certificate names this subnet
 };
 
 class ClaimTable {
   public:
     // Sets (or replaces) a member's claim; `since` is when a reserved claimant died.
-    void set(const NodeId& id, const Claim& claim, bool reserved, Time since = {});
+    void set(const NodeId& id, const Claim& claim, bool reserved, Time since = {},
+             bool pinned = false);
     void erase(const NodeId& id);
 
     std::optional<NodeId> owner(std::uint32_t slot) const;
@@ -51,8 +55,11 @@ class ClaimTable {
         Claim claim;
         bool reserved;
         Time since;
+        bool pinned;
+        auto rank(const NodeId& id) const { return Rank{!pinned, claim.clock, id}; }
     };
-    using Rank = std::pair<std::uint64_t, NodeId>;  // (clock, id): begin() is the winner
+    // (dynamic, clock, id): begin() is the winner.
+    using Rank = std::tuple<bool, std::uint64_t, NodeId>;
     std::unordered_map<NodeId, Entry> by_member_;
     std::map<std::uint32_t, std::set<Rank>> by_slot_;
     std::set<std::pair<Time, NodeId>> reservations_;  // oldest first: expiry touches only those due

@@ -43,27 +43,63 @@ namespace {
 // (incarnation, address, restart hold, and the claim as its payload), so this holds no state.
 class Signer final : public Credentials {
   public:
-    Signer(const Identity& identity, std::string name, const NetworkConfig& network,
-           std::string version, std::shared_ptr<VerifyCache> cache)
+    Signer(const Identity& identity, const SubnetNodeConfig& cfg,
+           std::shared_ptr<AdmissionPolicy> admission, std::shared_ptr<VerifyCache> cache)
         : identity_(identity),
-          name_(std::move(name)),
-          network_(network),
-          version_(std::move(version)),
+          name_(cfg.node.name),
+          network_(cfg.network),
+          version_(cfg.version),
+          certificate_(cfg.certificate),
+          admission_(std::move(admission)),
           cache_(std::move(cache)) {}
 
     SignedAnnouncement announce(const SelfAnnouncement& self) const override {
         std::optional<Claim> claim;
         // The payload is always SubnetNode's encode_claim(); anything else would sign no claim.
         if (!decode_claim(self.payload, claim)) claim.reset();
-        auto a = std::make_shared<const Announcement>(
-            Announcement{identity_.public_key(), name_, self.addr, self.inc, claim,
-                         network_.digest(), version_, self.restart_hold_ms, self.boot});
-        return {seal_announcement(*a, identity_, kProtocolVersion), a};
+        Announcement mine{identity_.public_key(),
+                          name_,
+                          self.addr,
+                          self.inc,
+                          claim,
+                          network_.digest(),
+                          version_,
+                          self.restart_hold_ms,
+                          self.boot,
+                          certificate_};
+        Alive alive = seal_announcement(mine, identity_, kProtocolVersion);
+        if (!certificate_.empty()) {
+            if (auto cert = open_certificate(certificate_)) mine.cert = std::move(*cert);
+        }
+        return {std::move(alive), std::make_shared<const Announcement>(std::move(mine))};
     }
     std::vector<std::uint8_t> sign_leave(std::uint32_t inc) const override {
         return shoal::sign_leave(identity_, inc);
     }
-    Verification verify(const Alive& a) override { return cache_->get_or_verify(a, network_); }
+    Verification verify(const Alive& a) override {
+        const Verification& v = cache_->get_or_verify(a, network_);
+        auto* ann = std::get_if<VerifiedAnnouncement>(&v);
+        if (!ann || still_admitted(**ann)) return v;
+        return *admission_->check(**ann, network_);
+    }
+    bool still_admitted(const Announcement& a) const override {
+        if (!admission_->on()) return true;
+        auto refused = admission_->check(a, network_);
+        // Permissive admits the uncertified, but never a revoked certificate.
+        return !refused || (admission_->mode == AdmissionMode::Permissive &&
+                            *refused != Rejection::CertificateRevoked);
+    }
+    bool learn_revocation(const Revocation& r) override {
+        const auto& cas = admission_->cas;
+        if (!admission_->on() || std::find(cas.begin(), cas.end(), r.ca) == cas.end() ||
+            admission_->revoked.count(r.cert) || revocations_.size() >= kMaxRevocations ||
+            !check_revocation(r))
+            return false;
+        admission_->revoked.insert(r.cert);
+        revocations_.push_back(r);
+        return true;
+    }
+    std::vector<Revocation> revocations() const override { return revocations_; }
     bool check_leave(const Announcement& a, const Left& l) const override {
         return verify_leave(a.key, l.inc, l.sig);
     }
@@ -81,7 +117,10 @@ class Signer final : public Credentials {
     const std::string name_;
     const NetworkConfig network_;
     const std::string version_;
+    const std::vector<std::uint8_t> certificate_;
+    const std::shared_ptr<AdmissionPolicy> admission_;
     const std::shared_ptr<VerifyCache> cache_;
+    std::vector<Revocation> revocations_;
 };
 
 // ---- the node ----------------------------------------------------------------------------------
@@ -100,6 +139,12 @@ SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity,
     cfg.node.timing.dead_retention = std::max(cfg.node.timing.dead_retention, cfg.grace);
     return cfg;
 }
+std::optional<std::uint32_t> own_pin(const SubnetNodeConfig& cfg) {
+    if (!cfg.admission.on() || cfg.certificate.empty()) return std::nullopt;
+    auto cert = open_certificate(cfg.certificate);
+    if (!cert || !cert->subnet) return std::nullopt;
+    return cfg.network.slot_of(*cert->subnet);
+}
 std::uint32_t start_incarnation(const PersistedState& s) {
     // Above anything this identity announced before it stopped.
     return s.incarnation == 0 && !s.claim ? 0 : s.incarnation + 1;
@@ -109,13 +154,25 @@ std::uint32_t start_incarnation(const PersistedState& s) {
 SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring ring, Rng rng,
                        Time now, PersistedState saved, std::shared_ptr<VerifyCache> cache)
     : cfg_(prepared(std::move(cfg), identity, saved, rng)),
+      admission_(std::make_shared<AdmissionPolicy>(cfg_.admission)),
+      own_pin_(own_pin(cfg_)),
       claim_(saved.claim),
       node_(cfg_.node, std::move(ring), std::move(rng), now, start_incarnation(saved),
-            std::make_shared<Signer>(identity, cfg_.node.name, cfg_.network, cfg_.version,
+            std::make_shared<Signer>(identity, cfg_, admission_,
                                      cache ? std::move(cache) : std::make_shared<VerifyCache>())) {
+    if (saved.claim && own_pin_ && saved.claim->slot != *own_pin_) {
+        say(LogLine::Level::Info, "dropping the saved claim on subnet " +
+                                      cfg_.network.subnet(saved.claim->slot).to_string() +
+                                      ": our certificate names " +
+                                      cfg_.network.subnet(*own_pin_).to_string());
+        claim_.reset();
+        saved.claim.reset();
+        (void)node_.set_payload(now, encode_claim(std::nullopt));
+    }
+    for (const auto& r : saved.revocations) (void)node_.add_revocation(now, r);
     if (saved.claim) {
         saved_claim_checked_ = false;
-        claims_.set(cfg_.node.id, *saved.claim, false);
+        claims_.set(cfg_.node.id, *saved.claim, false, {}, own_pin_ == saved.claim->slot);
         subnet_events_.push_back(
             SubnetEvent{SubnetEvent::Kind::Acquired, saved.claim->slot, {}, {}});
         say(LogLine::Level::Info, "keeping the saved claim on subnet " +
@@ -193,7 +250,13 @@ std::optional<std::uint32_t> SubnetNode::slot() const {
 }
 
 PersistedState SubnetNode::persisted() const {
-    return PersistedState{node_.incarnation(), claim_, node_.config().boot, {}};
+    return PersistedState{node_.incarnation(), claim_, node_.config().boot, {}, revocations()};
+}
+
+bool SubnetNode::add_revocation(Time now, const Revocation& r) {
+    bool added = node_.add_revocation(now, r);
+    after(now);
+    return added;
 }
 
 void SubnetNode::after(Time now) {
@@ -230,10 +293,22 @@ void SubnetNode::refresh(const NodeId& id) {
         claims_.erase(id);
         return;
     }
-    claims_.set(id, *ann->claim, !holds_subnet(m->state), m->state_since);
+    bool pinned = admission_->pinned_slot(*ann, cfg_.network) == ann->claim->slot;
+    claims_.set(id, *ann->claim, !holds_subnet(m->state), m->state_since, pinned);
+}
+
+std::size_t SubnetNode::uncertified_members() const {
+    std::size_t n = 0;
+    for (const auto& [id, m] : node_.members().all()) {
+        if (id == cfg_.node.id || !is_present(m.state)) continue;
+        if (auto ann = announcement_of(m); !ann || admission_->check(*ann, cfg_.network)) ++n;
+    }
+    return n;
 }
 
 std::optional<std::uint32_t> SubnetNode::pick_slot() const {
+    // Ours by certificate: it beats any dynamic claim on it.
+    if (own_pin_) return own_pin_;
     const std::uint32_t n = cfg_.network.slots();
     // The preferred slot follows from the id (itself a hash), so nodes spread over the range and
     // a node that lost its state still tends to land where it was.
@@ -266,7 +341,7 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
     exhausted_ = false;
     Claim c{*s, std::min(claims_.max_clock() + 1, kMaxClaimClock)};
     claim_ = c;
-    claims_.set(cfg_.node.id, c, false);
+    claims_.set(cfg_.node.id, c, false, {}, own_pin_.has_value());
     announce_claim(now);
     subnet_events_.push_back(SubnetEvent{
         previous ? SubnetEvent::Kind::Moved : SubnetEvent::Kind::Acquired, *s, previous, lost_to});
@@ -310,6 +385,18 @@ void SubnetNode::reconcile(Time now) {
     if (auto mine = claim_) {
         auto owner = claims_.owner(mine->slot);
         if (!owner || *owner == cfg_.node.id) return;
+        if (own_pin_) {
+            // Only another certificate naming the same subnet beats ours: the CA issued it twice.
+            // Moving would claim outside our certificate, which everyone refuses.
+            if (!double_pin_reported_)
+                say(LogLine::Level::Error,
+                    "subnet " + cfg_.network.subnet(mine->slot).to_string() +
+                        " is named by our certificate and by member " + owner->short_hex() +
+                        "'s, whose claim is older: the CA issued it twice; revoke one of the two "
+                        "certificates (shoal ca revoke)");
+            double_pin_reported_ = true;
+            return;
+        }
         auto theirs = claims_.claim_of(*owner);
         const Member* m = node_.members().find(*owner);
         say(LogLine::Level::Error,

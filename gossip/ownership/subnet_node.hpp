@@ -17,6 +17,7 @@
 #include <variant>
 
 #include "gossip/membership/node.hpp"
+#include "gossip/ownership/admission.hpp"
 #include "gossip/ownership/claim_table.hpp"
 #include "gossip/ownership/network_config.hpp"
 #include "gossip/wire/identity.hpp"
@@ -52,6 +53,10 @@ struct SubnetNodeConfig {
     NetworkConfig network;
     Duration grace = 24h;  // a dead member's subnet stays reserved this long
     std::string version;
+    AdmissionPolicy admission = {};
+    // Our own certificate as issued (empty: none). Under admission its name is our name, and the
+    // subnet it names, if any, is the only one we claim.
+    std::vector<std::uint8_t> certificate = {};
 };
 
 // What survives a restart (the agent writes it to its state directory).
@@ -62,6 +67,7 @@ struct PersistedState {
     // Read back at start; persisted() leaves it empty (node().tombstones() has them, and copying
     // up to 65,536 of them at every change would cost more than the change).
     std::vector<Tombstone> tombstones = {};
+    std::vector<Revocation> revocations = {};  // every one learned (admission)
 };
 
 struct SubnetEvent {
@@ -107,6 +113,14 @@ class SubnetNode {
     const Node& node() const { return node_; }
     // What member `m` announced, as verified when it arrived (null only without one).
     VerifiedAnnouncement announcement_of(const Member& m) const { return m.announcement; }
+    const AdmissionPolicy& admission() const { return *admission_; }
+    // The wall clock (Unix seconds), for certificate expiry.
+    void set_wall_clock(std::uint64_t unix_now) { admission_->unix_now = unix_now; }
+    // Present members admitted without a valid certificate (admission = permissive).
+    std::size_t uncertified_members() const;
+    // A CA's revocation from the operator: false if invalid, untrusted or known already.
+    bool add_revocation(Time now, const Revocation& r);
+    std::vector<Revocation> revocations() const { return node_.revocations(); }
 
   private:
     void after(Time now);
@@ -122,6 +136,11 @@ class SubnetNode {
     void say(LogLine::Level level, std::string text);
 
     SubnetNodeConfig cfg_;
+    // Shared with the credentials the core verifies with.
+    std::shared_ptr<AdmissionPolicy> admission_;
+    // The slot our own certificate names (admission on).
+    std::optional<std::uint32_t> own_pin_;
+    bool double_pin_reported_ = false;
     std::optional<Claim> claim_;  // ours, as announced (the core holds it as payload)
     Node node_;
     ClaimTable claims_;

@@ -44,6 +44,12 @@ std::size_t Cluster::add_node(const std::vector<std::size_t>& seed_nodes,
     n.addr = Address{0x0a000001u + static_cast<std::uint32_t>(i), kGossipPort};
     for (auto s : seed_nodes) n.seeds.push_back(nodes_[s].addr);
     n.network = network;
+    if (opts_.admission != AdmissionMode::Off) {
+        if (!ca_) ca_ = Identity::generate(rng_);
+        Certificate c{ca_->public_key(), n.identity->public_key(), n.name, std::nullopt, 0};
+        if (opts_.certified_subnets) c.subnet = network_.subnet(static_cast<std::uint32_t>(i));
+        if (auto issued = issue_certificate(c, *ca_)) n.certificate = std::move(*issued);
+    }
     nodes_.push_back(std::move(n));
     rings_.push_back(ring ? *ring : default_ring_);
     start(i);
@@ -60,6 +66,7 @@ std::size_t Cluster::add_clone(std::size_t of, const std::vector<std::size_t>& s
     n.addr = Address{0x0a000001u + static_cast<std::uint32_t>(i), kGossipPort};
     for (auto s : seed_nodes) n.seeds.push_back(nodes_[s].addr);
     n.network = nodes_[of].network;
+    n.certificate = nodes_[of].certificate;
     nodes_.push_back(std::move(n));
     rings_.push_back(rings_[of]);
     start(i);
@@ -75,6 +82,16 @@ void Cluster::start(std::size_t i) {
     nc.seeds = n.seeds;
     nc.timing = opts_.timing;
     SubnetNodeConfig cfg{nc, n.network ? *n.network : network_, opts_.grace, "sim"};
+    if (ca_) {
+        // A wall clock that is plausible and moves with the simulation.
+        auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now_.time_since_epoch());
+        cfg.admission =
+            AdmissionPolicy{opts_.admission,
+                            {ca_->public_key()},
+                            {},
+                            kPlausibleUnixTime + static_cast<std::uint64_t>(elapsed.count())};
+        cfg.certificate = n.certificate;
+    }
     n.node = std::make_unique<SubnetNode>(std::move(cfg), *n.identity, rings_[i], rng_.fork(), now_,
                                           n.disk, cache_);
     n.status = NodeStatus::Running;

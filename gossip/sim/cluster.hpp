@@ -19,6 +19,10 @@ struct ClusterOptions {
     LinkModel link;
     std::uint64_t seed = 1;
     std::size_t socket_buffer = 256;  // datagrams a paused node keeps queued
+    // Other than off: a CA drawn from the seed certifies every node as it is added (its name;
+    // with certified_subnets, subnet slot i for node i).
+    AdmissionMode admission = AdmissionMode::Off;
+    bool certified_subnets = false;
 };
 
 enum class NodeStatus { Running, Paused, Crashed, Stopped };
@@ -37,6 +41,7 @@ struct SimNode {
     std::optional<NetworkConfig> network;              // when it differs from the cluster's
     std::optional<Time> wake;                          // when the node asked to be woken
     std::uint64_t bytes_sent = 0, datagrams_sent = 0;  // including IPv4+UDP headers
+    std::vector<std::uint8_t> certificate;             // empty: none
 };
 
 class Cluster {
@@ -76,6 +81,12 @@ class Cluster {
     void set_group(std::size_t i, std::size_t group) { nodes_[i].group = group; }
     void heal();
     Keyring& keyring_of(std::size_t i) { return rings_[i]; }
+    // The CA that certifies the nodes (admission on).
+    const std::optional<Identity>& ca() const { return ca_; }
+    // Replaces node i's certificate for its next start (empty: none).
+    void set_certificate(std::size_t i, std::vector<std::uint8_t> cert) {
+        nodes_[i].certificate = std::move(cert);
+    }
     void set_keyring(std::size_t i, Keyring ring);
 
     void run_until(Time t);
@@ -121,6 +132,7 @@ class Cluster {
 
     ClusterOptions opts_;
     NetworkConfig network_;
+    std::optional<Identity> ca_;
     std::shared_ptr<VerifyCache> cache_ = std::make_shared<VerifyCache>();
     Rng rng_;
     Network net_;

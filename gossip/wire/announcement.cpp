@@ -12,6 +12,8 @@ constexpr std::string_view kAccuseDomain = "shoal/accuse/2";
 // Fields of the body a protocol-1 member writes; protocol 2 appends the boot nonce.
 constexpr std::uint32_t kBodyFieldsV1 = 10;
 constexpr std::uint32_t kBodyFields = 11;
+// With a certificate, which goes last so that protocol-2 readers before it skip it.
+constexpr std::uint32_t kBodyFieldsCertified = 12;
 constexpr std::size_t kMaxVersionLen = 64;
 
 // The claim field: [] or [slot, clock].
@@ -39,7 +41,7 @@ bool read_claim(MsgReader& r, std::optional<Claim>& claim) {
 std::vector<std::uint8_t> encode_body(const Announcement& a) {
     std::vector<std::uint8_t> body;
     MsgWriter w(body);
-    w.array(kBodyFields);
+    w.array(a.certificate.empty() ? kBodyFields : kBodyFieldsCertified);
     w.str(kAnnounceDomain);
     w.bin(a.key);
     w.str(a.name);
@@ -51,6 +53,7 @@ std::vector<std::uint8_t> encode_body(const Announcement& a) {
     w.str(a.version);
     w.uint(a.restart_hold_ms);
     w.uint(a.boot);
+    if (!a.certificate.empty()) w.bin(a.certificate);
     return body;
 }
 
@@ -68,13 +71,16 @@ bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
         !r.uint_as(a.restart_hold_ms, UINT32_MAX))
         return false;
     if (n > kBodyFieldsV1 && !r.uint(a.boot)) return false;
-    for (std::uint32_t i = kBodyFields; i < n; ++i)
+    std::span<const std::uint8_t> cert;
+    if (n > kBodyFields && !r.bin(cert, kMaxCertificateLen)) return false;
+    for (std::uint32_t i = kBodyFieldsCertified; i < n; ++i)
         if (!r.skip()) return false;
     if (!r.at_end()) return false;
     std::copy(key.begin(), key.end(), a.key.begin());
     std::copy(network.begin(), network.end(), a.network.begin());
     a.name.assign(name);
     a.version.assign(version);
+    a.certificate.assign(cert.begin(), cert.end());
     return true;
 }
 
@@ -101,6 +107,12 @@ const char* to_string(Rejection r) {
         case Rejection::IdentityRate: return "identity_rate";
         case Rejection::Unsolicited: return "unsolicited";
         case Rejection::UnsignedAccusation: return "unsigned_accusation";
+        case Rejection::Uncertified: return "uncertified";
+        case Rejection::UntrustedCertificate: return "untrusted_certificate";
+        case Rejection::CertificateExpired: return "certificate_expired";
+        case Rejection::CertificateRevoked: return "certificate_revoked";
+        case Rejection::CertificateName: return "certificate_name";
+        case Rejection::ClaimOutsideCertificate: return "claim_outside_certificate";
         case Rejection::Count: break;
     }
     return "?";
@@ -150,6 +162,10 @@ std::variant<Announcement, Rejection> open_announcement(const Alive& alive, cons
     // every host to the claimant.
     if (a.claim && (a.claim->slot >= slots || a.claim->clock > kMaxClaimClock))
         return Rejection::ClaimOutOfRange;
+    if (!a.certificate.empty()) {
+        auto cert = open_certificate(a.certificate);
+        if (cert && cert->node == a.key) a.cert = std::move(*cert);
+    }
     return a;
 }
 

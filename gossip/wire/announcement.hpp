@@ -5,7 +5,8 @@
 //   meta = msgpack [body: bin, signature: bin(64)], at most kMaxMetaLen (600) bytes
 //   body = msgpack ["shoal/announce/1", public key, name, ip, port, incarnation,
 //                   claim: [] or [slot, clock], network digest, agent version,
-//                   restart hold in ms, boot nonce, later fields...]
+//                   restart hold in ms, boot nonce, certificate (bin, only if it has one),
+//                   later fields...]
 //
 // The signature (Ed25519, by the node's own key) covers the body bytes exactly as sent, so there
 // is one canonical encoding: the one the signer produced. The body is extensible: a reader takes
@@ -17,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "gossip/wire/certificate.hpp"
 #include "gossip/wire/identity.hpp"
 #include "gossip/wire/messages.hpp"
 
@@ -47,6 +49,11 @@ struct Announcement {
     // Random for each start of the agent: the same key announced under two boot nonces at once
     // is a cloned key (a copied disk image). Zero from protocol-1 members.
     std::uint64_t boot = 0;
+    // The node certificate its CA issued it, as signed (empty: none).
+    std::vector<std::uint8_t> certificate = {};
+    // Filled by open_announcement: the certificate, if it decodes, its CA's signature verifies
+    // and it is for this member's key. Whether its CA is trusted is the reader's policy.
+    std::optional<Certificate> cert = std::nullopt;
 };
 
 enum class Rejection : std::uint8_t {
@@ -66,6 +73,13 @@ enum class Rejection : std::uint8_t {
     Unsolicited,    // a state-transfer page for a transfer we did not ask for, or from elsewhere
     UnsignedAccusation,  // a suspect or dead message its accuser did not sign (or that we
                          // cannot check: an accuser we do not know)
+    // Admission (admission = enforce; counted but accepted when permissive):
+    Uncertified,              // no certificate
+    UntrustedCertificate,     // not signed by a trusted CA, or not for this member's key
+    CertificateExpired,       // past its expiry, by a plausible wall clock
+    CertificateRevoked,       // its fingerprint was revoked by its CA
+    CertificateName,          // announced under another name than its certificate's
+    ClaimOutsideCertificate,  // claims a subnet other than the one its certificate names
     Count,
 };
 const char* to_string(Rejection r);

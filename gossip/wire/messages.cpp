@@ -184,6 +184,12 @@ struct Encoder {
         w.uint(m.max_chunks);
         if (m.padding > 0) w.bin(std::vector<std::uint8_t>(m.padding));
     }
+    void operator()(const Revoked& m) {
+        head(MsgType::Revoked, 3);
+        w.bin(m.revocation.ca);
+        w.bin(m.revocation.cert);
+        w.bin(m.revocation.sig);
+    }
     void operator()(const SyncChunk& m) {
         head(MsgType::SyncChunk, m.tombstones.empty() ? 6 : 7);
         w.uint(m.session);
@@ -270,6 +276,17 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type, std::uint32_t fie
             if (fields > 6 && !get_tombstones(r, m.tombstones)) return std::nullopt;
             return m;
         }
+        case MsgType::Revoked: {
+            Revoked m;
+            std::span<const std::uint8_t> ca, cert, sig;
+            if (!r.bin(ca, 32) || ca.size() != 32 || !r.bin(cert, 32) || cert.size() != 32 ||
+                !r.bin(sig, kSignatureLen) || sig.size() != kSignatureLen)
+                return std::nullopt;
+            std::copy(ca.begin(), ca.end(), m.revocation.ca.begin());
+            std::copy(cert.begin(), cert.end(), m.revocation.cert.begin());
+            std::copy(sig.begin(), sig.end(), m.revocation.sig.begin());
+            return m;
+        }
     }
     return std::nullopt;
 }
@@ -287,6 +304,7 @@ constexpr std::uint32_t known_fields(MsgType t) {
         case MsgType::SyncDigest:
         case MsgType::SyncPull: return 3;
         case MsgType::SyncChunk: return 6;
+        case MsgType::Revoked: return 3;
     }
     return 0;
 }
@@ -313,7 +331,7 @@ std::optional<Message> decode_message(MsgReader& r) {
     std::uint8_t type = 0;
     if (!r.array(n) || n < 1 || !r.uint_as(type, UINT8_MAX)) return std::nullopt;
     if (type < static_cast<std::uint8_t>(MsgType::Ping) ||
-        type > static_cast<std::uint8_t>(MsgType::SyncChunk))
+        type > static_cast<std::uint8_t>(MsgType::Revoked))
         return std::nullopt;
     auto t = static_cast<MsgType>(type);
     if (n - 1 < known_fields(t)) return std::nullopt;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "gossip/wire/certificate.hpp"
 #include "gossip/wire/member_name.hpp"
 #include "gossip/wire/member_state.hpp"
 #include "gossip/wire/node_id.hpp"
@@ -29,6 +30,7 @@ enum class MsgType : std::uint8_t {
     SyncDigest = 9,
     SyncPull = 10,
     SyncChunk = 11,
+    Revoked = 12,
 };
 
 inline constexpr std::size_t kMaxNameLen = kMaxMemberName;  // decoding bound; names are checked
@@ -139,8 +141,15 @@ struct SyncChunk {
     std::vector<Tombstone> tombstones = {};  // absent from protocol-1 senders
 };
 
+// A CA revoked a certificate (certificate.hpp). Signed by the CA, so any member relays it.
+// Sent only where admission is on, which needs shoal 0.3 on every host: a 0.2 agent drops a
+// datagram with a message type it does not know.
+struct Revoked {
+    Revocation revocation;
+};
+
 using Message = std::variant<Ping, PingReq, Ack, Nack, Alive, Suspect, Dead, Left, SyncDigest,
-                             SyncPull, SyncChunk>;
+                             SyncPull, SyncChunk, Revoked>;
 
 void encode_message(const Message& m, std::vector<std::uint8_t>& out);
 // Encodes one record as it appears in a SyncChunk; used to budget chunk sizes.

@@ -62,6 +62,12 @@ bool MsgReader::boolean(bool& v) {
     return fail();
 }
 
+bool MsgReader::nil() {
+    if (!ok_ || pos_ >= data_.size() || data_[pos_] != 0xc0) return false;
+    ++pos_;
+    return true;
+}
+
 bool MsgReader::length_prefixed(std::uint8_t tag, std::uint8_t fix_base, std::uint8_t fix_mask,
                                 std::uint8_t t8, std::uint8_t t16, std::uint8_t t32,
                                 std::size_t& len) {

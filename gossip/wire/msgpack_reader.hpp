@@ -25,6 +25,8 @@ class MsgReader {
         return true;
     }
     bool boolean(bool& v);
+    // Takes a nil if one is next; false (and nothing taken, no failure) if another value is.
+    bool nil();
     bool bin(std::span<const std::uint8_t>& out, std::size_t max_len);
     bool str(std::string_view& out, std::size_t max_len);
     // Skips one value of any type; nesting deeper than `max_depth` fails.

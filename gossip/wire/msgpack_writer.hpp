@@ -17,6 +17,7 @@ class MsgWriter {
 
     void array(std::uint32_t n) { msgpack_pack_array(&pk_, n); }
     void uint(std::uint64_t v) { msgpack_pack_uint64(&pk_, v); }
+    void nil() { msgpack_pack_nil(&pk_); }
     void boolean(bool v) { v ? msgpack_pack_true(&pk_) : msgpack_pack_false(&pk_); }
     void bin(std::span<const std::uint8_t> data);
     void str(std::string_view s);

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/hex.hpp"
+
 namespace shoal {
 
 struct NodeId {
@@ -28,30 +30,11 @@ struct NodeId {
             if (b) return false;
         return true;
     }
-    std::string hex() const {
-        static constexpr char kDigits[] = "0123456789abcdef";
-        std::string out;
-        for (auto b : bytes) {
-            out.push_back(kDigits[b >> 4]);
-            out.push_back(kDigits[b & 15]);
-        }
-        return out;
-    }
+    std::string hex() const { return to_hex(bytes); }
     // The inverse of hex(): exactly 32 lower- or upper-case hex digits.
     static std::optional<NodeId> from_hex(std::string_view text) {
         NodeId id;
-        if (text.size() != 2 * id.bytes.size()) return std::nullopt;
-        auto digit = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-            return -1;
-        };
-        for (std::size_t i = 0; i < id.bytes.size(); ++i) {
-            int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
-            if (hi < 0 || lo < 0) return std::nullopt;
-            id.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-        }
+        if (!shoal::from_hex(text, id.bytes)) return std::nullopt;
         return id;
     }
     // Eight hex digits: enough to tell members apart in a log line.

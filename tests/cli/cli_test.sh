@@ -81,6 +81,22 @@ printf 'network = "10.244.0.0/16"\nno-such-setting = 1\n' > "$dir/bad.toml"
 expect_msg "agent: unknown key in the config file" "no-such-setting" agent --config "$dir/bad.toml" --cluster-key-file "$dir/key"
 check "agent: missing config file" 2 agent --config "$dir/missing.toml"
 check "clients without an agent exit 1" 1 "$shoal" members --socket "$dir/none.sock"
+# Admission: the trust settings and this node's own certificate, checked before anything else.
+"$shoal" ca init --out "$dir/ca" --network 10.244.0.0/16 >/dev/null
+"$shoal" ca init --out "$dir/other-ca" --network 10.244.0.0/16 >/dev/null
+"$shoal" identity show --state-dir "$dir/state" >"$dir/node.pub" 2>/dev/null
+"$shoal" ca sign --ca-key "$dir/ca/ca.key" --name node-a --node-pub "$dir/node.pub" --subnet auto --out "$dir/a.crt" >/dev/null
+"$shoal" ca sign --ca-key "$dir/other-ca/ca.key" --name node-a --node-pub "$dir/node.pub" --out "$dir/foreign.crt" >/dev/null
+"$shoal" identity show --state-dir "$dir/state-b" >"$dir/b.pub" 2>/dev/null
+"$shoal" ca sign --ca-key "$dir/ca/ca.key" --name node-b --node-pub "$dir/b.pub" --out "$dir/b.crt" >/dev/null
+net=(--network 10.244.0.0/16 --cluster-key-file "$dir/key" --iface lo --advertise 127.0.0.1)
+expect_msg "agent: admission value" "admission: 'strict' is not off, permissive or enforce" agent "${net[@]}" --admission strict
+expect_msg "agent: admission without ca-file" "ca-file: not set" agent "${net[@]}" --admission enforce
+expect_msg "agent: enforce without a certificate" "node-cert: .*does not exist.*shoal ca sign" agent "${net[@]}" --admission enforce --ca-file "$dir/ca/ca.pub"
+expect_msg "agent: a certificate of another CA" "node-cert: .*not in ca-file" agent "${net[@]}" --admission enforce --ca-file "$dir/ca/ca.pub" --node-cert "$dir/foreign.crt"
+expect_msg "agent: a name other than the certificate's" "name: 'node-z' differs from the name in node-cert" agent "${net[@]}" --admission enforce --ca-file "$dir/ca/ca.pub" --node-cert "$dir/a.crt" --name node-z
+expect_msg "agent: a certificate outside the network" "node-cert: .*not one of network" agent --network 10.245.0.0/16 --cluster-key-file "$dir/key" --iface lo --advertise 127.0.0.1 --admission enforce --ca-file "$dir/ca/ca.pub" --node-cert "$dir/a.crt"
+expect_msg "agent: a certificate for another node's key" "node-cert: .*another node key" agent "${net[@]}" --admission enforce --ca-file "$dir/ca/ca.pub" --node-cert "$dir/b.crt"
 if command -v setpriv >/dev/null; then
     check "agent without CAP_NET_ADMIN exits 1" 1 setpriv --bounding-set -net_admin --inh-caps -net_admin \
         "$shoal" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --iface lo --advertise 127.0.0.1 \

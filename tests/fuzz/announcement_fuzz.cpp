@@ -2,8 +2,9 @@
 // fed directly instead of through a seal and a signature the fuzzer could never produce:
 //   - a signed announcement's body (decoded before its signature is checked) and its claim field;
 //   - a state-transfer page: the input's first byte is the record count (its top bit: a
-//     tombstones field follows the records), the rest the records and tombstones.
-// Nothing may crash; an announcement with a zero signature must never be accepted.
+//     tombstones field follows the records), the rest the records and tombstones;
+//   - a node certificate (decoded before its CA's signature is checked).
+// Nothing may crash; an announcement or certificate with a zero signature is never accepted.
 #include <cstdlib>
 
 #include "gossip/wire/announcement.hpp"
@@ -26,6 +27,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
     std::optional<Claim> claim;
     (void)decode_claim(input, claim);
+    {
+        std::vector<std::uint8_t> cert;
+        MsgWriter w(cert);
+        w.array(2);
+        w.bin(input);
+        w.bin(std::vector<std::uint8_t>(64));
+        if (open_certificate(cert)) std::abort();
+    }
 
     if (size == 0) return 0;
     std::vector<std::uint8_t> page;

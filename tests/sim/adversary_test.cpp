@@ -3,63 +3,10 @@
 // (`ctest -L adversary`; each test fails without the defence it names.)
 #include <gtest/gtest.h>
 
-#include "gossip/wire/wire.hpp"
-#include "sim_fixture.hpp"
+#include "mallory.hpp"
 
 using namespace shoal;
 using namespace shoal::test;
-
-namespace {
-
-// Mallory: a fresh identity announcing itself with a chosen claim, sealed with the cluster key.
-struct Mallory {
-    Rng rng;
-    Identity id;
-    Address addr{0xc0a84dfe, 7946};  // an address on the segment nobody uses
-    explicit Mallory(std::uint64_t seed) : rng(Rng::from_u64(seed)), id(Identity::generate(rng)) {}
-
-    void announce(sim::Cluster& c, std::size_t to, std::uint32_t inc, std::optional<Claim> claim,
-                  std::uint32_t restart_hold_ms = 0) {
-        send(c, to,
-             {seal_announcement(announcement(c, inc, claim, restart_hold_ms), id,
-                                kProtocolVersion)});
-    }
-    Announcement announcement(const sim::Cluster& c, std::uint32_t inc, std::optional<Claim> claim,
-                              std::uint32_t restart_hold_ms = 0) const {
-        return Announcement{id.public_key(),      "mallory", addr,           inc, claim,
-                            c.network().digest(), "evil",    restart_hold_ms};
-    }
-    // Any messages at all, sealed with the cluster key, from Mallory's address.
-    void send(sim::Cluster& c, std::size_t to, const std::vector<Message>& msgs) {
-        DatagramBuilder b(1400);
-        for (const auto& m : msgs) EXPECT_TRUE(b.add(m));
-        c.inject(to, addr, b.seal(c.keyring_of(to), rng));
-    }
-};
-
-// Every node sees every other alive and nothing is left to gossip: the attack starts from rest.
-bool settled(SimCluster& s) {
-    auto& c = s.c();
-    return c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s);
-}
-
-// The owner every running node computes for `slot`; nullopt if they disagree or none has one.
-std::optional<NodeId> agreed_owner(const sim::Cluster& c, std::uint32_t slot) {
-    std::optional<NodeId> owner;
-    for (auto i : c.running()) {
-        auto owners = c.at(i).node->claims().owners();
-        auto it = owners.find(slot);
-        if (it == owners.end() || (owner && *owner != it->second)) return std::nullopt;
-        owner = it->second;
-    }
-    return owner;
-}
-
-std::uint64_t rejected(const sim::Cluster& c, std::size_t i, Rejection r) {
-    return c.at(i).node->node().stats().rejected[static_cast<int>(r)];
-}
-
-}  // namespace
 
 class Adversary : public ::testing::TestWithParam<std::uint64_t> {};
 INSTANTIATE_TEST_SUITE_P(Sim, Adversary, ::testing::Values(41, 42, 43));

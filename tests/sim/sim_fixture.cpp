@@ -13,7 +13,9 @@ sim::ClusterOptions options(std::uint64_t seed, Profile profile, double loss) {
 }
 
 SimCluster::SimCluster(std::size_t n, std::uint64_t seed, Profile profile, double loss)
-    : cluster_(options(seed, profile, loss)) {
+    : SimCluster(n, options(seed, profile, loss)) {}
+
+SimCluster::SimCluster(std::size_t n, sim::ClusterOptions opts) : cluster_(std::move(opts)) {
     cluster_.on_event = [this](Time at, std::size_t observer, const MemberEvent& e) {
         auto it = index_.find(e.id);
         if (it != index_.end()) seen_.push_back(Seen{at, observer, it->second, e.kind, e.inc});

@@ -19,6 +19,7 @@ struct Seen {
 class SimCluster {
   public:
     SimCluster(std::size_t n, std::uint64_t seed, Profile profile = Profile::Lan, double loss = 0);
+    SimCluster(std::size_t n, sim::ClusterOptions opts);
 
     sim::Cluster& c() { return cluster_; }
     std::size_t index_of(const NodeId& id) const { return index_.at(id); }

@@ -52,6 +52,12 @@ TEST(Messages, EveryTypeRoundTrips) {
     EXPECT_EQ(sp.target.prefix64() >> 32, target.prefix64() >> 32);
     EXPECT_FALSE(std::get<Ping>(round_trip(Ping{1, target, 5, false})).short_target);
 
+    Revocation rev;
+    rev.ca.fill(3);
+    rev.cert.fill(4);
+    rev.sig.fill(5);
+    EXPECT_EQ(std::get<Revoked>(round_trip(Revoked{rev})).revocation, rev);
+
     auto pr = std::get<PingReq>(round_trip(PingReq{9, id_of(3), Address{1, 2}}));
     EXPECT_EQ(pr.target_addr, (Address{1, 2}));
     EXPECT_EQ(std::get<Ack>(round_trip(Ack{UINT64_MAX})).seq, UINT64_MAX);

@@ -182,6 +182,8 @@ class NodeHarness {
                 else if constexpr (std::is_same_v<T, SyncPull>)
                     return "sync-pull(" + u(m.session) + ", " + n(m.cursor) + ", " +
                            u(m.max_chunks) + ")";
+                else if constexpr (std::is_same_v<T, Revoked>)
+                    return "revoked(" + to_hex(m.revocation.cert).substr(0, 8) + ")";
                 else {
                     static_assert(std::is_same_v<T, SyncChunk>);
                     return "sync-chunk(" + u(m.session) + ", " + u(m.records.size()) + " records" +

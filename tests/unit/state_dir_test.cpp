@@ -71,6 +71,11 @@ TEST(StateDir, StateRoundTripsAtomically) {
     NodeId gone;
     gone.bytes.fill(0xa5);
     s.node.tombstones = {Tombstone{gone, UINT32_MAX}};
+    Revocation r;
+    r.ca.fill(1);
+    r.cert.fill(0xfe);
+    r.sig.fill(7);
+    s.node.revocations = {r};
     ASSERT_EQ(error_of(save_state(d.path, s)), "");
     auto back = load_state(d.path, test::pod_network());
     ASSERT_EQ(error_of(back), "");
@@ -96,6 +101,12 @@ TEST(StateDir, CorruptStateNamesTheLine) {
     EXPECT_NE(bad("shoal-state 1\nsubnet 10.0.0.0/24\n").find("unknown key"), std::string::npos);
     EXPECT_NE(bad("shoal-state 1\nboot xyz\n").find("bad boot nonce"), std::string::npos);
     EXPECT_NE(bad("shoal-state 1\ntombstone abc 3\n").find("bad tombstone"), std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\nrevocation aa bb cc\n").find("bad revocation"),
+              std::string::npos);
+    EXPECT_NE(
+        bad("shoal-state 1\nrevocation " + std::string(64, 'a') + " " + std::string(64, 'b') + "\n")
+            .find("bad revocation"),
+        std::string::npos);
     EXPECT_NE(bad("shoal-state 1\ntombstone " + std::string(32, 'a') + " -1\n").find("line 2"),
               std::string::npos);
 }
