@@ -245,8 +245,30 @@ std::optional<LogLine> SubnetNode::poll_log() {
 }
 
 std::optional<std::uint32_t> SubnetNode::slot() const {
-    if (!claim_ || claims_.owner(claim_->slot) != cfg_.node.id) return std::nullopt;
+    if (!claim_ || pending_ || claims_.owner(claim_->slot) != cfg_.node.id) return std::nullopt;
     return claim_->slot;
+}
+
+std::optional<Time> SubnetNode::poll_timeout() const {
+    auto t = node_.poll_timeout();
+    if (pending_ && (!t || pending_->due < *t)) return pending_->due;
+    return t;
+}
+
+void SubnetNode::report(Time now, SubnetEvent e) {
+    if (pending_) {
+        // Lost inside the window: nothing was reported, so this is still the first claim.
+        ++unsettled_losses_;
+        e.kind = pending_->event.kind;
+        e.previous = pending_->event.previous;
+        e.lost_to = pending_->event.lost_to;
+        pending_.reset();
+    }
+    if (e.kind == SubnetEvent::Kind::Acquired && !own_pin_) {
+        pending_ = PendingReport{e, now + cfg_.node.timing.probe_interval * kSettleProbes};
+        return;
+    }
+    subnet_events_.push_back(std::move(e));
 }
 
 PersistedState SubnetNode::persisted() const {
@@ -280,6 +302,10 @@ void SubnetNode::after(Time now) {
     // Ownership can only change with the claims; without a claim (or with a saved one not yet
     // checked) we wait for the first sync.
     if (changed || !claim_ || !saved_claim_checked_) reconcile(now);
+    if (pending_ && now >= pending_->due && claim_ && claims_.owner(claim_->slot) == cfg_.node.id) {
+        subnet_events_.push_back(pending_->event);
+        pending_.reset();
+    }
 }
 
 void SubnetNode::refresh(const NodeId& id) {
@@ -324,6 +350,13 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
                        std::optional<NodeId> lost_to) {
     last_attempt_ = now;
     auto s = pick_slot();
+    if (!s && pending_) {
+        // Lost inside the settle window and nothing else is free: nothing was reported.
+        ++unsettled_losses_;
+        previous = pending_->event.previous;
+        lost_to = pending_->event.lost_to;
+        pending_.reset();
+    }
     if (!s) {
         if (!exhausted_) {
             say(LogLine::Level::Error,
@@ -343,8 +376,8 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
     claim_ = c;
     claims_.set(cfg_.node.id, c, false, {}, own_pin_.has_value());
     announce_claim(now);
-    subnet_events_.push_back(SubnetEvent{
-        previous ? SubnetEvent::Kind::Moved : SubnetEvent::Kind::Acquired, *s, previous, lost_to});
+    report(now, SubnetEvent{previous ? SubnetEvent::Kind::Moved : SubnetEvent::Kind::Acquired, *s,
+                            previous, lost_to});
     say(previous ? LogLine::Level::Warn : LogLine::Level::Info,
         "claimed subnet " + cfg_.network.subnet(*s).to_string() + " (claim clock " +
             std::to_string(c.clock) + ")");

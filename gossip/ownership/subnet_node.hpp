@@ -10,6 +10,11 @@
 // (a hash of its id) or the next free one after it, at Lamport clock max_seen + 1. When the claim
 // table says someone else owns our slot (an older claim: concurrent joins, a healed partition),
 // we move to a free slot, announce, and say so loudly.
+//
+// A node's first claim is reported (the Acquired event, on which the agent writes subnet.env)
+// only once it has held for a settle window of kSettleProbes probe intervals: hosts started at
+// the same instant see each other's claims within it, and a claim that loses inside it is never
+// reported. A saved claim (a restart) and a certificate's subnet are reported at once.
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -47,6 +52,9 @@ class VerifyCache {
     std::unordered_map<std::array<std::uint8_t, 32>, Verification, KeyHash> entries_;
     std::uint64_t hits_ = 0, misses_ = 0;
 };
+
+// Probe intervals a first claim must hold before it is reported (SubnetNode, above).
+inline constexpr int kSettleProbes = 3;
 
 struct SubnetNodeConfig {
     NodeConfig node;  // its id and name are taken from the identity and announcement
@@ -94,7 +102,7 @@ class SubnetNode {
     [[nodiscard]] std::optional<MemberEvent> poll_event();
     [[nodiscard]] std::optional<SubnetEvent> poll_subnet_event();
     [[nodiscard]] std::optional<LogLine> poll_log();
-    [[nodiscard]] std::optional<Time> poll_timeout() const { return node_.poll_timeout(); }
+    [[nodiscard]] std::optional<Time> poll_timeout() const;
 
     void leave(Time now);
     // By name or id (or an unambiguous id prefix); an error message unless it is dead here.
@@ -105,8 +113,10 @@ class SubnetNode {
     // subnet and routes meanwhile and declare us dead only if we are not back in time.
     void prepare_restart(Time now, Duration hold);
 
-    // The slot we own, if any (claimed and not beaten by an older claim).
+    // The slot we own, if any (claimed, not beaten by an older claim, and reported).
     std::optional<std::uint32_t> slot() const;
+    // First claims lost inside the settle window: conflicts nobody saw reported.
+    std::uint64_t unsettled_losses() const { return unsettled_losses_; }
     const ClaimTable& claims() const { return claims_; }
     const NetworkConfig& network() const { return cfg_.network; }
     PersistedState persisted() const;
@@ -148,6 +158,14 @@ class SubnetNode {
     std::deque<SubnetEvent> subnet_events_;
     std::deque<LogLine> logs_;
     bool exhausted_ = false;
+    // The first claim's report, held for the settle window.
+    struct PendingReport {
+        SubnetEvent event;
+        Time due;
+    };
+    std::optional<PendingReport> pending_;
+    std::uint64_t unsettled_losses_ = 0;
+    void report(Time now, SubnetEvent e);
     // A saved claim is checked against the first state transfer before it is announced.
     bool saved_claim_checked_ = true;
     Time last_attempt_{};
