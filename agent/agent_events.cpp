@@ -210,10 +210,18 @@ Control::Reply Agent::handle_command(const std::string& line) {
         return {true, "leaving\n"};
     }
     if (cmd == "force-leave") {
-        auto forced = node_->force_leave(monotonic_now(), arg);
+        // "MEMBER" or "MEMBER shoal-force-leave ..." (the CA's order, under admission).
+        std::string who = arg.substr(0, arg.find(' '));
+        std::optional<ForceLeave> order;
+        if (who.size() < arg.size()) {
+            auto parsed = parse_force_leave(std::string_view(arg).substr(who.size() + 1));
+            if (!parsed) return {false, "--ca-signed: " + parsed.error() + "\n"};
+            order = *parsed;
+        }
+        auto forced = node_->force_leave(monotonic_now(), who, order);
         pump();
         if (!forced) return {false, forced.error() + "\n"};
-        return {true, "forced out " + arg + "\n"};
+        return {true, "forced out " + who + "\n"};
     }
     return {false, "unknown command '" + cmd + "'\n"};
 }

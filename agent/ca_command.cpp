@@ -374,6 +374,30 @@ int run_show(const std::string& file) {
     return 0;
 }
 
+// ---- ca force-leave ----
+
+struct ForceLeaveArgs {
+    std::string ca_key, id;
+    std::uint32_t inc = 0;
+};
+
+int run_force_leave(const ForceLeaveArgs& a) {
+    const char* cmd = "ca force-leave";
+    auto id = NodeId::from_hex(a.id);
+    if (!id)
+        return report(
+            cmd, "--id: '" + a.id + "' is not a node id (32 hex digits, as `shoal members` shows)",
+            kUsage);
+    auto ca = read_ca_key(a.ca_key);
+    if (!ca) return report(cmd, "--ca-key: " + ca.error(), kFailed);
+    std::printf("%s\n", format_force_leave(sign_force_leave(*id, a.inc, *ca)).c_str());
+    std::fprintf(stderr,
+                 "pass this line to `shoal force-leave MEMBER --ca-signed '...'` on any host; it "
+                 "frees the member only while it is dead or restarting at incarnation %u\n",
+                 a.inc);
+    return 0;
+}
+
 }  // namespace
 
 Run add_ca(CLI::App& app) {
@@ -447,7 +471,24 @@ Run add_ca(CLI::App& app) {
                                     "checked");
     show->add_option("file", *show_file, "The certificate file")->type_name("FILE")->required();
 
+    auto fl_args = std::make_shared<ForceLeaveArgs>();
+    auto* force_leave = ca->add_subcommand(
+        "force-leave",
+        "Sign a force-leave for a dead member (under admission only the CA may order one)");
+    force_leave->add_option("--ca-key", fl_args->ca_key, "The CA key")
+        ->type_name("FILE")
+        ->required();
+    force_leave->add_option("--id", fl_args->id, "The member's node id (`shoal members`)")
+        ->type_name("NODE-ID")
+        ->required();
+    force_leave
+        ->add_option("--incarnation", fl_args->inc,
+                     "The member's incarnation (`shoal members`): the order is void above it")
+        ->type_name("N")
+        ->required();
+
     return [=]() -> int {
+        if (force_leave->parsed()) return run_force_leave(*fl_args);
         if (init->parsed()) return run_init(*init_args);
         if (sign->parsed()) return run_sign(*sign_args);
         if (revoke->parsed()) return run_revoke(*revoke_args);

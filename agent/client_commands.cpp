@@ -25,6 +25,7 @@ std::vector<std::pair<std::string, Run>> add_clients(CLI::App& app) {
         std::string socket = "/run/shoal/shoal.sock";
         bool json = false;
         std::string who;
+        std::string ca_signed;  // force-leave under admission
     };
     std::vector<std::pair<std::string, Run>> out;
     // `verb` is what the agent is asked and the top-level command main() checks; `parent` holds
@@ -36,10 +37,15 @@ std::vector<std::pair<std::string, Run>> add_clients(CLI::App& app) {
         cmd->add_option("--socket", args->socket, "The agent's control socket")
             ->capture_default_str();
         if (has_json) cmd->add_flag("--json", args->json, "JSON output");
-        if (has_who)
+        if (has_who) {
             cmd->add_option("member", args->who, "Name or id of a dead member")->required();
+            cmd->add_option("--ca-signed", args->ca_signed,
+                            "Under admission: the line `shoal ca force-leave` printed")
+                ->type_name("LINE");
+        }
         out.emplace_back(verb, [args, verb, has_who]() -> int {
             std::string line = verb + " " + (has_who ? args->who : (args->json ? "json" : "text"));
+            if (!args->ca_signed.empty()) line += " " + args->ca_signed;
             auto reply = agent::call_agent(args->socket, line);
             std::fputs(reply.body.c_str(), reply.ok ? stdout : stderr);
             return reply.ok ? 0 : 1;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -14,6 +15,7 @@
 #include <utility>
 
 #include "common/hex.hpp"
+#include "common/unique_fd.hpp"
 
 namespace shoal::agent {
 
@@ -24,25 +26,9 @@ constexpr std::string_view kCaPubTag = "shoal-ca-pub";
 constexpr std::string_view kNodePubTag = "shoal-node-pub";
 constexpr std::string_view kCertTag = "shoal-cert";
 constexpr std::string_view kRevokeTag = "shoal-revoke";
+constexpr std::string_view kForceLeaveTag = "shoal-force-leave";
 
-std::string errno_text() {
-    return std::strerror(errno);
-}
-
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    bool ok() const { return fd_ >= 0; }
-
-  private:
-    int fd_;
-};
+using Fd = UniqueFd;
 
 std::string mode_text(mode_t mode) {
     char text[8];
@@ -436,6 +422,31 @@ Result<CertificateFile> read_certificate(const std::string& path) {
 std::string format_revocation(const Revocation& r) {
     return std::string(kRevokeTag) + " " + base64(r.ca) + " " + to_hex(r.cert) + " " +
            base64(r.sig) + "\n";
+}
+
+std::string format_force_leave(const ForceLeave& f) {
+    return std::string(kForceLeaveTag) + " " + f.id.hex() + " " + std::to_string(f.inc) + " " +
+           base64(f.ca) + " " + base64(f.sig);
+}
+
+Result<ForceLeave> parse_force_leave(std::string_view line) {
+    auto fields = fields_of(line);
+    const std::string expected =
+        "expected 'shoal-force-leave NODE-ID INCARNATION CA-BASE64 SIG-BASE64', the line `shoal "
+        "ca force-leave` prints";
+    if (fields.size() != 5 || fields[0] != kForceLeaveTag) return Error{expected};
+    ForceLeave f;
+    auto id = NodeId::from_hex(fields[1]);
+    std::uint64_t inc = 0;
+    auto [end, ec] = std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), inc);
+    if (!id || ec != std::errc{} || end != fields[2].data() + fields[2].size() ||
+        inc > UINT32_MAX || !decode_exact(fields[3], f.ca) || !decode_exact(fields[4], f.sig))
+        return Error{expected};
+    f.id = *id;
+    f.inc = static_cast<std::uint32_t>(inc);
+    if (!check_force_leave(f))
+        return Error{"the CA's signature on the force-leave does not verify: the line was altered"};
+    return f;
 }
 
 Result<std::vector<Revocation>> read_revocations(const std::string& path) {

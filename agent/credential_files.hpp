@@ -50,6 +50,12 @@ std::string format_revocation(const Revocation& r);
 // it); an empty one holds none.
 Result<std::vector<Revocation>> read_revocations(const std::string& path);
 
+// A CA's force-leave as one line, "shoal-force-leave NODE-ID-HEX INCARNATION CA-BASE64
+// SIG-BASE64": `shoal ca force-leave` prints it, `shoal force-leave --ca-signed` takes it.
+std::string format_force_leave(const ForceLeave& f);
+// Its CA signature checked (not whether the CA is trusted: the agent decides that).
+Result<ForceLeave> parse_force_leave(std::string_view line);
+
 }  // namespace shoal::agent
 
 // What `shoal ca` shares with the readers above.

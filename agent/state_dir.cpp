@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/unique_fd.hpp"
 #include "gossip/wire/keyring.hpp"
 
 namespace shoal::agent {
@@ -20,25 +21,7 @@ namespace {
 constexpr std::string_view kKeyHeader = "shoal-node-key 1";
 constexpr std::string_view kStateHeader = "shoal-state 1";
 
-std::string errno_text() {
-    return std::strerror(errno);
-}
-
-// RAII for a file descriptor.
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    bool ok() const { return fd_ >= 0; }
-
-  private:
-    int fd_;
-};
+using Fd = UniqueFd;
 
 struct FileRead {
     std::string data;

@@ -63,7 +63,9 @@ class Node {
     void announce_to_all(Time now);
     // Frees a dead member at once (as Serf's force-leave), or ends a restarting member's hold;
     // an error for a member that is alive or suspect here.
-    [[nodiscard]] Status force_leave(Time now, const NodeId& id);
+    // Under admission, only with `order`, the CA's signed force-leave for this member.
+    [[nodiscard]] Status force_leave(Time now, const NodeId& id,
+                                     const std::optional<ForceLeave>& order = std::nullopt);
     // A revocation from the operator (the revocations file): applied and gossiped like one
     // received. False if it is not valid, not from a trusted CA, or known already.
     bool add_revocation(Time now, const Revocation& r);

@@ -368,10 +368,13 @@ void Node::on_left(Time now, const Address& from, const Left& l) {
     Member* m = table_.find(l.id);
     if (!m || l.inc < m->inc() || m->state == MemberState::Left) return;
     // Only the member leaves itself; an unsigned leave is a force-leave, for the dead only.
-    bool self_signed =
-        !creds_ || (!l.sig.empty() && m->announcement && creds_->check_leave(*m->announcement, l));
-    // A force-leave frees a member the operator saw dead, or ends a restart hold early.
-    if (!self_signed && m->state != MemberState::Dead && m->state != MemberState::Restarting) {
+    bool self_signed = !creds_ || (!l.ca && !l.sig.empty() && m->announcement &&
+                                   creds_->check_leave(*m->announcement, l));
+    // A force-leave frees a member the operator saw dead, or ends a restart hold early; under
+    // admission only the CA may order one, so no member can evict another.
+    bool forced_by_ca = !self_signed && creds_ && l.ca && creds_->check_force_leave(l);
+    if (!self_signed && ((m->state != MemberState::Dead && m->state != MemberState::Restarting) ||
+                         (!forced_by_ca && creds_ && creds_->force_leave_needs_ca()))) {
         reject(now, Rejection::UnsignedLeave, from, l.id);
         return;
     }
@@ -436,7 +439,7 @@ void Node::expel_revoked(Time now) {
     }
 }
 
-Status Node::force_leave(Time now, const NodeId& id) {
+Status Node::force_leave(Time now, const NodeId& id, const std::optional<ForceLeave>& order) {
     if (stopped()) return Error{"this node has left the cluster"};
     advance(now);
     Member* m = table_.find(id);
@@ -446,6 +449,20 @@ Status Node::force_leave(Time now, const NodeId& id) {
         return Error{describe(*m) + " is " + std::string(to_string(m->state)) +
                      ": force-leave only removes members that are dead or restarting"};
     Left l{id, m->inc(), {}};
+    if (creds_ && creds_->force_leave_needs_ca()) {
+        const std::string how = "; run `shoal ca force-leave --ca-key ca.key --id " + id.hex() +
+                                " --incarnation " + std::to_string(m->inc()) +
+                                "` where the CA is and pass the line it prints to --ca-signed";
+        if (!order) return Error{"admission is on: a force-leave must be signed by the CA" + how};
+        if (order->id != id || order->inc != m->inc())
+            return Error{"the CA's force-leave is for member " + order->id.short_hex() +
+                         " at incarnation " + std::to_string(order->inc) + ", not " + describe(*m) +
+                         " at " + std::to_string(m->inc()) + how};
+        l.sig.assign(order->sig.begin(), order->sig.end());
+        l.ca = order->ca;
+        if (!creds_->check_force_leave(l))
+            return Error{"the force-leave is not signed by a CA in ca-file"};
+    }
     m->left_sig.clear();
     // A dead member has no suspicion and no timer left to invalidate: the epoch stays. A
     // restarting one has its hold timer pending, which must not fire on a left member.

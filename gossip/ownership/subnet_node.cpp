@@ -100,6 +100,15 @@ class Signer final : public Credentials {
         return true;
     }
     std::vector<Revocation> revocations() const override { return revocations_; }
+    bool force_leave_needs_ca() const override { return admission_->on(); }
+    bool check_force_leave(const Left& l) const override {
+        const auto& cas = admission_->cas;
+        if (!l.ca || l.sig.size() != 64 || std::find(cas.begin(), cas.end(), *l.ca) == cas.end())
+            return false;
+        ForceLeave f{*l.ca, l.id, l.inc, {}};
+        std::copy(l.sig.begin(), l.sig.end(), f.sig.begin());
+        return shoal::check_force_leave(f);
+    }
     bool check_leave(const Announcement& a, const Left& l) const override {
         return verify_leave(a.key, l.inc, l.sig);
     }
@@ -213,7 +222,8 @@ void SubnetNode::set_address(Time now, const Address& addr) {
     after(now);
 }
 
-Status SubnetNode::force_leave(Time now, std::string_view who) {
+Status SubnetNode::force_leave(Time now, std::string_view who,
+                               const std::optional<ForceLeave>& order) {
     std::optional<NodeId> found;
     for (const auto& [id, m] : node_.members().all()) {
         bool match = m.info.name == who || (who.size() >= 4 && id.hex().rfind(who, 0) == 0);
@@ -227,7 +237,7 @@ Status SubnetNode::force_leave(Time now, std::string_view who) {
         found = id;
     }
     if (!found) return Error{"no member named '" + std::string(who) + "'"};
-    auto err = node_.force_leave(now, *found);
+    auto err = node_.force_leave(now, *found, order);
     after(now);
     return err;
 }

@@ -106,7 +106,9 @@ class SubnetNode {
 
     void leave(Time now);
     // By name or id (or an unambiguous id prefix); an error message unless it is dead here.
-    [[nodiscard]] Status force_leave(Time now, std::string_view who);
+    // Under admission, only with `order`, the CA's signed force-leave for that member.
+    [[nodiscard]] Status force_leave(Time now, std::string_view who,
+                                     const std::optional<ForceLeave>& order = std::nullopt);
     void set_keyring(Keyring ring) { node_.set_keyring(std::move(ring)); }
     void set_address(Time now, const Address& addr);
     // A planned restart: announces (signed) that we will be back within `hold`; peers keep our

@@ -104,6 +104,27 @@ Fingerprint fingerprint_of(std::span<const std::uint8_t> bytes) {
     return f;
 }
 
+namespace {
+constexpr std::string_view kForceLeaveDomain = "shoal/force-leave/1";
+std::vector<std::uint8_t> force_leave_message(const NodeId& id, std::uint32_t inc) {
+    std::vector<std::uint8_t> m(kForceLeaveDomain.size() + id.bytes.size() + 4);
+    std::memcpy(m.data(), kForceLeaveDomain.data(), kForceLeaveDomain.size());
+    std::memcpy(m.data() + kForceLeaveDomain.size(), id.bytes.data(), id.bytes.size());
+    for (int i = 0; i < 4; ++i)
+        m[kForceLeaveDomain.size() + id.bytes.size() + static_cast<std::size_t>(i)] =
+            static_cast<std::uint8_t>(inc >> (8 * i));
+    return m;
+}
+}  // namespace
+
+ForceLeave sign_force_leave(const NodeId& id, std::uint32_t inc, const Identity& ca) {
+    return ForceLeave{ca.public_key(), id, inc, ca.sign(force_leave_message(id, inc))};
+}
+
+bool check_force_leave(const ForceLeave& f) {
+    return verify_signature(f.ca, force_leave_message(f.id, f.inc), f.sig);
+}
+
 Revocation revoke_certificate(const Fingerprint& cert, const Identity& ca) {
     return Revocation{ca.public_key(), cert, ca.sign(revocation_message(cert))};
 }

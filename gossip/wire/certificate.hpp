@@ -58,4 +58,17 @@ struct Revocation {
 Revocation revoke_certificate(const Fingerprint& cert, const Identity& ca);
 bool check_revocation(const Revocation& r);
 
+// A CA's order that member `id` at incarnation `inc` is out (a force-leave under admission):
+// signed over "shoal/force-leave/1", the id and the incarnation, so it is void once the member
+// announces again above `inc`.
+struct ForceLeave {
+    PublicKey ca{};
+    NodeId id;
+    std::uint32_t inc = 0;
+    Signature sig{};
+    bool operator==(const ForceLeave&) const = default;
+};
+ForceLeave sign_force_leave(const NodeId& id, std::uint32_t inc, const Identity& ca);
+bool check_force_leave(const ForceLeave& f);
+
 }  // namespace shoal

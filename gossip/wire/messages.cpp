@@ -166,10 +166,11 @@ struct Encoder {
         put_accusation(w, m);
     }
     void operator()(const Left& m) {
-        head(MsgType::Left, 3);
+        head(MsgType::Left, m.ca ? 4 : 3);
         put_id(w, m.id);
         w.uint(m.inc);
         w.bin(m.sig);
+        if (m.ca) w.bin(*m.ca);
     }
     void operator()(const SyncDigest& m) {
         head(MsgType::SyncDigest, 3);
@@ -247,6 +248,12 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type, std::uint32_t fie
             if (!get_id(r, m.id) || !get_u32(r, m.inc) || !r.bin(sig, kSignatureLen))
                 return std::nullopt;
             m.sig.assign(sig.begin(), sig.end());
+            if (fields > 3) {
+                std::span<const std::uint8_t> ca;
+                if (!r.bin(ca, 32) || ca.size() != 32) return std::nullopt;
+                m.ca.emplace();
+                std::copy(ca.begin(), ca.end(), m.ca->begin());
+            }
             return m;
         }
         case MsgType::SyncDigest: {
@@ -309,9 +316,13 @@ constexpr std::uint32_t known_fields(MsgType t) {
     return 0;
 }
 
-// Read by decode_body when the sender wrote them: an accusation's signature, a page's tombstones.
+// Read by decode_body when the sender wrote them: an accusation's signature, a page's tombstones,
+// a force-leave's CA.
 constexpr std::uint32_t optional_fields(MsgType t) {
-    return t == MsgType::Suspect || t == MsgType::Dead || t == MsgType::SyncChunk ? 1 : 0;
+    return t == MsgType::Suspect || t == MsgType::Dead || t == MsgType::SyncChunk ||
+                   t == MsgType::Left
+               ? 1
+               : 0;
 }
 
 }  // namespace

@@ -95,6 +95,8 @@ struct Left {
     NodeId id;
     std::uint32_t inc = 0;
     std::vector<std::uint8_t> sig = {};
+    // Set: `sig` is this CA's force-leave signature (admission), not the member's own.
+    std::optional<PublicKey> ca = std::nullopt;
 };
 // Anti-entropy: a digest of the whole membership table; equal digests mean equal tables.
 struct SyncDigest {

@@ -89,6 +89,9 @@ check "clients without an agent exit 1" 1 "$shoal" members --socket "$dir/none.s
 "$shoal" ca sign --ca-key "$dir/other-ca/ca.key" --name node-a --node-pub "$dir/node.pub" --out "$dir/foreign.crt" >/dev/null
 "$shoal" identity show --state-dir "$dir/state-b" >"$dir/b.pub" 2>/dev/null
 "$shoal" ca sign --ca-key "$dir/ca/ca.key" --name node-b --node-pub "$dir/b.pub" --out "$dir/b.crt" >/dev/null
+check "ca force-leave: a bad id exits 2" 2 "$shoal" ca force-leave --ca-key "$dir/ca/ca.key" --id nothex --incarnation 3
+check "ca force-leave: prints the CA's signed order" 0 "$shoal" ca force-leave --ca-key "$dir/ca/ca.key" --id "$(cut -d' ' -f3 "$dir/node.pub")" --incarnation 3
+out_ok "ca force-leave: ... one shoal-force-leave line" grep -q "^shoal-force-leave $(cut -d' ' -f3 "$dir/node.pub") 3 " /tmp/shoal-cli-test.out
 net=(--network 10.244.0.0/16 --cluster-key-file "$dir/key" --iface lo --advertise 127.0.0.1)
 expect_msg "agent: admission value" "admission: 'strict' is not off, permissive or enforce" agent "${net[@]}" --admission strict
 expect_msg "agent: admission without ca-file" "ca-file: not set" agent "${net[@]}" --admission enforce

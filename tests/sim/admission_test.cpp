@@ -183,3 +183,42 @@ TEST_P(Admission, ARevokedMemberIsExpelledEverywhereWhileItRuns) {
             EXPECT_NE(c.view(i, revoked), MemberState::Alive) << rid.short_hex();
         }
 }
+
+// Under admission a force-leave frees a dead member's subnet only on the CA's order: a key
+// holder's unsigned one, or one "signed" by a CA nobody trusts, changes nothing.
+TEST_P(Admission, OnlyTheCaMayForceADeadMemberOut) {
+    SimCluster s = cluster(AdmissionMode::Enforce, true);
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    const std::size_t dead = 3;
+    const NodeId did = c.at(dead).id;
+    const std::uint32_t inc = c.at(dead).node->node().incarnation();
+    c.crash(dead);
+    ASSERT_TRUE(c.run_until([&] { return s.all_others_see(dead, MemberState::Dead); }, 10s));
+
+    Mallory m(GetParam() + 8);
+    m.certificate = cert_for(m, *c.ca(), "mallory");
+    for (auto i : c.running()) m.announce(c, i, 1, std::nullopt);
+    Rng rng = Rng::from_u64(GetParam());
+    Identity rogue_ca = Identity::generate(rng);
+    ForceLeave rogue = sign_force_leave(did, inc, rogue_ca);
+    for (auto i : c.running()) {
+        m.send(c, i, {Left{did, inc, {}}});
+        m.send(c, i,
+               {Left{did, inc, std::vector<std::uint8_t>(rogue.sig.begin(), rogue.sig.end()),
+                     rogue.ca}});
+    }
+    c.run_for(1s);
+    EXPECT_TRUE(s.all_others_see(dead, MemberState::Dead));
+    for (auto i : c.running()) EXPECT_GE(rejected(c, i, Rejection::UnsignedLeave), 2u);
+    // The operator without the CA's order is told how to get it.
+    Status refused = c.act(0, [&](SubnetNode& n) { return n.force_leave(c.now(), did.hex()); });
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("shoal ca force-leave"), std::string::npos) << refused.error();
+
+    ForceLeave order = sign_force_leave(did, inc, *c.ca());
+    Status done = c.act(0, [&](SubnetNode& n) { return n.force_leave(c.now(), did.hex(), order); });
+    ASSERT_TRUE(done) << done.error();
+    EXPECT_TRUE(c.run_until([&] { return s.all_others_see(dead, MemberState::Left); }, 5s));
+    EXPECT_FALSE(agreed_owner(c, dead));
+}

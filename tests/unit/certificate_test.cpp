@@ -103,3 +103,19 @@ TEST(Certificate, RidesInTheSignedAnnouncement) {
     ASSERT_TRUE(std::holds_alternative<Announcement>(plain));
     EXPECT_FALSE(std::get<Announcement>(plain).cert);
 }
+
+TEST(Certificate, ForceLeaveIsSignedByItsCaForOneIncarnation) {
+    Fixture f;
+    NodeId id = f.node.id();
+    ForceLeave order = sign_force_leave(id, 7, f.ca);
+    EXPECT_TRUE(check_force_leave(order));
+    ForceLeave later = order;
+    later.inc = 8;
+    EXPECT_FALSE(check_force_leave(later));
+    ForceLeave other = order;
+    other.id.bytes[0] ^= 1;
+    EXPECT_FALSE(check_force_leave(other));
+    ForceLeave forged = order;
+    forged.ca = f.node.public_key();
+    EXPECT_FALSE(check_force_leave(forged));
+}
