@@ -66,8 +66,6 @@ std::string Agent::metrics_text() const {
 }
 
 void Agent::publish() {
-    // Each second: certificate expiry follows the wall clock, which NTP may set only now.
-    if (node_) node_->set_wall_clock(static_cast<std::uint64_t>(::time(nullptr)));
     if (http_) {
         http_->heartbeat();
         http_->publish(metrics_text(), not_ready());
@@ -211,7 +209,18 @@ int Agent::run() {
         uv_timer_init(&loop_, &ops_);
         ops_.data = this;
         uv_timer_start(
-            &ops_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->publish(); }, 1000, 1000);
+            &ops_,
+            [](uv_timer_t* t) {
+                auto* self = static_cast<Agent*>(t->data);
+                if (self->phase_ == Phase::Serving) {
+                    // Certificate expiry follows the wall clock, which NTP may set only now.
+                    self->node_->set_wall_clock(monotonic_now(),
+                                                static_cast<std::uint64_t>(::time(nullptr)));
+                    self->pump();
+                }
+                self->publish();
+            },
+            1000, 1000);
         publish();
         notify_.ready(status_line());
         if (cfg_.metrics)

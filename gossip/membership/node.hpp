@@ -69,6 +69,10 @@ class Node {
     // A revocation from the operator (the revocations file): applied and gossiped like one
     // received. False if it is not valid, not from a trusted CA, or known already.
     bool add_revocation(Time now, const Revocation& r);
+    // Members the credentials no longer admit (a revocation; under enforce, an expiry) leave the
+    // table's present members at once: no reservation, no route, nothing gossiped (every member
+    // decides for itself).
+    void expel_unadmitted(Time now);
     std::vector<Revocation> revocations() const {
         return creds_ ? creds_->revocations() : std::vector<Revocation>{};
     }
@@ -261,9 +265,6 @@ class Node {
     void take_dead_vote(Time now, Member& m, const Dead& d);
     void on_left(Time now, const Address& from, const Left& l);
     void on_revoked(Time now, const Address& from, const Revoked& r);
-    // Members whose certificate is revoked leave the table's present members at once: no
-    // reservation, no route, nothing gossiped (every member learns the revocation itself).
-    void expel_revoked(Time now);
     static NodeId revocation_key(const Revocation& r);
     void send_revocations(const Address& to);
     void suspect_member(Time now, Member& m, const Suspect& s, bool relay = true);
@@ -346,6 +347,7 @@ class Node {
     std::optional<Address> in_from_;
     std::uint8_t in_version_ = kProtocolVersion;
     bool cloned_ = false;
+    bool self_unadmitted_ = false;  // said once: our own certificate is no longer valid
     bool gossip_scheduled_ = false;
     Time gossip_due_{};  // when the pending gossip round runs; a timer for another time is stale
 

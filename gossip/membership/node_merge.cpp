@@ -401,14 +401,14 @@ void Node::on_revoked(Time now, const Address& from, const Revoked& r) {
                                   to_hex(r.revocation.cert).substr(0, 16) + " from " +
                                   from.to_string());
     broadcast(revocation_key(r.revocation), r);
-    expel_revoked(now);
+    expel_unadmitted(now);
 }
 
 bool Node::add_revocation(Time now, const Revocation& r) {
     advance(now);
     if (!creds_ || !creds_->learn_revocation(r)) return false;
     broadcast(revocation_key(r), Revoked{r});
-    expel_revoked(now);
+    expel_unadmitted(now);
     return true;
 }
 
@@ -419,23 +419,27 @@ NodeId Node::revocation_key(const Revocation& r) {
     return key;
 }
 
-void Node::expel_revoked(Time now) {
+void Node::expel_unadmitted(Time now) {
+    if (!creds_) return;
     for (auto& [id, m] : table_.all()) {
+        if (id == cfg_.id) {
+            bool admitted = !m.announcement || creds_->still_admitted(*m.announcement);
+            if (!admitted && !self_unadmitted_)
+                log(LogLine::Level::Error,
+                    "this node's certificate has been revoked by its CA, or has expired: the other "
+                    "members no longer admit it; issue a new one (shoal ca sign)");
+            self_unadmitted_ = !admitted;
+            continue;
+        }
         if (m.state == MemberState::Left || !m.announcement ||
             creds_->still_admitted(*m.announcement))
             continue;
-        if (id == cfg_.id) {
-            log(LogLine::Level::Error,
-                "this node's certificate has been revoked by its CA: the other members no longer "
-                "admit it");
-            continue;
-        }
         table_.set_state(m, MemberState::Left, now);
         m.suspicion.reset();
         ++m.timer_epoch;
         emit(MemberEvent::Kind::Left, m);
-        log(LogLine::Level::Warn, "member expelled, its certificate revoked: " + describe(m) +
-                                      "; its subnet is free and its route withdrawn");
+        log(LogLine::Level::Warn, "member expelled, its certificate revoked or expired: " +
+                                      describe(m) + "; its subnet is free and its route withdrawn");
     }
 }
 

@@ -285,6 +285,13 @@ PersistedState SubnetNode::persisted() const {
     return PersistedState{node_.incarnation(), claim_, node_.config().boot, {}, revocations()};
 }
 
+void SubnetNode::set_wall_clock(Time now, std::uint64_t unix_now) {
+    admission_->unix_now = unix_now;
+    if (!admission_->on()) return;
+    node_.expel_unadmitted(now);
+    after(now);
+}
+
 bool SubnetNode::add_revocation(Time now, const Revocation& r) {
     bool added = node_.add_revocation(now, r);
     after(now);

@@ -126,8 +126,9 @@ class SubnetNode {
     // What member `m` announced, as verified when it arrived (null only without one).
     VerifiedAnnouncement announcement_of(const Member& m) const { return m.announcement; }
     const AdmissionPolicy& admission() const { return *admission_; }
-    // The wall clock (Unix seconds), for certificate expiry.
-    void set_wall_clock(std::uint64_t unix_now) { admission_->unix_now = unix_now; }
+    // The wall clock (Unix seconds), for certificate expiry: members whose certificate has
+    // expired are expelled (admission = enforce).
+    void set_wall_clock(Time now, std::uint64_t unix_now);
     // Present members admitted without a valid certificate (admission = permissive).
     std::size_t uncertified_members() const;
     // A CA's revocation from the operator: false if invalid, untrusted or known already.

@@ -222,3 +222,41 @@ TEST_P(Admission, OnlyTheCaMayForceADeadMemberOut) {
     EXPECT_TRUE(c.run_until([&] { return s.all_others_see(dead, MemberState::Left); }, 5s));
     EXPECT_FALSE(agreed_owner(c, dead));
 }
+
+// A certificate that expires while its member runs: expelled once the wall clock passes its end,
+// but never by a clock that is not plausible (a device without a real-time clock boots in 1970).
+TEST_P(Admission, AnExpiredMemberIsExpelledOnlyByAPlausibleClock) {
+    SimCluster s = cluster(AdmissionMode::Enforce, true);
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    const std::size_t short_lived = 4;
+    auto cert = issue_certificate(
+        Certificate{c.ca()->public_key(), c.at(short_lived).identity->public_key(),
+                    c.at(short_lived).name, c.network().subnet(short_lived),
+                    kPlausibleUnixTime + 3600},
+        *c.ca());
+    ASSERT_TRUE(cert);
+    c.set_certificate(short_lived, *cert);
+    c.crash(short_lived);
+    c.restart(short_lived, {0});
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()); }, 10s));
+    auto set_clock = [&](std::uint64_t unix_now) {
+        for (auto i : c.running())
+            c.act(i, [&](SubnetNode& n) {
+                n.set_wall_clock(c.now(), unix_now);
+                return true;
+            });
+        c.run_for(100ms);
+    };
+    set_clock(1000);  // 1970: no expiry is checked
+    EXPECT_TRUE(c.all_see_alive(s.all()));
+    set_clock(kPlausibleUnixTime + 3599);
+    EXPECT_TRUE(c.all_see_alive(s.all()));
+    set_clock(kPlausibleUnixTime + 3601);
+    for (auto i : c.running())
+        if (i != short_lived) {
+            EXPECT_EQ(c.view(i, short_lived), MemberState::Left) << i;
+        }
+    EXPECT_FALSE(agreed_owner(c, short_lived));
+    EXPECT_TRUE(c.all_see_alive({0, 1, 2, 3, 5}));
+}
