@@ -260,3 +260,28 @@ TEST_P(Admission, AnExpiredMemberIsExpelledOnlyByAPlausibleClock) {
     EXPECT_FALSE(agreed_owner(c, short_lived));
     EXPECT_TRUE(c.all_see_alive({0, 1, 2, 3, 5}));
 }
+
+// A host that joins after a revocation learns it from the members it announces itself to, and
+// so never admits the revoked host, which is still running and talking.
+TEST_P(Admission, AJoinerLearnsEarlierRevocations) {
+    SimCluster s = cluster(AdmissionMode::Enforce, true);
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    const std::size_t revoked = 4;
+    Revocation r = revoke_certificate(fingerprint_of(c.at(revoked).certificate), *c.ca());
+    c.act(0, [&](SubnetNode& n) { return n.add_revocation(c.now(), r); });
+    c.run_for(10s);  // long past the revocation's dissemination
+    const std::size_t joiner = s.add();
+    c.run_for(2s);
+    EXPECT_EQ(c.at(joiner).node->revocations().size(), 1u);
+    // The revoked host announces itself to the joiner directly.
+    DatagramBuilder b(1400);
+    EXPECT_TRUE(b.add(c.at(revoked).node->node().members().find(c.at(revoked).id)->info));
+    Rng rng = Rng::from_u64(GetParam());
+    c.inject(joiner, c.at(revoked).addr, b.seal(c.keyring_of(joiner), rng));
+    c.run_for(3s);
+    EXPECT_GE(rejected(c, joiner, Rejection::CertificateRevoked), 1u);
+    auto seen = c.view(joiner, revoked);
+    EXPECT_TRUE(!seen || !is_present(*seen)) << to_string(*seen);
+    EXPECT_FALSE(agreed_owner(c, revoked));
+}
