@@ -336,7 +336,8 @@ void Node::on_dead(Time now, const Address& from, const Dead& d) {
     if (m->state == MemberState::Suspect && m->suspicion && !m->suspicion->would_vote(d.from))
         return;
     if (!accuser_signed(now, from, Accusation::Dead, d.id, d.inc, d.from, d.sig)) return;
-    // Our own verdict travelling back after the member refuted to someone else: stale.
+    // A verdict in our name about a member we hold live is not ours (we would hold it dead):
+    // only an unsigned one, accepted from protocol-1 members, can say so.
     if (d.from == cfg_.id) return;
     take_dead_vote(now, *m, d);
 }

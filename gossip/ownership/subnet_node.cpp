@@ -40,7 +40,8 @@ const Verification& VerifyCache::get_or_verify(const Alive& a, const NetworkConf
 namespace {
 
 // Signs with this node's identity for its network; the core supplies everything that changes
-// (incarnation, address, restart hold, and the claim as its payload), so this holds no state.
+// (incarnation, address, restart hold, and the claim as its payload). Its only state is
+// admission's: the revocations learned (shared with SubnetNode through the policy).
 class Signer final : public Credentials {
   public:
     Signer(const Identity& identity, const SubnetNodeConfig& cfg,
