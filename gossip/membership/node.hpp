@@ -267,6 +267,7 @@ class Node {
     void on_revoked(Time now, const Address& from, const Revoked& r);
     static NodeId revocation_key(const Revocation& r);
     void send_revocations(const Address& to);
+    void learn_later_death(Time now, const Address& from, Member& m, const MemberRecord& r);
     void suspect_member(Time now, Member& m, const Suspect& s, bool relay = true);
     // An announcement of ours made by another start than this one.
     bool other_boot(const Announcement& a) const;

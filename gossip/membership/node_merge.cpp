@@ -230,7 +230,10 @@ void Node::on_restart_hold_timeout(Time now, const NodeId& id, std::uint64_t epo
 }
 
 void Node::reschedule_suspicion(Member& m) {
-    schedule(m.suspicion->deadline(), TimerKind::Suspicion, 0, m.id(), ++m.timer_epoch);
+    // A confirmation can move the deadline into the past (the shorter timeout has already run
+    // out): due now, not overdue, which would look like a stall of this process.
+    schedule(std::max(m.suspicion->deadline(), now_), TimerKind::Suspicion, 0, m.id(),
+             ++m.timer_epoch);
 }
 
 void Node::suspect_member(Time now, Member& m, const Suspect& s, bool relay) {

@@ -319,6 +319,8 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
     if (r.state_inc < m->inc()) return;
     if (r.state == MemberState::Left) {
         on_left(now, from, Left{a.id, r.state_inc, r.left_sig});
+    } else if (r.state == MemberState::Dead && !is_live(m->state) && a.inc > m->info.inc) {
+        learn_later_death(now, from, *m, r);
     } else if (is_live(m->state)) {
         // Someone else's verdict, not our observation: suspect it and let it refute. It is the
         // word of the peer we asked for this transfer: one accuser, itself.
@@ -326,6 +328,27 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
         if (sender && within_signed(now, from, *m, r.state_inc))
             apply_suspect(now, Suspect{a.id, r.state_inc, sender->id(), {}});
     }
+}
+
+void Node::learn_later_death(Time now, const Address& from, Member& m, const MemberRecord& r) {
+    // The member came back and died again while we did not see it (we were partitioned away or
+    // paused): its later announcement, dead, so that its subnet is reserved here as everywhere
+    // else. Only its own signature raises what we hold; the verdict stays within it.
+    Duration age = std::chrono::milliseconds(r.age_ms);
+    if (age >= cfg_.timing.dead_retention) return;
+    if (r.state_inc > r.alive.inc) {
+        reject(now, Rejection::Unannounced, from, m.id());
+        return;
+    }
+    auto verified = verify(now, from, r.alive);
+    if (!verified) return;
+    table_.set_info(m, r.alive, std::move(*verified));
+    table_.set_incarnation(m, r.state_inc);
+    m.left_sig.clear();
+    m.suspicion.reset();
+    ++m.timer_epoch;
+    table_.set_state(m, MemberState::Dead, now - age);
+    emit(MemberEvent::Kind::Learned, m);
 }
 
 // ---- the serving side --------------------------------------------------------------------------
