@@ -199,7 +199,7 @@ int Agent::run() {
         log_(LogLevel::Error, listening.error());
         shutdown(1);
     }
-    load_revocations("");
+    apply_revocations(cfg_.revocations, "");
     pump();
     if (phase_ == Phase::Starting) {
         // Serving: sockets bound and our routes already in the kernel adopted (kept, none

@@ -190,8 +190,9 @@ Status finish_admission(const AdmissionSettings& r, AgentConfig& c) {
         return {};
     }
     if (!c.revocations_file.empty()) {
-        if (auto revs = read_revocations(c.revocations_file); !revs)
-            return Error{"revocations-file: " + revs.error()};
+        auto revs = read_revocations(c.revocations_file);
+        if (!revs) return Error{"revocations-file: " + revs.error()};
+        c.revocations = std::move(*revs);
     }
     if (c.ca_file.empty())
         return Error{"ca-file: not set; admission = " + r.admission +

@@ -46,9 +46,10 @@ struct AgentConfig {
     std::optional<Address> metrics;  // where /metrics, /healthz, /readyz are served (off: nullopt)
     AdmissionMode admission = AdmissionMode::Off;
     std::string ca_file;
-    std::vector<PublicKey> cas;    // trusted CA keys, from ca-file
-    std::string node_cert;         // its path
-    std::string revocations_file;  // read at start and on SIGHUP (empty: none)
+    std::vector<PublicKey> cas;           // trusted CA keys, from ca-file
+    std::string node_cert;                // its path
+    std::string revocations_file;         // read at start and on SIGHUP (empty: none)
+    std::vector<Revocation> revocations;  // what it held at start
     // This node's certificate (admission on and the file present): its name is our name.
     std::vector<std::uint8_t> certificate;
     std::optional<Certificate> cert;

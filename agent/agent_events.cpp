@@ -75,16 +75,22 @@ void Agent::save_state(bool membership_changed) {
                 now.peers.push_back(m.info.addr);
         }
     }
-    // Tombstones change rarely and may be many: compared by their change count, copied only to
-    // be written.
+    // Tombstones and revocations change rarely and may be many: compared by their change count
+    // (revocations only grow), copied only to be written.
     const Tombstones& tombs = node_->node().tombstones();
-    if (now == saved_ && tombs.changes() == saved_tombstone_changes_) return;
+    const std::size_t revocations = node_->node().revocation_count();
+    if (now == saved_ && tombs.changes() == saved_tombstone_changes_ &&
+        revocations == saved_revocations_)
+        return;
     now.node.tombstones = tombs.list();
+    now.node.revocations = node_->revocations();
     if (auto saved = shoal::agent::save_state(cfg_.state_dir, now); !saved)
         log_(LogLevel::Error, saved.error());
     now.node.tombstones.clear();
+    now.node.revocations.clear();
     saved_ = now;
     saved_tombstone_changes_ = tombs.changes();
+    saved_revocations_ = revocations;
 }
 
 void Agent::on_kernel_event() {
@@ -103,19 +109,13 @@ void Agent::on_kernel_event() {
     pump();
 }
 
-void Agent::load_revocations(const std::string& when) {
-    if (cfg_.revocations_file.empty()) return;
-    auto revs = read_revocations(cfg_.revocations_file);
-    if (!revs) {
-        log_(LogLevel::Error, when + "revocations not read: " + revs.error());
-        return;
-    }
+void Agent::apply_revocations(const std::vector<Revocation>& revs, const std::string& when) {
     std::size_t added = 0;
-    for (const auto& r : *revs)
+    for (const auto& r : revs)
         if (node_->add_revocation(monotonic_now(), r)) ++added;
     if (added > 0)
         log_(LogLevel::Info, when + "applied " + std::to_string(added) + " new revocations of " +
-                                 std::to_string(revs->size()) + " in " + cfg_.revocations_file +
+                                 std::to_string(revs.size()) + " in " + cfg_.revocations_file +
                                  "; gossiping them");
     pump();
 }
@@ -139,7 +139,13 @@ void Agent::reload() {
         node_->set_keyring(std::move(*ring));
         key_lines_ = std::move(lines);
     }
-    load_revocations("SIGHUP: ");
+    if (!cfg_.revocations_file.empty()) {
+        auto revs = read_revocations(cfg_.revocations_file);
+        if (revs)
+            apply_revocations(*revs, "SIGHUP: ");
+        else
+            log_(LogLevel::Error, "SIGHUP: revocations not read: " + revs.error());
+    }
     if (!cfg_.config_file.empty()) {
         auto level = read_log_level(cfg_.config_file);
         if (!level) {

@@ -56,8 +56,8 @@ class Agent {
     void save_state(bool membership_changed);
     void on_signal(int signum);
     void reload();
-    // Reads revocations-file and applies what is new (at start and on SIGHUP).
-    void load_revocations(const std::string& when);
+    // Applies what is new among revocations read from revocations-file (at start, on SIGHUP).
+    void apply_revocations(const std::vector<Revocation>& revs, const std::string& when);
     void on_kernel_event();
     Control::Reply handle_command(const std::string& line);
     // Once a second and after membership changes: the HTTP snapshot and the systemd status.
@@ -99,6 +99,7 @@ class Agent {
     RouteReportLog route_log_;
     SavedState saved_;  // what the state file holds, but its tombstones
     std::uint64_t saved_tombstone_changes_ = UINT64_MAX;
+    std::size_t saved_revocations_ = SIZE_MAX;
     Time started_{};
     Phase phase_ = Phase::Starting;
     int exit_code_ = 0;

@@ -199,25 +199,6 @@ Result<Identity> parse_ca_key(std::string_view text, const std::string& path) {
     return ca;
 }
 
-Result<Revocation> parse_revocation(std::string_view line, std::string_view origin, int number) {
-    const std::string where = at_line(origin, number);
-    auto fields = fields_of(line);
-    if (fields[0] != kRevokeTag || fields.size() != 4)
-        return Error{where + "expected 'shoal-revoke CA-BASE64 FINGERPRINT-HEX SIG-BASE64', as " +
-                     "`shoal ca revoke` writes"};
-    Revocation r;
-    if (!decode_exact(fields[1], r.ca))
-        return Error{where + "the CA key is not 32 bytes of base64"};
-    if (!from_hex(fields[2], r.cert)) return Error{where + "the fingerprint is not 64 hex digits"};
-    if (!decode_exact(fields[3], r.sig))
-        return Error{where + "the signature is not 64 bytes of base64"};
-    if (!check_revocation(r))
-        return Error{where +
-                     "the CA's signature does not verify: the line was altered or damaged; copy "
-                     "the file again from the CA's"};
-    return r;
-}
-
 }  // namespace
 
 std::vector<std::string_view> fields_of(std::string_view line) {
@@ -447,6 +428,25 @@ Result<ForceLeave> parse_force_leave(std::string_view line) {
     if (!check_force_leave(f))
         return Error{"the CA's signature on the force-leave does not verify: the line was altered"};
     return f;
+}
+
+Result<Revocation> parse_revocation(std::string_view line, std::string_view origin, int number) {
+    const std::string where = at_line(origin, number);
+    auto fields = fields_of(line);
+    if (fields[0] != kRevokeTag || fields.size() != 4)
+        return Error{where + "expected 'shoal-revoke CA-BASE64 FINGERPRINT-HEX SIG-BASE64', as " +
+                     "`shoal ca revoke` writes"};
+    Revocation r;
+    if (!decode_exact(fields[1], r.ca))
+        return Error{where + "the CA key is not 32 bytes of base64"};
+    if (!from_hex(fields[2], r.cert)) return Error{where + "the fingerprint is not 64 hex digits"};
+    if (!decode_exact(fields[3], r.sig))
+        return Error{where + "the signature is not 64 bytes of base64"};
+    if (!check_revocation(r))
+        return Error{where +
+                     "the CA's signature does not verify: the line was altered or damaged; copy "
+                     "the file again from the CA's"};
+    return r;
 }
 
 Result<std::vector<Revocation>> read_revocations(const std::string& path) {

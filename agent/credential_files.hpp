@@ -46,6 +46,8 @@ std::string format_certificate(std::span<const std::uint8_t> bytes, const Certif
 Result<CertificateFile> read_certificate(const std::string& path);
 
 std::string format_revocation(const Revocation& r);
+// One "shoal-revoke" line (line `number` of `origin`, for the message), its CA signature checked.
+Result<Revocation> parse_revocation(std::string_view line, std::string_view origin, int number);
 // Every entry; each one's CA signature checked. A missing file is an error (the setting names
 // it); an empty one holds none.
 Result<std::vector<Revocation>> read_revocations(const std::string& path);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "agent/credential_files.hpp"
 #include "common/unique_fd.hpp"
 #include "gossip/wire/keyring.hpp"
 
@@ -288,17 +289,11 @@ Result<SavedState> load_state(const std::string& dir, const NetworkConfig& netwo
                 return corrupt(i + 1, "bad tombstone (expected 'tombstone ID INCARNATION')");
             t.id = *id;
             s.node.tombstones.push_back(t);
-        } else if (key == "revocation") {
-            // "revocation CA FINGERPRINT SIGNATURE", hex; its signature is checked when applied.
-            Revocation r;
-            auto f1 = value.find(' '), f2 = value.find(' ', f1 == value.npos ? f1 : f1 + 1);
-            if (f1 == value.npos || f2 == value.npos || !from_hex(value.substr(0, f1), r.ca) ||
-                !from_hex(value.substr(f1 + 1, f2 - f1 - 1), r.cert) ||
-                !from_hex(value.substr(f2 + 1), r.sig))
-                return corrupt(i + 1,
-                               "bad revocation (expected 'revocation CA FINGERPRINT "
-                               "SIGNATURE' in hex)");
-            s.node.revocations.push_back(r);
+        } else if (key == "shoal-revoke") {
+            // The revocations file's own line, as the operator copied it.
+            auto r = parse_revocation(l, path, static_cast<int>(i + 1));
+            if (!r) return corrupt(i + 1, r.error());
+            s.node.revocations.push_back(*r);
         } else if (key == "peer") {
             auto a = Address::parse(value);
             if (!a) return corrupt(i + 1, "bad peer address");
@@ -327,8 +322,7 @@ Status save_state(const std::string& dir, const SavedState& s) {
     for (const auto& t : s.node.tombstones) {
         text += "tombstone " + t.id.hex() + " " + std::to_string(t.inc) + "\n";
     }
-    for (const auto& r : s.node.revocations)
-        text += "revocation " + to_hex(r.ca) + " " + to_hex(r.cert) + " " + to_hex(r.sig) + "\n";
+    for (const auto& r : s.node.revocations) text += format_revocation(r);
     return write_file_atomically(dir + "/state", text, 0600, DirTrust::Private);
 }
 

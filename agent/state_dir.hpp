@@ -2,7 +2,8 @@
 // What a node keeps on disk, in its state directory (default /var/lib/shoal, mode 0700):
 //
 //   node.key   its Ed25519 identity: the 32-byte seed in base64, mode 0600
-//   state      incarnation, subnet claim, boot nonce, last known peers and tombstones,
+//   state      incarnation, subnet claim, boot nonce, last known peers, tombstones and the
+//              revocations learned (the revocations file's own `shoal-revoke` lines),
 //              rewritten on every change
 //
 // Every write is atomic (temp file, fsync, rename, fsync of the directory), so a crash at any

@@ -60,6 +60,7 @@ class Credentials {
     virtual bool still_admitted(const Announcement&) const { return true; }
     // Every revocation learned, to pass on in state transfers and keep across restarts.
     virtual std::vector<Revocation> revocations() const { return {}; }
+    virtual std::size_t revocation_count() const { return 0; }
     // Whether a force-leave must be signed by a trusted CA (admission on), and whether `l` is.
     virtual bool force_leave_needs_ca() const { return false; }
     virtual bool check_force_leave(const Left&) const { return false; }

@@ -76,6 +76,7 @@ class Node {
     std::vector<Revocation> revocations() const {
         return creds_ ? creds_->revocations() : std::vector<Revocation>{};
     }
+    std::size_t revocation_count() const { return creds_ ? creds_->revocation_count() : 0; }
     // Forgotten members as the state file keeps them (NodeConfig::tombstones gives them back).
     const Tombstones& tombstones() const { return tombstones_; }
     // Our key is announced elsewhere under another boot nonce (a copied disk image): the node
@@ -266,7 +267,7 @@ class Node {
     void on_left(Time now, const Address& from, const Left& l);
     void on_revoked(Time now, const Address& from, const Revoked& r);
     static NodeId revocation_key(const Revocation& r);
-    void send_revocations(const Address& to);
+    void send_revocations(Time now, const Address& to);
     void learn_later_death(Time now, const Address& from, Member& m, const MemberRecord& r);
     void suspect_member(Time now, Member& m, const Suspect& s, bool relay = true);
     // An announcement of ours made by another start than this one.
@@ -361,6 +362,11 @@ class Node {
     // State-transfer pages served to one source: a joiner's whole table (256 pages hold about
     // 1000 members) at once, a full transfer of the largest table within seconds.
     SourceLimiter pages_per_source_{1000, 256};
+    // Datagrams of revocations sent to one address unasked (a joiner, the end of a transfer):
+    // 64 at once (512 revocations), 16 a second after. A key holder that announces identities
+    // "at" a third party's address gets it no more than that; the rest of a long list comes with
+    // the next anti-entropy transfer.
+    SourceLimiter revocations_per_destination_{16, 64};
     Time last_sync_started_{};
     double serve_tokens_ = 0;
     Time serve_refill_{};

@@ -155,7 +155,7 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
         log(LogLine::Level::Info, "member joined: " + describe(n));
         // A joiner's transfer came without revocations (it was a stranger then): those it
         // announces itself to, a handful, tell it. Relayed copies do not, so this stays bounded.
-        if (from == a.addr && creds_) send_revocations(a.addr);
+        if (from == a.addr && creds_) send_revocations(now, a.addr);
         apply_restart_hold(now, n, hold_left);
         return;
     }

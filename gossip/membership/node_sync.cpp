@@ -441,24 +441,29 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
         if (c.done) {
             // Revocations travel with the table's last page, to members only: a stranger gets
             // no more bytes than it sent.
-            if (verified && creds_) send_revocations(from);
+            if (verified && creds_) send_revocations(now, from);
             break;
         }
         start = c.next;
     }
 }
 
-void Node::send_revocations(const Address& to) {
-    // Eight to a datagram (135 bytes each); the revocations are bounded by the credentials.
+void Node::send_revocations(Time now, const Address& to) {
+    if (creds_->revocation_count() == 0) return;
+    // Eight to a datagram (135 bytes each).
     std::vector<Message> batch;
+    auto flush = [&] {
+        if (batch.empty()) return true;
+        if (!revocations_per_destination_.take(now, to)) return false;
+        send(to, batch, false);
+        batch.clear();
+        return true;
+    };
     for (const auto& r : creds_->revocations()) {
         batch.push_back(Revoked{r});
-        if (batch.size() == 8) {
-            send(to, batch, false);
-            batch.clear();
-        }
+        if (batch.size() == 8 && !flush()) return;
     }
-    if (!batch.empty()) send(to, batch, false);
+    flush();
 }
 
 }  // namespace shoal

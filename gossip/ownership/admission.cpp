@@ -19,7 +19,7 @@ std::optional<Rejection> AdmissionPolicy::check(const Announcement& a,
     // open_announcement kept it only if its CA's signature verifies and it is for a's key.
     if (!a.cert || std::find(cas.begin(), cas.end(), a.cert->ca) == cas.end())
         return Rejection::UntrustedCertificate;
-    if (revoked.count(fingerprint_of(a.certificate))) return Rejection::CertificateRevoked;
+    if (revoked.count(a.cert_fingerprint)) return Rejection::CertificateRevoked;
     if (a.cert->not_after != 0 && unix_now >= kPlausibleUnixTime && unix_now > a.cert->not_after)
         return Rejection::CertificateExpired;
     if (a.cert->name != a.name) return Rejection::CertificateName;

@@ -45,12 +45,15 @@ namespace {
 class Signer final : public Credentials {
   public:
     Signer(const Identity& identity, const SubnetNodeConfig& cfg,
-           std::shared_ptr<AdmissionPolicy> admission, std::shared_ptr<VerifyCache> cache)
+           const std::optional<Certificate>& cert, std::shared_ptr<AdmissionPolicy> admission,
+           std::shared_ptr<VerifyCache> cache)
         : identity_(identity),
           name_(cfg.node.name),
           network_(cfg.network),
           version_(cfg.version),
           certificate_(cfg.certificate),
+          cert_(cert),
+          cert_fingerprint_(fingerprint_of(cfg.certificate)),
           admission_(std::move(admission)),
           cache_(std::move(cache)) {}
 
@@ -69,9 +72,8 @@ class Signer final : public Credentials {
                           self.boot,
                           certificate_};
         Alive alive = seal_announcement(mine, identity_, kProtocolVersion);
-        if (!certificate_.empty()) {
-            if (auto cert = open_certificate(certificate_)) mine.cert = std::move(*cert);
-        }
+        mine.cert = cert_;
+        mine.cert_fingerprint = cert_fingerprint_;
         return {std::move(alive), std::make_shared<const Announcement>(std::move(mine))};
     }
     std::vector<std::uint8_t> sign_leave(std::uint32_t inc) const override {
@@ -101,6 +103,7 @@ class Signer final : public Credentials {
         return true;
     }
     std::vector<Revocation> revocations() const override { return revocations_; }
+    std::size_t revocation_count() const override { return revocations_.size(); }
     bool force_leave_needs_ca() const override { return admission_->on(); }
     bool check_force_leave(const Left& l) const override {
         const auto& cas = admission_->cas;
@@ -128,6 +131,8 @@ class Signer final : public Credentials {
     const NetworkConfig network_;
     const std::string version_;
     const std::vector<std::uint8_t> certificate_;
+    const std::optional<Certificate> cert_;
+    const Fingerprint cert_fingerprint_;
     const std::shared_ptr<AdmissionPolicy> admission_;
     const std::shared_ptr<VerifyCache> cache_;
     std::vector<Revocation> revocations_;
@@ -149,10 +154,15 @@ SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity,
     cfg.node.timing.dead_retention = std::max(cfg.node.timing.dead_retention, cfg.grace);
     return cfg;
 }
-std::optional<std::uint32_t> own_pin(const SubnetNodeConfig& cfg) {
-    if (!cfg.admission.on() || cfg.certificate.empty()) return std::nullopt;
+std::optional<Certificate> own_certificate(const SubnetNodeConfig& cfg) {
+    if (cfg.certificate.empty()) return std::nullopt;
     auto cert = open_certificate(cfg.certificate);
-    if (!cert || !cert->subnet) return std::nullopt;
+    if (!cert) return std::nullopt;
+    return *cert;
+}
+std::optional<std::uint32_t> pin_of(const SubnetNodeConfig& cfg,
+                                    const std::optional<Certificate>& cert) {
+    if (!cfg.admission.on() || !cert || !cert->subnet) return std::nullopt;
     return cfg.network.slot_of(*cert->subnet);
 }
 std::uint32_t start_incarnation(const PersistedState& s) {
@@ -165,10 +175,11 @@ SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring r
                        Time now, PersistedState saved, std::shared_ptr<VerifyCache> cache)
     : cfg_(prepared(std::move(cfg), identity, saved, rng)),
       admission_(std::make_shared<AdmissionPolicy>(cfg_.admission)),
-      own_pin_(own_pin(cfg_)),
+      own_cert_(own_certificate(cfg_)),
+      own_pin_(pin_of(cfg_, own_cert_)),
       claim_(saved.claim),
       node_(cfg_.node, std::move(ring), std::move(rng), now, start_incarnation(saved),
-            std::make_shared<Signer>(identity, cfg_, admission_,
+            std::make_shared<Signer>(identity, cfg_, own_cert_, admission_,
                                      cache ? std::move(cache) : std::make_shared<VerifyCache>())) {
     if (saved.claim && own_pin_ && saved.claim->slot != *own_pin_) {
         say(LogLine::Level::Info, "dropping the saved claim on subnet " +
@@ -283,7 +294,7 @@ void SubnetNode::report(Time now, SubnetEvent e) {
 }
 
 PersistedState SubnetNode::persisted() const {
-    return PersistedState{node_.incarnation(), claim_, node_.config().boot, {}, revocations()};
+    return PersistedState{node_.incarnation(), claim_, node_.config().boot};
 }
 
 void SubnetNode::set_wall_clock(Time now, std::uint64_t unix_now) {
@@ -320,9 +331,15 @@ void SubnetNode::after(Time now) {
     // Ownership can only change with the claims; without a claim (or with a saved one not yet
     // checked) we wait for the first sync.
     if (changed || !claim_ || !saved_claim_checked_) reconcile(now);
+    // Leaving or stopped: a subnet first reported now would only be withdrawn again (and a
+    // report due in the past would make poll_timeout spin).
+    if (node_.leaving() || node_.stopped()) pending_.reset();
     if (pending_ && now >= pending_->due && claim_ && claims_.owner(claim_->slot) == cfg_.node.id) {
         subnet_events_.push_back(pending_->event);
         pending_.reset();
+    } else if (pending_ && now >= pending_->due) {
+        // Not ours at the moment it fell due: look again a probe interval on, never spin.
+        pending_->due = now + cfg_.node.timing.probe_interval;
     }
 }
 

@@ -75,7 +75,9 @@ struct PersistedState {
     // Read back at start; persisted() leaves it empty (node().tombstones() has them, and copying
     // up to 65,536 of them at every change would cost more than the change).
     std::vector<Tombstone> tombstones = {};
-    std::vector<Revocation> revocations = {};  // every one learned (admission)
+    // Every one learned (admission); read back at start, left empty by persisted() for the same
+    // reason as the tombstones (node().revocation_count() tells when they changed).
+    std::vector<Revocation> revocations = {};
 };
 
 struct SubnetEvent {
@@ -151,7 +153,8 @@ class SubnetNode {
     SubnetNodeConfig cfg_;
     // Shared with the credentials the core verifies with.
     std::shared_ptr<AdmissionPolicy> admission_;
-    // The slot our own certificate names (admission on).
+    // Our own certificate, decoded once (admission on), and the slot it names.
+    std::optional<Certificate> own_cert_;
     std::optional<std::uint32_t> own_pin_;
     bool double_pin_reported_ = false;
     std::optional<Claim> claim_;  // ours, as announced (the core holds it as payload)

@@ -126,7 +126,13 @@ void Cluster::drain(std::size_t i) {
     while (auto e = n.node->poll_subnet_event()) {
         if (on_subnet) on_subnet(now_, i, *e);
     }
-    n.disk = n.node->persisted();  // as the agent writes its state file on every change
+    // As the agent writes its state file on every change; revocations only grow, so their count
+    // says when to copy them.
+    std::vector<Revocation> revocations = std::move(n.disk.revocations);
+    n.disk = n.node->persisted();
+    if (n.node->node().revocation_count() != revocations.size())
+        revocations = n.node->revocations();
+    n.disk.revocations = std::move(revocations);
     if (n.node->node().stopped()) n.status = NodeStatus::Stopped;
     n.wake = n.status == NodeStatus::Running ? n.node->poll_timeout() : std::nullopt;
     if (n.wake) {

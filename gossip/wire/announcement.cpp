@@ -164,7 +164,10 @@ std::variant<Announcement, Rejection> open_announcement(const Alive& alive, cons
         return Rejection::ClaimOutOfRange;
     if (!a.certificate.empty()) {
         auto cert = open_certificate(a.certificate);
-        if (cert && cert->node == a.key) a.cert = std::move(*cert);
+        if (cert && cert->node == a.key) {
+            a.cert = std::move(*cert);
+            a.cert_fingerprint = fingerprint_of(a.certificate);
+        }
     }
     return a;
 }

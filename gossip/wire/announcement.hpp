@@ -54,6 +54,7 @@ struct Announcement {
     // Filled by open_announcement: the certificate, if it decodes, its CA's signature verifies
     // and it is for this member's key. Whether its CA is trusted is the reader's policy.
     std::optional<Certificate> cert = std::nullopt;
+    Fingerprint cert_fingerprint{};  // of `certificate`, with `cert` (what revocations name)
 };
 
 enum class Rejection : std::uint8_t {

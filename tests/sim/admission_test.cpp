@@ -169,12 +169,11 @@ TEST_P(Admission, ARevokedMemberIsExpelledEverywhereWhileItRuns) {
     // Its signed accusation of node 1 counts for nothing.
     const NodeId victim = c.at(1).id;
     const std::uint32_t inc = c.at(1).node->node().incarnation();
-    DatagramBuilder b(1400);
-    EXPECT_TRUE(
-        b.add(Suspect{victim, inc, rid,
-                      sign_accusation(*c.at(revoked).identity, Accusation::Suspect, victim, inc)}));
     Rng rng = Rng::from_u64(GetParam());
-    c.inject(0, c.at(revoked).addr, b.seal(c.keyring_of(0), rng));
+    send_sealed(
+        c, 0, c.at(revoked).addr, rng,
+        {Suspect{victim, inc, rid,
+                 sign_accusation(*c.at(revoked).identity, Accusation::Suspect, victim, inc)}});
     EXPECT_EQ(c.view(0, 1), MemberState::Alive);
     EXPECT_EQ(rejected(c, 0, Rejection::UnsignedAccusation), 1u);
     EXPECT_TRUE(c.all_see_alive({0, 1, 2, 3, 5}));
@@ -275,13 +274,43 @@ TEST_P(Admission, AJoinerLearnsEarlierRevocations) {
     c.run_for(2s);
     EXPECT_EQ(c.at(joiner).node->revocations().size(), 1u);
     // The revoked host announces itself to the joiner directly.
-    DatagramBuilder b(1400);
-    EXPECT_TRUE(b.add(c.at(revoked).node->node().members().find(c.at(revoked).id)->info));
     Rng rng = Rng::from_u64(GetParam());
-    c.inject(joiner, c.at(revoked).addr, b.seal(c.keyring_of(joiner), rng));
+    send_sealed(c, joiner, c.at(revoked).addr, rng,
+                {c.at(revoked).node->node().members().find(c.at(revoked).id)->info});
     c.run_for(3s);
     EXPECT_GE(rejected(c, joiner, Rejection::CertificateRevoked), 1u);
     auto seen = c.view(joiner, revoked);
     EXPECT_TRUE(!seen || !is_present(*seen)) << to_string(*seen);
     EXPECT_FALSE(agreed_owner(c, revoked));
+}
+
+// A joiner is sent the revocations unasked, so a key holder could announce identities "at" a
+// third party's address (spoofing it as the source) to aim every member's whole list at it.
+// Bounded per destination: 20 such identities against 600 revocations (75 datagrams each, 1500
+// in all unbounded) get the third party at most the limiter's burst.
+TEST_P(Admission, RevocationsSentUnaskedAreBoundedPerDestination) {
+    SimCluster s = cluster(AdmissionMode::Permissive, false);
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    Rng rng = Rng::from_u64(GetParam());
+    c.act(0, [&](SubnetNode& n) {
+        for (int i = 0; i < 600; ++i) {
+            Fingerprint fp;
+            rng.fill(fp);
+            EXPECT_TRUE(n.add_revocation(c.now(), revoke_certificate(fp, *c.ca())));
+        }
+        return true;
+    });
+    c.run_for(20s);
+    const Address victim{0x0a0000c8, 7946};  // on the segment, no member's
+    const std::uint64_t before = c.at(0).datagrams_sent;
+    for (int i = 0; i < 20; ++i) {
+        Mallory m(GetParam() * 100 + static_cast<std::uint64_t>(i));
+        m.addr = victim;
+        m.announce(c, 0, 1, std::nullopt);
+    }
+    c.run_for(10ms);
+    const std::uint64_t sent = c.at(0).datagrams_sent - before;
+    EXPECT_LE(sent, 100u);  // 64 to the victim at most, plus node 0's own gossip
+    EXPECT_GE(sent, 64u);   // the first joiner did get the burst
 }

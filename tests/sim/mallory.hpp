@@ -8,6 +8,14 @@
 
 namespace shoal::test {
 
+// Any messages at all, sealed with node `to`'s cluster key, as if sent from `from`.
+inline void send_sealed(sim::Cluster& c, std::size_t to, const Address& from, Rng& rng,
+                        const std::vector<Message>& msgs) {
+    DatagramBuilder b(1400);
+    for (const auto& m : msgs) EXPECT_TRUE(b.add(m));
+    c.inject(to, from, b.seal(c.keyring_of(to), rng));
+}
+
 // Mallory: a fresh identity announcing itself with a chosen claim, sealed with the cluster key.
 struct Mallory {
     Rng rng;
@@ -31,9 +39,7 @@ struct Mallory {
     }
     // Any messages at all, sealed with the cluster key, from Mallory's address.
     void send(sim::Cluster& c, std::size_t to, const std::vector<Message>& msgs) {
-        DatagramBuilder b(1400);
-        for (const auto& m : msgs) EXPECT_TRUE(b.add(m));
-        c.inject(to, addr, b.seal(c.keyring_of(to), rng));
+        send_sealed(c, to, addr, rng, msgs);
     }
 };
 

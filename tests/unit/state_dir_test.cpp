@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent/credential_files.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 
@@ -71,11 +72,10 @@ TEST(StateDir, StateRoundTripsAtomically) {
     NodeId gone;
     gone.bytes.fill(0xa5);
     s.node.tombstones = {Tombstone{gone, UINT32_MAX}};
-    Revocation r;
-    r.ca.fill(1);
-    r.cert.fill(0xfe);
-    r.sig.fill(7);
-    s.node.revocations = {r};
+    Rng rng = Rng::from_u64(3);
+    Fingerprint revoked;
+    revoked.fill(0xfe);
+    s.node.revocations = {revoke_certificate(revoked, Identity::generate(rng))};
     ASSERT_EQ(error_of(save_state(d.path, s)), "");
     auto back = load_state(d.path, test::pod_network());
     ASSERT_EQ(error_of(back), "");
@@ -101,12 +101,15 @@ TEST(StateDir, CorruptStateNamesTheLine) {
     EXPECT_NE(bad("shoal-state 1\nsubnet 10.0.0.0/24\n").find("unknown key"), std::string::npos);
     EXPECT_NE(bad("shoal-state 1\nboot xyz\n").find("bad boot nonce"), std::string::npos);
     EXPECT_NE(bad("shoal-state 1\ntombstone abc 3\n").find("bad tombstone"), std::string::npos);
-    EXPECT_NE(bad("shoal-state 1\nrevocation aa bb cc\n").find("bad revocation"),
-              std::string::npos);
-    EXPECT_NE(
-        bad("shoal-state 1\nrevocation " + std::string(64, 'a') + " " + std::string(64, 'b') + "\n")
-            .find("bad revocation"),
-        std::string::npos);
+    EXPECT_NE(bad("shoal-state 1\nshoal-revoke aa bb cc\n").find("line 2"), std::string::npos);
+    // Well formed, but its signature does not verify: altered.
+    Rng rng = Rng::from_u64(4);
+    Fingerprint fp;
+    fp.fill(1);
+    std::string line = format_revocation(revoke_certificate(fp, Identity::generate(rng)));
+    line[line.size() - 10] = line[line.size() - 10] == 'A' ? 'B' : 'A';
+    EXPECT_NE(bad("shoal-state 1\n" + line).find("does not verify"), std::string::npos)
+        << bad("shoal-state 1\n" + line);
     EXPECT_NE(bad("shoal-state 1\ntombstone " + std::string(32, 'a') + " -1\n").find("line 2"),
               std::string::npos);
 }
