@@ -13,16 +13,19 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSHOAL_WERROR=ON >/dev/
 ninja -C build
 ctest --test-dir build -j"$jobs" --output-on-failure
 
-echo "== ASan + UBSan build: the same tests"
+echo "== ASan + UBSan build: the same tests, but for the formatting and long runs of code they already ran"
+# Ten times slower here and the same code: the minutes-long loss runs of the simulator keep one
+# seed of three (Sim/Failures), and e2e.admission is not built for this pass (tests/CMakeLists).
+asan_skip='^(format|Sim/Failures\..*/1[23])$'
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSHOAL_SANITIZE=ON -DSHOAL_WERROR=ON \
   >/dev/null
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -j"$jobs" --output-on-failure -E '^format$'
+  ctest --test-dir build-asan -j"$jobs" --output-on-failure -E "$asan_skip"
 
 echo "== libFuzzer build (clang): the datagram, announcement and state-transfer decoders, for a bounded time"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSHOAL_WERROR=ON -DSHOAL_FUZZ=ON -DSHOAL_FUZZ_SECONDS="${SHOAL_FUZZ_SECONDS:-60}" >/dev/null
+  -DSHOAL_WERROR=ON -DSHOAL_FUZZ=ON -DSHOAL_FUZZ_SECONDS="${SHOAL_FUZZ_SECONDS:-45}" >/dev/null
 ninja -C build-fuzz
 ctest --test-dir build-fuzz --output-on-failure
 

@@ -57,6 +57,7 @@ Node::Node(NodeConfig cfg, Keyring ring, Rng rng, Time now, std::uint32_t incarn
     } else {
         announced_ = !cfg_.announce_after_sync;
         join_backoff_ = t.join_retry_min;
+        join_started_ = now;
         send_join(now);
         schedule(now + join_backoff_, TimerKind::Join);
     }

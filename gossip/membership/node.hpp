@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <set>
 #include <unordered_map>
 
 #include "gossip/membership/broadcast_queue.hpp"
@@ -299,6 +300,7 @@ class Node {
 
     // Join, anti-entropy and full state transfer (node_sync.cpp).
     void on_join_timer(Time now);
+    void join_through(Time now, const Address& member);
     void send_join(Time now);
     void on_anti_entropy_tick(Time now);
     // One digest exchange soon after the join's state transfer: members that joined while it
@@ -306,7 +308,7 @@ class Node {
     // anti-entropy round.
     void on_join_check(Time now);
     // A digest (asking for theirs) to one random live member.
-    void exchange_digest();
+    void exchange_digest(Time now);
     void on_reconnect_tick(Time now);
     void on_sync_digest(Time now, const Address& from, const SyncDigest& d);
     void on_sync_pull(Time now, const Address& from, const SyncPull& p);
@@ -354,6 +356,7 @@ class Node {
     Time gossip_due_{};  // when the pending gossip round runs; a timer for another time is stale
 
     std::optional<SyncSession> sync_;
+    Time join_started_{};
     int joins_sent_ = 0;  // while accepting protocol 1, join attempts alternate between versions
     // Set while merging a page of our own state transfer: the peer we asked may introduce any
     // number of members at once.
@@ -368,6 +371,8 @@ class Node {
     // the next anti-entropy transfer.
     SourceLimiter revocations_per_destination_{16, 64};
     Time last_sync_started_{};
+    // Reconnect candidates asked since the list was last gone through (see on_reconnect_tick).
+    std::set<Address> reconnect_tried_;
     double serve_tokens_ = 0;
     Time serve_refill_{};
 

@@ -135,9 +135,12 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
     if (a.id == cfg_.id) {
         const Member& me = self();
         if (leaving()) return;
-        // Running: our key announced, as high as we are, by a start that is neither this one
-        // nor the one our state file came from (whose announcements are all below ours).
-        if (announced_ && ann && a.inc >= me.inc() && other_boot(*ann) &&
+        // Running: our key announced, as high as we are, at another address, by a start that
+        // is neither this one nor the one our state file came from (whose announcements are all
+        // below ours). At our own address it is our own past life, which a lost state file
+        // left us unaware of and the far side of a partition still holds (found by the swarm
+        // test): refuted below like any higher announcement of ours.
+        if (announced_ && ann && a.inc >= me.inc() && a.addr != me.info.addr && other_boot(*ann) &&
             ann->boot != cfg_.previous_boot) {
             clone_detected(from, a);
             return;

@@ -93,6 +93,8 @@ void Node::on_ping(Time now, const Address& from, const Ping& p) {
         s && s->id() != cfg_.id && s->state != MemberState::Alive && p.sender_inc <= s->inc())
         tell_member_its_state(now, *s, reply);
     send(from, reply);
+    // The sender holds us as a member: a join that no seed answers may go through it.
+    join_through(now, from);
 }
 
 void Node::on_ping_req(Time now, const Address& from, const PingReq& p) {

@@ -384,6 +384,9 @@ std::optional<std::uint32_t> SubnetNode::pick_slot() const {
 void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
                        std::optional<NodeId> lost_to) {
     last_attempt_ = now;
+    // Our announcement still carries the claim we lose: withdrawn below if nothing else is free
+    // (a loss inside the settle window changes what is reported, not what was announced).
+    const bool announced_claim = previous.has_value();
     auto s = pick_slot();
     if (!s && pending_) {
         // Lost inside the settle window and nothing else is free: nothing was reported.
@@ -403,7 +406,7 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
         }
         exhausted_ = true;
         // Withdraw a lost claim, or announce ourselves without one: we are still a member.
-        if (previous || !node_.announced()) announce_claim(now);
+        if (announced_claim || !node_.announced()) announce_claim(now);
         return;
     }
     exhausted_ = false;
@@ -434,8 +437,10 @@ const Member* SubnetNode::live_claimant(std::uint32_t slot) const {
 
 void SubnetNode::reconcile(Time now) {
     if (node_.leaving() || node_.stopped()) return;
-    if (auto mine = claim_; mine && !saved_claim_checked_) {
-        if (!node_.synced()) return;
+    // A saved claim is checked against live claimants once the first transfer is in. Until
+    // then an older claim our table already shows still beats it below: a transfer cut short
+    // (a partition) must not leave us reporting a subnet our own view gives away.
+    if (auto mine = claim_; mine && !saved_claim_checked_ && node_.synced()) {
         saved_claim_checked_ = true;
         if (const Member* other = live_claimant(mine->slot)) {
             say(LogLine::Level::Warn,

@@ -291,6 +291,33 @@ TEST_P(Adversary, RestartsWithOrWithoutStateAreNotClones) {
     for (auto i : s.all()) EXPECT_FALSE(c.at(i).node->node().cloned()) << c.at(i).name;
 }
 
+// A node restarted with its state file lost, on the side of a partition that never saw its last
+// incarnations: after the heal the other side shows it its past life above its own, under
+// another boot nonce, at the node's own address, where no copy can run: the node goes above it
+// and stays (found by the swarm test, seed 122 of the open mode).
+TEST_P(Adversary, ALostStateRestartMetByItsPastLifeAfterAPartitionIsNotAClone) {
+    SimCluster s(5, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(settled(s));
+    const std::size_t n = 1;
+    for (std::size_t i : {std::size_t{3}, std::size_t{4}}) c.set_group(i, 1);
+    c.run_for(30s);  // each side holds the other dead
+    for (int i = 0; i < 3; ++i) {
+        c.act(n, [&](SubnetNode& node) { node.prepare_restart(c.now(), 0s); });  // inc + 1
+        c.run_for(1s);
+    }
+    const std::uint32_t past = c.at(n).node->node().incarnation();
+    c.set_group(n, 1);
+    c.restart(n, {3}, true);
+    ASSERT_TRUE(c.run_until([&] { return c.at(n).node->node().announced(); }, 10s));
+    ASSERT_LT(c.at(n).node->node().incarnation(), past);  // the far side never saw the last ones
+    c.heal();
+    ASSERT_TRUE(c.run_until(
+        [&] { return c.all_see_alive(s.all()) && c.tables_agree() && c.quiet(); }, 30s));
+    EXPECT_FALSE(c.at(n).node->node().cloned());
+    EXPECT_GT(c.at(n).node->node().incarnation(), past);
+}
+
 // A state directory restored from an old backup claims a subnet the cluster has since given to a
 // live member, with an older clock: announced as it was, it would displace that member. The
 // first state transfer shows the subnet taken, so the node claims another.

@@ -82,9 +82,9 @@ TEST(NodeAttackSigned, AnUnsignedLeaveAboveTheSignedIncarnationIsDropped) {
 // A page of a transfer we did not ask for (another session, or the right one from elsewhere)
 // is not merged at all: it could say anything about anyone.
 TEST_F(NodeAttack, StateTransferPagesCountOnlyForOurOwnTransfer) {
-    h.deliver("B", {NodeHarness::chunk(h.join_session, {h.record("F", MemberState::Alive, 1)})});
-    h.deliver("A", {NodeHarness::chunk(h.join_session + 1, {h.record("G", MemberState::Alive, 1),
-                                                            h.record("C", MemberState::Dead, 5)})});
+    h.deliver("B", {h.chunk(h.join_session, {h.record("F", MemberState::Alive, 1)})});
+    h.deliver("A", {h.chunk(h.join_session + 1, {h.record("G", MemberState::Alive, 1),
+                                                 h.record("C", MemberState::Dead, 5)})});
     EXPECT_EQ(h.member("F"), nullptr);
     EXPECT_EQ(h.member("G"), nullptr);
     EXPECT_EQ(h.state("C"), MemberState::Alive);
@@ -343,7 +343,7 @@ TEST_F(NodeAttack, RejectionsAreLoggedOncePerTenSecondsPerSender) {
 // it out for good. Above 2^31 they are dropped; below, ours lifts us above it.
 TEST(NodeAttackTombstones, ATransferredTombstoneNearTheTopIsDropped) {
     NodeHarness h;
-    auto chunk = NodeHarness::chunk(0, {h.record("A", MemberState::Alive, 5)});
+    auto chunk = h.chunk(0, {h.record("A", MemberState::Alive, 5)});
     for (const auto& s : h.sent())
         for (const auto& m : s.msgs)
             if (auto* p = std::get_if<SyncPull>(&m)) chunk.session = p->session;
@@ -360,7 +360,7 @@ TEST(NodeAttackTombstones, ATransferredTombstoneNearTheTopIsDropped) {
 
 TEST(NodeAttackTombstones, OurOwnTombstoneLiftsUsAboveIt) {
     NodeHarness h;
-    auto chunk = NodeHarness::chunk(0, {h.record("A", MemberState::Alive, 5)});
+    auto chunk = h.chunk(0, {h.record("A", MemberState::Alive, 5)});
     for (const auto& s : h.sent())
         for (const auto& m : s.msgs)
             if (auto* p = std::get_if<SyncPull>(&m)) chunk.session = p->session;

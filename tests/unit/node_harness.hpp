@@ -144,7 +144,12 @@ class NodeHarness {
         return MemberRecord{
             alive(name, alive_inc ? alive_inc : state_inc), state, age_ms, {}, state_inc, {}};
     }
-    static SyncChunk chunk(std::uint64_t session, std::vector<MemberRecord> records) {
+    // A whole table in one page, as a peer that knows us sends it: with our own record (a page
+    // covering our id without it makes the node announce itself to the sender).
+    SyncChunk chunk(std::uint64_t session, std::vector<MemberRecord> records) const {
+        if (std::none_of(records.begin(), records.end(),
+                         [](const MemberRecord& r) { return r.alive.id == kSelfId; }))
+            records.push_back(record("S", MemberState::Alive, node.incarnation()));
         return SyncChunk{session, NodeId{}, NodeId{}, true, true, std::move(records)};
     }
 

@@ -67,7 +67,7 @@ TEST_F(NodeSync, OnlyAChunkOfTheRequestedSessionAndPeerCountsAsTheTransfer) {
 TEST_F(NodeSync, DeadRecordOfALiveMemberBecomesASuspicion) {
     std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
-    h.deliver("B", {NodeHarness::chunk(s, {h.record("C", MemberState::Dead, 5, 2000)})});
+    h.deliver("B", {h.chunk(s, {h.record("C", MemberState::Dead, 5, 2000)})});
     EXPECT_EQ(h.state("C"), MemberState::Suspect);
     EXPECT_EQ(h.inc("C"), 5u);
     EXPECT_EQ(h.events(), Strings{h.ev("suspect", "C", 5)});
@@ -84,8 +84,8 @@ TEST_F(NodeSync, DeadRecordOfALiveMemberBecomesASuspicion) {
 TEST_F(NodeSync, DeadRecordAboveItsAnnouncementIsDropped) {
     std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
-    h.deliver("B", {NodeHarness::chunk(s, {h.record("D", MemberState::Dead, 7, 10, 5),
-                                           h.record("F", MemberState::Dead, 7, 10, 5)})});
+    h.deliver("B", {h.chunk(s, {h.record("D", MemberState::Dead, 7, 10, 5),
+                                h.record("F", MemberState::Dead, 7, 10, 5)})});
     EXPECT_EQ(h.state("D"), MemberState::Alive);
     EXPECT_EQ(h.inc("D"), 5u);
     EXPECT_EQ(h.member("F"), nullptr);
@@ -96,7 +96,7 @@ TEST_F(NodeSync, DeadRecordAboveItsAnnouncementIsDropped) {
 TEST_F(NodeSync, DeadRecordBelowTheIncarnationIsIgnored) {
     std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
-    h.deliver("B", {NodeHarness::chunk(s, {h.record("C", MemberState::Dead, 4, 10)})});
+    h.deliver("B", {h.chunk(s, {h.record("C", MemberState::Dead, 4, 10)})});
     EXPECT_EQ(h.state("C"), MemberState::Alive);
     EXPECT_TRUE(h.events().empty());
     EXPECT_TRUE(h.sent().empty());
@@ -106,9 +106,9 @@ TEST_F(NodeSync, DeadAndLeftRecordsOfUnknownMembersAreAddedQuietly) {
     std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
     const std::uint32_t day_ms = 24 * 3600 * 1000;
-    h.deliver("B", {NodeHarness::chunk(s, {h.record("F", MemberState::Dead, 2, 3000),
-                                           h.record("G", MemberState::Left, 4, 1000),
-                                           h.record("H", MemberState::Dead, 1, day_ms)})});
+    h.deliver("B", {h.chunk(s, {h.record("F", MemberState::Dead, 2, 3000),
+                                h.record("G", MemberState::Left, 4, 1000),
+                                h.record("H", MemberState::Dead, 1, day_ms)})});
     EXPECT_EQ(h.state("F"), MemberState::Dead);
     EXPECT_EQ(h.inc("F"), 2u);
     EXPECT_EQ(h.member("F")->state_since, h.now - 3s);  // the age travels with the record
@@ -129,7 +129,7 @@ TEST_F(NodeSync, AliveRecordsMergeByTheGossipRules) {
     MemberRecord d_old = h.record("D", MemberState::Alive, 4);
     d_old.alive.addr = host(95);
     h.move("C", moved);
-    h.deliver("B", {NodeHarness::chunk(s, {h.record("C", MemberState::Alive, 6), d_old})});
+    h.deliver("B", {h.chunk(s, {h.record("C", MemberState::Alive, 6), d_old})});
     EXPECT_EQ(h.inc("C"), 6u);
     EXPECT_EQ(h.member("C")->info.addr, moved);
     EXPECT_EQ(h.inc("D"), 5u);
@@ -141,7 +141,7 @@ TEST_F(NodeSync, AliveRecordsMergeByTheGossipRules) {
 TEST_F(NodeSync, LeftRecordOfALiveMemberMakesItLeft) {
     std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
-    h.deliver("B", {NodeHarness::chunk(s, {h.record("E", MemberState::Left, 5, 10)})});
+    h.deliver("B", {h.chunk(s, {h.record("E", MemberState::Left, 5, 10)})});
     EXPECT_EQ(h.state("E"), MemberState::Left);
     EXPECT_EQ(h.events(), Strings{h.ev("left", "E", 5)});
     expect_gossip(h, h.sent(), {"left(E, 5)"}, without(kPeers, "E"));
@@ -150,7 +150,7 @@ TEST_F(NodeSync, LeftRecordOfALiveMemberMakesItLeft) {
 TEST_F(NodeSync, DeadRecordOfUsIsRefutedAtOnce) {
     std::uint64_t s = 0;
     ASSERT_NO_FATAL_FAILURE(pull_from("B", s));
-    h.deliver("B", {NodeHarness::chunk(s, {h.record("S", MemberState::Dead, 3, 10)})});
+    h.deliver("B", {h.chunk(s, {h.record("S", MemberState::Dead, 3, 10)})});
     EXPECT_EQ(h.node.incarnation(), 4u);
     auto out = h.sent();
     ASSERT_FALSE(out.empty());

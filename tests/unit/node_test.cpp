@@ -50,7 +50,7 @@ TEST(NodeJoin, OnlyAChunkOfTheRequestedSessionCompletesTheJoin) {
 
     // A chunk of a session the node did not ask for is dropped whole: not the transfer, and
     // not merged either (docs/SECURITY.md).
-    h.deliver("A", {NodeHarness::chunk(session + 7, {h.record("B", MemberState::Alive, 5)})});
+    h.deliver("A", {h.chunk(session + 7, {h.record("B", MemberState::Alive, 5)})});
     EXPECT_FALSE(h.node.joined());
     EXPECT_FALSE(h.node.synced());
     EXPECT_EQ(h.member("B"), nullptr);
@@ -70,13 +70,13 @@ TEST(NodeJoin, OnlyAChunkOfTheRequestedSessionCompletesTheJoin) {
     EXPECT_EQ(pull->cursor, NodeId{});
 
     // The answer to the first session comes late: no longer the one asked for.
-    h.deliver("A", {NodeHarness::chunk(session, {h.record("C", MemberState::Alive, 5)})});
+    h.deliver("A", {h.chunk(session, {h.record("C", MemberState::Alive, 5)})});
     EXPECT_FALSE(h.node.joined());
     EXPECT_EQ(h.member("C"), nullptr);
     EXPECT_EQ(h.node.stats().rejected[static_cast<int>(Rejection::Unsolicited)], 2u);
 
-    h.deliver("A", {NodeHarness::chunk(pull->session, {h.record("A", MemberState::Alive, 5),
-                                                       h.record("D", MemberState::Alive, 5)})});
+    h.deliver("A", {h.chunk(pull->session, {h.record("A", MemberState::Alive, 5),
+                                            h.record("D", MemberState::Alive, 5)})});
     EXPECT_TRUE(h.node.joined());
     EXPECT_TRUE(h.node.synced());
     EXPECT_EQ(h.events(), (Strings{h.ev("joined", "A", 5), h.ev("joined", "D", 5)}));
@@ -261,7 +261,7 @@ TEST(NodeRestartCap, AStateTransferCarriesTheRemainingHold) {
     MemberRecord held = h.record("C", MemberState::Restarting, 6);
     held.alive.meta = {30};    // a 30 s hold ...
     held.hold_left_ms = 2500;  // ... of which 2.5 s are left
-    h.deliver("A", {NodeHarness::chunk(session, {h.record("A", MemberState::Alive, 5), held})});
+    h.deliver("A", {h.chunk(session, {h.record("A", MemberState::Alive, 5), held})});
     const Time at = h.now;
     ASSERT_EQ(h.state("C"), MemberState::Restarting);
     EXPECT_EQ(h.member("C")->hold_until, at + 2500ms);
