@@ -205,6 +205,7 @@ int Agent::run() {
         // Serving: sockets bound and our routes already in the kernel adopted (kept, none
         // removed). Peers are not waited for; they may all be down.
         phase_ = Phase::Serving;
+        follow_carrier();
         apply_routes();
         uv_timer_init(&loop_, &ops_);
         ops_.data = this;
@@ -213,6 +214,7 @@ int Agent::run() {
             [](uv_timer_t* t) {
                 auto* self = static_cast<Agent*>(t->data);
                 if (self->phase_ == Phase::Serving) {
+                    self->follow_carrier();  // also without a kernel event (none was readable)
                     // Certificate expiry follows the wall clock, which NTP may set only now.
                     self->node_->set_wall_clock(monotonic_now(),
                                                 static_cast<std::uint64_t>(::time(nullptr)));

@@ -18,6 +18,9 @@ void Agent::apply_routes() {
         log_(LogLevel::Warn, "interface " + cfg_.iface + " is gone; routes wait for it");
         return;
     }
+    // Without a carrier the kernel refuses routes through iface: they wait for it (one line
+    // when it goes, not a failure per route and event).
+    if (!carrier_) return;
     // Until armed, our stale routes already in the kernel are kept as they are.
     auto res = routes_.reconcile(desired_routes(*node_, *ifindex), cfg_.network.network(), armed);
     route_counters_.installed += static_cast<std::uint64_t>(res.added + res.replaced);
@@ -28,6 +31,22 @@ void Agent::apply_routes() {
     route_counters_.restored += outcome.restored;
     route_counters_.refused += outcome.refused;
     for (const auto& line : outcome.lines) log_(line);
+}
+
+// The carrier of iface. Without it nothing we hear or miss tells us about the others: the core
+// accuses nobody (Node::set_link_up) and routes wait.
+void Agent::follow_carrier() {
+    if (!node_ || phase_ == Phase::Stopped) return;
+    bool up = netlink::interface_has_carrier(cfg_.iface).value_or(false);
+    if (up == carrier_) return;
+    carrier_ = up;
+    if (up)
+        log_(LogLevel::Info, "carrier back on " + cfg_.iface + "; reconciling routes");
+    else
+        log_(LogLevel::Warn, "no carrier on " + cfg_.iface +
+                                 ": routes wait for it and no member is accused meanwhile");
+    node_->set_link_up(monotonic_now(), up);
+    if (up) apply_routes();
 }
 
 void Agent::on_subnet_event(const SubnetEvent& e) {
@@ -95,6 +114,7 @@ void Agent::save_state(bool membership_changed) {
 
 void Agent::on_kernel_event() {
     if (!kernel_.drain() || phase_ == Phase::Stopped) return;
+    follow_carrier();
     if (cfg_.advertise_follows_iface) {
         auto now_addr = netlink::primary_ipv4(cfg_.iface);
         if (now_addr && now_addr->first != address_) {

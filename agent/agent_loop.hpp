@@ -50,6 +50,7 @@ class Agent {
     void flush_outputs();
     void confirm_neighbour(const Address& peer);
     void apply_routes();
+    void follow_carrier();
     void on_subnet_event(const SubnetEvent& e);
     // Writes the state file when the incarnation, the claim or (after a membership change) the
     // remembered peers differ from what is on disk.
@@ -91,6 +92,7 @@ class Agent {
     SubnetFiles files_;
     netlink::KernelEvents kernel_;
     std::uint32_t address_ = 0;
+    bool carrier_ = true;  // iface is up with a carrier (follow_carrier)
     std::unique_ptr<Control> control_;
     std::optional<LoadedIdentity> identity_;
     std::unique_ptr<SubnetNode> node_;

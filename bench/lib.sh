@@ -51,7 +51,8 @@ drop_cluster() {
     unset "B_HOSTS[$c]"
 }
 
-# start_agent SYSTEM C H: shoal (lan profile) or serf (lan profile, encrypted, route handler).
+# start_agent SYSTEM C H: shoal (lan profile, plus $B_SHOAL_ARGS) or serf (lan profile,
+# encrypted, route handler).
 # Not through a function in the background: $! must be the agent itself (ip netns exec execs it).
 start_agent() {
     local sys=$1 c=$2 h=$3 d; d=$(hdir "$c" "$h")
@@ -60,7 +61,7 @@ start_agent() {
         ip netns exec "$(ns "$c" "$h")" "$SHOAL" agent --name "h$h" --iface eth0 \
             --network 10.244.0.0/16 --cluster-key-file "$SHOAL_KEYFILE" --state-dir "$d/state" \
             --socket "$d/shoal.sock" --subnet-file "$d/subnet.env" --seed "$s.1:7946" \
-            --profile lan >>"$d/shoal.log" 2>&1 &
+            --profile lan ${B_SHOAL_ARGS:-} >>"$d/shoal.log" 2>&1 &
     else
         ip netns exec "$(ns "$c" "$h")" env SERF_BENCH_LOG="$d/events.log" \
             serf agent -node "h$h" -bind "$s.$h:7946" -profile lan -encrypt "$SERF_KEY" \

@@ -66,4 +66,16 @@ std::optional<int> interface_mtu(const std::string& ifname) {
     return mtu;
 }
 
+std::optional<bool> interface_has_carrier(const std::string& ifname) {
+    auto sk = connect_route_socket();
+    rtnl_link* link = nullptr;
+    if (!sk || rtnl_link_get_kernel(sk.get(), 0, ifname.c_str(), &link) < 0) return std::nullopt;
+    // Administratively up and with a carrier (a veth whose peer is down has none). IFF_LOWER_UP
+    // is linux/if.h's, which clashes with net/if.h: its value is part of the kernel's ABI.
+    constexpr unsigned kLowerUp = 1u << 16;
+    unsigned flags = rtnl_link_get_flags(link);
+    rtnl_link_put(link);
+    return (flags & IFF_UP) && (flags & kLowerUp);
+}
+
 }  // namespace shoal::netlink

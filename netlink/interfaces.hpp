@@ -14,5 +14,7 @@ std::optional<std::string> default_route_interface();
 std::optional<std::pair<std::uint32_t, int>> primary_ipv4(const std::string& ifname);
 std::optional<int> interface_mtu(const std::string& ifname);
 std::optional<int> interface_index(const std::string& ifname);
+// Up with a carrier; nullopt when there is no such interface.
+std::optional<bool> interface_has_carrier(const std::string& ifname);
 
 }  // namespace shoal::netlink

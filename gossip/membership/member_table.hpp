@@ -85,6 +85,7 @@ class MemberTable {
     std::unordered_map<NodeId, std::size_t> others_pos_;
     std::vector<NodeId> probe_order_;
     std::size_t probe_pos_ = 0;
+    std::vector<NodeId> newcomers_;  // joined since the last pick, not yet in probe_order_
 };
 
 template <typename Pred>

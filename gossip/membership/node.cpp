@@ -347,6 +347,23 @@ void Node::reannounce(Time now, std::optional<Address> addr) {
     announce_self(incarnation() + 1);
 }
 
+void Node::set_link_up(Time now, bool up) {
+    if (up == link_up_) return;
+    advance(now);
+    link_up_ = up;
+    if (!up) {
+        log(LogLine::Level::Warn,
+            "no carrier on this host's link: accusing no member until it "
+            "returns and " +
+                std::to_string(to_seconds(cfg_.timing.reconnect_interval)) + " s after");
+        return;
+    }
+    quiet_until_ = now + cfg_.timing.reconnect_interval;
+    log(LogLine::Level::Info, "this host's link is back: accusing no member for another " +
+                                  std::to_string(to_seconds(cfg_.timing.reconnect_interval)) +
+                                  " s");
+}
+
 Status Node::set_payload(Time now, std::vector<std::uint8_t> payload) {
     if (payload.size() > kMaxPayload) return Error{payload_error(payload.size())};
     cfg_.payload = std::move(payload);

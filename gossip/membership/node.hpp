@@ -50,6 +50,11 @@ class Node {
     const Keyring& keyring() const { return ring_; }
     // Announces again with a higher incarnation (and, when given, a new address).
     void reannounce(Time now, std::optional<Address> addr = std::nullopt);
+    // This host's own link to the segment (the driver watches the carrier of its interface).
+    // Cut off, a node cannot tell a dead member from its own cut: it raises no suspicion and
+    // declares no death while the link is down and for reconnect-interval after it returns.
+    void set_link_up(Time now, bool up);
+    bool accusing(Time now) const { return link_up_ && now >= quiet_until_; }
     // Room for the application's payload in an announcement: with the largest name, version,
     // keys and signature a signed announcement stays well inside kMaxMetaLen.
     static constexpr std::size_t kMaxPayload = 256;
@@ -351,6 +356,8 @@ class Node {
     std::optional<Address> in_from_;
     std::uint8_t in_version_ = kProtocolVersion;
     bool cloned_ = false;
+    bool link_up_ = true;
+    Time quiet_until_{};            // accusing nobody before this (see set_link_up)
     bool self_unadmitted_ = false;  // said once: our own certificate is no longer valid
     bool gossip_scheduled_ = false;
     Time gossip_due_{};  // when the pending gossip round runs; a timer for another time is stale

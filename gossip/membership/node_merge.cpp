@@ -311,6 +311,12 @@ void Node::apply_suspect(Time now, const Suspect& s, bool relay) {
 void Node::on_suspicion_timeout(Time now, const NodeId& id, std::uint64_t epoch) {
     Member* m = table_.find(id);
     if (!m || m->state != MemberState::Suspect || !m->suspicion || epoch != m->timer_epoch) return;
+    if (!accusing(now)) {
+        // Cut off ourselves: the suspicion waits until we can check it again.
+        schedule(std::max(quiet_until_, now + cfg_.timing.probe_interval), TimerKind::Suspicion, 0,
+                 id, m->timer_epoch);
+        return;
+    }
     if (!m->suspicion->fully_confirmed() || m->suspicion->confirmations() == 0) {
         // Nobody else could confirm it: before declaring it dead, check it ourselves once more.
         // A live member answers, and the suspicion our ping carries makes it refute to us.

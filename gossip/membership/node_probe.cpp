@@ -59,6 +59,7 @@ void Node::on_probe_final(Time now, std::uint64_t seq) {
     adjust_health(p.expected_nacks > 0 ? std::max(0, p.expected_nacks - p.nacks) : 1);
     Member* m = table_.find(p.target);
     if (!m || !is_live(m->state) || m->inc() > p.target_inc) return;
+    if (!accusing(now)) return;  // our own link is down or just back: proves nothing about it
     log(LogLine::Level::Debug, "probe of " + describe(*m) + " failed (" + std::to_string(p.nacks) +
                                    "/" + std::to_string(p.expected_nacks) + " relays answered)");
     if (p.kind == ProbeKind::LastChance) {

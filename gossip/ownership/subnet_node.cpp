@@ -229,6 +229,11 @@ void SubnetNode::prepare_restart(Time now, Duration hold) {
     after(now);
 }
 
+void SubnetNode::set_link_up(Time now, bool up) {
+    node_.set_link_up(now, up);
+    after(now);
+}
+
 void SubnetNode::set_address(Time now, const Address& addr) {
     node_.reannounce(now, addr);
     after(now);

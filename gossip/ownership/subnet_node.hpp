@@ -116,6 +116,8 @@ class SubnetNode {
     // A planned restart: announces (signed) that we will be back within `hold`; peers keep our
     // subnet and routes meanwhile and declare us dead only if we are not back in time.
     void prepare_restart(Time now, Duration hold);
+    // This host's link to the segment (Node::set_link_up).
+    void set_link_up(Time now, bool up);
 
     // The slot we own, if any (claimed, not beaten by an older claim, and reported).
     std::optional<std::uint32_t> slot() const;

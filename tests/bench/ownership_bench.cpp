@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "gossip/ownership/subnet_node.hpp"
@@ -73,9 +74,10 @@ int main(int argc, char** argv) {
                        Claim{static_cast<std::uint32_t>(i), i + 1},
                        network.digest(),
                        "bench"};
-        a.certificate = *issue_certificate(
-            Certificate{ca.public_key(), ids[i].public_key(), name, network.subnet(i % 255), 0},
-            ca);
+        a.certificate =
+            *issue_certificate(Certificate{ca.public_key(), ids[i].public_key(), name,
+                                           network.subnet(static_cast<std::uint32_t>(i)), 0},
+                               ca);
         certified.push_back(seal_announcement(a, ids[i], kProtocolVersion));
     }
     t0 = Clock::now();
@@ -108,32 +110,40 @@ int main(int argc, char** argv) {
     std::printf("ownership from scratch:       %8.1f us (%zu members)\n", us_since(t0, 20),
                 members);
 
-    // 3. Memory per member: one real node learning `members` signed announcements.
+    // 3. Memory per member: one real node learning `members` signed announcements, without and
+    // with certificates (admission = enforce, the CA above trusted).
     Keyring ring({ClusterKey{}});
     NodeConfig nc{NodeId{}, "bench", Address{0x0a0000ff, 7946}, {}, {}, timing_for(Profile::Lan)};
-    Identity self = Identity::generate(rng);
-    long before = rss_kib();
-    SubnetNode node(SubnetNodeConfig{nc, network, 24h, "bench"}, self, ring, rng.fork(), Time{},
-                    {});
-    t0 = Clock::now();
-    for (std::size_t i = 0; i < alives.size();) {
-        DatagramBuilder b(kMaxDatagramIn);
-        while (i < alives.size() && b.add(Message{alives[i]})) ++i;
-        node.handle_datagram(Time{} + 1ms, Address{1, 1}, b.seal(ring, rng));
-        while (node.poll_transmit()) {
+    auto learn = [&](const std::vector<Alive>& news, AdmissionPolicy admission, const char* what) {
+        Identity self = Identity::generate(rng);
+        long before = rss_kib();
+        auto node =
+            std::make_unique<SubnetNode>(SubnetNodeConfig{nc, network, 24h, "bench", admission},
+                                         self, ring, rng.fork(), Time{}, PersistedState{});
+        auto t = Clock::now();
+        for (std::size_t i = 0; i < news.size();) {
+            DatagramBuilder b(kMaxDatagramIn);
+            while (i < news.size() && b.add(Message{news[i]})) ++i;
+            node->handle_datagram(Time{} + 1ms, Address{1, 1}, b.seal(ring, rng));
+            while (node->poll_transmit()) {
+            }
+            while (node->poll_event()) {
+            }
+            while (node->poll_log()) {
+            }
         }
-        while (node.poll_event()) {
-        }
-        while (node.poll_log()) {
-        }
-    }
-    double join_us = us_since(t0, members);
-    long after = rss_kib();
-    std::printf("members known:                %8zu (claims %zu)\n", node.node().members().size(),
-                node.claims().size());
-    std::printf("learning one member:          %8.1f us (decrypt, verify, merge, claim)\n",
-                join_us);
-    std::printf("memory per member:            %8.0f bytes (RSS growth / members)\n",
-                (after - before) * 1024.0 / static_cast<double>(members));
+        double us = us_since(t, static_cast<double>(news.size()));
+        long after = rss_kib();
+        std::printf(
+            "%s %zu members known (claims %zu), learning one %.1f us, memory per member "
+            "%.0f bytes (RSS growth / members)\n",
+            what, node->node().members().size(), node->claims().size(), us,
+            (after - before) * 1024.0 / static_cast<double>(node->node().members().size()));
+        return node;  // kept until both are measured: freed memory would be reused
+    };
+    auto open_node = learn(alives, {}, "open mode:   ");
+    auto enforced =
+        learn(certified, AdmissionPolicy{AdmissionMode::Enforce, {ca.public_key()}, {}, 0},
+              "enforce mode:");
     return 0;
 }

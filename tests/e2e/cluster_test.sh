@@ -105,6 +105,30 @@ check "a host with another cluster key is not admitted" not knows 1 h4
 check "and gets no routes" test -z "$(routes_of 4 | grep -v unreachable)"
 stop_agent 4 KILL
 
+# A 12 s link outage of h3 (its switch port down: no carrier on its eth0). The others rightly
+# withdraw h3's route, but h3, cut off, accuses nobody, then or for reconnect-interval after the
+# link returns (issue 14: back from a >= 10 s outage it declared a healthy peer dead). It says so
+# once, not once per failing route, and its routes come back with the carrier.
+s1=$(subnet_of 1) s2=$(subnet_of 2) s3=$(subnet_of 3)
+cut_at=$(wc -l <"$E2E_DIR/h3.log")
+h3_since_cut() { tail -n +$((cut_at + 1)) "$E2E_DIR/h3.log"; }
+ip -n "$E2E_SW" link set "vp3-$E2E_ID" down
+ms=$(wait_for 10 no_route 1 "$s3")
+check "link of h3 down: h1 withdrew its route (${ms:-never} ms)" test -n "$ms"
+sleep 12
+check "h3 logged the lost carrier once" test "$(h3_since_cut | grep -c 'no carrier on eth0')" = 1
+check "and no route failure per event meanwhile" test "$(h3_since_cut | grep -c 'failed: ')" = 0
+check "h1 kept its route to h2 meanwhile" has_route 1 "$s2"
+ip -n "$E2E_SW" link set "vp3-$E2E_ID" up
+ms=$(wait_for 10 has_route 1 "$s3")
+check "link of h3 back: h1 has its route again (${ms:-never} ms)" test -n "$ms"
+ms=$(wait_for 10 has_route 3 "$s1")
+check "and h3 its route to h1 (${ms:-never} ms)" test -n "$ms"
+sleep 5
+check "h3 declared no peer dead over the outage" not eval 'h3_since_cut | grep -q "member declared dead"'
+check "h3 routes to h1 and h2 after it" eval 'has_route 3 "$s1" && has_route 3 "$s2"'
+check "h1 and h2 still route to each other" eval 'has_route 1 "$s2" && has_route 2 "$s1"'
+
 # Graceful leave withdraws everywhere.
 s2=$(subnet_of 2)
 shoal_at 2 leave >/dev/null

@@ -126,3 +126,24 @@ TEST_P(Failures, ARestartThatOutlastsItsHoldEndsInDeath) {
     EXPECT_TRUE(s.all_others_see(n, MemberState::Restarting));
     EXPECT_TRUE(s.c().run_until([&] { return s.all_others_see(n, MemberState::Dead); }, 5s));
 }
+
+// Issue 14, item 2: a host whose own link goes down for 12 s (the driver sees no carrier) is
+// held dead by the others, as it should be; but it accuses nobody, then or for
+// reconnect-interval after the link returns, so no healthy member's route goes on any host.
+// Without the rule it declared every other member dead while cut off.
+TEST_P(Failures, AHostCutOffAccusesNobodyWhileItsLinkIsDownOrJustBack) {
+    SimCluster s(6, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    const std::size_t cut = 5;
+    c.set_group(cut, 1);
+    c.act(cut, [&](SubnetNode& n) { n.set_link_up(c.now(), false); });
+    c.run_for(12s);
+    EXPECT_TRUE(s.all_others_see(cut, MemberState::Dead));
+    c.heal();
+    c.act(cut, [&](SubnetNode& n) { n.set_link_up(c.now(), true); });
+    EXPECT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()); }, 20s));
+    c.run_for(20s);
+    EXPECT_EQ(s.false_deaths({cut}), 0u);  // the cut host declared no other member dead
+    EXPECT_TRUE(c.all_see_alive(s.all()));
+}

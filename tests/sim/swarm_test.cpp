@@ -775,8 +775,7 @@ class Swarm {
 };
 
 // The seeds to run: SHOAL_SWARM_SEED alone, else 1..SHOAL_SWARM_SEEDS (default kDefaultSeeds).
-// Seeds above the default range that found a fault (see the header): always run too, since
-// under the sanitizers and in the default run only the first seeds are.
+// Seeds above the default range that found a fault (see the header): run with the default range.
 const std::uint64_t kFoundSeeds[] = {394, 517, 533, 947, 971, 982};
 
 std::vector<std::uint64_t> seeds(bool& single) {
@@ -786,12 +785,13 @@ std::vector<std::uint64_t> seeds(bool& single) {
         return {std::strtoull(one, nullptr, 10)};
     }
     std::uint64_t n = kDefaultSeeds;
-    if (const char* many = std::getenv("SHOAL_SWARM_SEEDS"); many && *many)
-        n = std::strtoull(many, nullptr, 10);
+    const char* many = std::getenv("SHOAL_SWARM_SEEDS");
+    if (many && *many) n = std::strtoull(many, nullptr, 10);
     std::vector<std::uint64_t> out;
     for (std::uint64_t s = 1; s <= n; ++s) out.push_back(s);
-    for (auto s : kFoundSeeds)
-        if (s > n) out.push_back(s);
+    // With the default range (not the sanitizers' few seeds, not a soak's many).
+    if (!many || !*many)
+        for (auto s : kFoundSeeds) out.push_back(s);
     return out;
 }
 

@@ -8,10 +8,10 @@ set -uo pipefail
 shoal=$1 record=${2:-}
 table=$(dirname "$0")/trace_hashes.txt
 runs() { # seed nodes profile loss seconds
-    for nodes in 16 128; do for profile in lan fast; do for loss in 0 0.05; do for seed in 1 2 3 4 5; do
+    for nodes in 16 128; do for profile in lan fast; do for loss in 0 0.05; do for seed in 1 2 3; do
         echo "$seed $nodes $profile $loss 60"
     done; done; done; done
-    echo "1 1024 lan 0 20"
+    echo "1 512 lan 0 20"
 }
 hash_of() {
     "$shoal" simulate --rng-seed "$1" --nodes "$2" --profile "$3" --loss "$4" --seconds "$5" --json |
