@@ -21,8 +21,10 @@ void Agent::apply_routes() {
     // Without a carrier the kernel refuses routes through iface: they wait for it (one line
     // when it goes, not a failure per route and event).
     if (!carrier_) return;
-    // Until armed, our stale routes already in the kernel are kept as they are.
-    auto res = routes_.reconcile(desired_routes(*node_, *ifindex), cfg_.network.network(), armed);
+    // Until armed, our stale routes already in the kernel are kept as they are, but for those
+    // to members we know have left or died.
+    auto res = routes_.reconcile(desired_routes(*node_, *ifindex), cfg_.network.network(), armed,
+                                 armed ? std::vector<Ipv4Net>{} : departed_subnets(*node_));
     route_counters_.installed += static_cast<std::uint64_t>(res.added + res.replaced);
     route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
     route_counters_.reconcile_errors += static_cast<std::uint64_t>(res.errors);

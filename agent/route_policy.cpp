@@ -16,6 +16,16 @@ std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex) 
     return desired;
 }
 
+std::vector<Ipv4Net> departed_subnets(const SubnetNode& node) {
+    std::vector<Ipv4Net> gone;
+    for (const auto& [id, m] : node.node().members().all()) {
+        if (id == node.node().id() || holds_subnet(m.state)) continue;
+        if (auto ann = node.announcement_of(m); ann && ann->claim)
+            gone.push_back(node.network().subnet(ann->claim->slot));
+    }
+    return gone;
+}
+
 bool RouteArming::armed(Time now, bool synced) {
     if (!armed_ && ((synced && now - started_ >= 2s) || now - started_ >= 30s)) armed_ = true;
     return armed_;

@@ -197,3 +197,22 @@ bench_cleanup() {
     for k in "${pids[@]}"; do wait "$k" 2>/dev/null; done
     netns_drop_run "-$B_ID"
 }
+
+# bench_take_over: many hosts talk to each other, so the (shared) neighbour table must hold them
+# all: its thresholds are raised, and put back on exit, after every agent, monitor and namespace
+# of $B_ID and $B_DIR are gone (bench_cleanup).
+bench_take_over() {
+    declare -gA SYSCTL0
+    local k
+    for k in gc_thresh1 gc_thresh2 gc_thresh3; do SYSCTL0[$k]=$(sysctl -n "net.ipv4.neigh.default.$k"); done
+    sysctl -qw net.ipv4.neigh.default.gc_thresh1=8192 net.ipv4.neigh.default.gc_thresh2=16384 \
+        net.ipv4.neigh.default.gc_thresh3=32768
+    trap bench_finish EXIT
+    trap 'log "interrupted"; exit 130' INT TERM
+}
+bench_finish() {
+    bench_cleanup
+    local k
+    for k in "${!SYSCTL0[@]}"; do sysctl -qw "net.ipv4.neigh.default.$k=${SYSCTL0[$k]}"; done
+    rm -rf "$B_DIR"
+}

@@ -78,18 +78,7 @@ TSV=$OUT/membership.tsv
 : >"$TSV"
 SERF_VERIFIED=0
 
-# Many hosts talk to each other: the (shared) neighbour table must hold them all.
-declare -A SYSCTL0
-for k in gc_thresh1 gc_thresh2 gc_thresh3; do SYSCTL0[$k]=$(sysctl -n "net.ipv4.neigh.default.$k"); done
-sysctl -qw net.ipv4.neigh.default.gc_thresh1=8192 net.ipv4.neigh.default.gc_thresh2=16384 \
-    net.ipv4.neigh.default.gc_thresh3=32768
-finish() {
-    bench_cleanup
-    for k in "${!SYSCTL0[@]}"; do sysctl -qw "net.ipv4.neigh.default.$k=${SYSCTL0[$k]}"; done
-    rm -rf "$B_DIR"
-}
-trap finish EXIT
-trap 'log "interrupted"; exit 130' INT TERM
+bench_take_over
 
 "$SHOAL" keygen --out "$B_DIR/cluster.key"
 SHOAL_KEYFILE=$B_DIR/cluster.key

@@ -1,5 +1,6 @@
 #include "netlink/route_plan.hpp"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -97,9 +98,14 @@ class Planner {
         keep_.insert(p);
     }
 
-    void withdraw_stale() {
+    // Our routes nobody wants: all of them, or only those to `only`'s destinations.
+    void withdraw_stale(const std::vector<Ipv4Net>* only = nullptr) {
         for (const auto& [p, k] : own_) {
             if (keep_.count(p)) continue;
+            if (only && std::none_of(only->begin(), only->end(), [&](const Ipv4Net& n) {
+                    return Prefix{n.addr, n.len} == p;
+                }))
+                continue;
             plan_.ops.push_back(RouteOp{RouteOp::Kind::Delete, *k, std::nullopt,
                                         "withdrew route " + k->dst.to_string()});
         }
@@ -142,13 +148,16 @@ class Planner {
 
 RoutePlan plan_routes(const std::vector<Route>& desired, const KernelView& kernel,
                       const Ipv4Net& pod_network, const std::optional<Ipv4Net>& unreachable,
-                      bool delete_stale) {
+                      bool delete_stale, const std::vector<Ipv4Net>& gone) {
     RoutePlan plan;
     Planner planner(kernel, plan);
     plan.result.reports.reserve(desired.size());
     for (const Route& want : desired) planner.desired(want, pod_network);
     if (unreachable) planner.unreachable(*unreachable);
-    if (delete_stale) planner.withdraw_stale();
+    if (delete_stale)
+        planner.withdraw_stale();
+    else if (!gone.empty())
+        planner.withdraw_stale(&gone);
     return plan;
 }
 

@@ -81,9 +81,10 @@ struct RoutePlan {
 // `pod_network`: every desired route must lie strictly inside it, or it is refused.
 // `unreachable`: the cluster network, kept as one unreachable route (nullopt: none).
 // `delete_stale`: withdraw our own routes nobody wants; false keeps them (adopted after a
-// restart until the agent knows the cluster).
+// restart until the agent knows the cluster), but for those to a destination in `gone` (a
+// member the agent knows has left or died).
 RoutePlan plan_routes(const std::vector<Route>& desired, const KernelView& kernel,
                       const Ipv4Net& pod_network, const std::optional<Ipv4Net>& unreachable,
-                      bool delete_stale);
+                      bool delete_stale, const std::vector<Ipv4Net>& gone = {});
 
 }  // namespace shoal::netlink

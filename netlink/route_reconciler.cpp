@@ -181,7 +181,7 @@ void RouteReconciler::apply(const std::vector<RouteOp>& ops, ReconcileResult& re
 
 ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
                                            const std::optional<Ipv4Net>& unreachable,
-                                           bool delete_stale) {
+                                           bool delete_stale, const std::vector<Ipv4Net>& gone) {
     auto kernel = read(desired);
     if (!kernel) {
         ReconcileResult res;
@@ -189,7 +189,7 @@ ReconcileResult RouteReconciler::reconcile(const std::vector<Route>& desired,
         res.messages.push_back(kernel.error());
         return res;
     }
-    RoutePlan plan = plan_routes(desired, *kernel, pod_network_, unreachable, delete_stale);
+    RoutePlan plan = plan_routes(desired, *kernel, pod_network_, unreachable, delete_stale, gone);
     apply(plan.ops, plan.result);
     return std::move(plan.result);
 }

@@ -39,9 +39,11 @@ class RouteReconciler {
     [[nodiscard]] Status open();
     // `unreachable`: the cluster network, to be kept as an unreachable route (nullopt: none).
     // `delete_stale`: withdraw our own routes nobody wants; false keeps them (after a restart,
-    // until the agent knows the cluster) while still adding what is missing.
+    // until the agent knows the cluster) while still adding what is missing, and withdrawing
+    // those to the destinations in `gone` (members known to have left or died).
     ReconcileResult reconcile(const std::vector<Route>& desired,
-                              const std::optional<Ipv4Net>& unreachable, bool delete_stale = true);
+                              const std::optional<Ipv4Net>& unreachable, bool delete_stale = true,
+                              const std::vector<Ipv4Net>& gone = {});
     // Our own unicast routes as the kernel has them now (for tests and the benchmark).
     std::vector<Route> own_routes();
 

@@ -147,3 +147,29 @@ TEST_P(Failures, AHostCutOffAccusesNobodyWhileItsLinkIsDownOrJustBack) {
     EXPECT_EQ(s.false_deaths({cut}), 0u);  // the cut host declared no other member dead
     EXPECT_TRUE(c.all_see_alive(s.all()));
 }
+
+// Issue 14, item 4: a graceful leave right after another member's planned restart (all back
+// and alive) is seen everywhere, the restarted member too, within 0.5 s, and the leaver's leave
+// completes within 1 s.
+TEST_P(Failures, ALeaveRightAfterAPlannedRestartSpreadsAtOnce) {
+    SimCluster s(6, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()) && c.quiet(); }, 30s));
+    const std::size_t restarted = 2, leaver = 4;
+    c.act(restarted, [&](SubnetNode& node) { node.prepare_restart(c.now(), 10s); });
+    c.run_for(10ms);
+    c.crash(restarted);
+    c.run_for(500ms);
+    c.restart(restarted, {0});
+    ASSERT_TRUE(c.run_until([&] { return c.at(restarted).node->node().synced(); }, 5s));
+    const Time left = c.now();
+    c.leave(leaver);
+    ASSERT_TRUE(c.run_until([&] { return s.all_others_see(leaver, MemberState::Left); }, 10s));
+    const Duration spread = c.now() - left;
+    ASSERT_TRUE(c.run_until([&] { return c.at(leaver).status != sim::NodeStatus::Running; }, 10s));
+    const Duration done = c.now() - left;
+    std::printf("[ figures  ] leave seen everywhere after %.3f s, complete after %.3f s\n",
+                to_seconds(spread), to_seconds(done));
+    EXPECT_LE(spread, 500ms);
+    EXPECT_LE(done, 1s);
+}

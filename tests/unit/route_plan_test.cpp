@@ -172,6 +172,18 @@ TEST(RoutePlan, KeepsStaleRoutesOfOursWhenNotDeleting) {
     expect_report(p.result.reports[0], r, RouteState::Pending);
 }
 
+// ... but a route to a member the agent knows has left or died goes at once (issue 14, item 4:
+// a leave right after our restart was withdrawn here only once armed, 2.7 s later).
+TEST(RoutePlan, WithdrawsRoutesToDepartedMembersEvenWhenNotDeleting) {
+    KernelRoute left = ours("10.244.3.0/24", "192.168.50.3");
+    KernelRoute unknown = ours("10.244.4.0/24", "192.168.50.4");
+    auto p = plan_routes({}, host({left, unknown}), kPod, std::nullopt, /*delete_stale=*/false,
+                         {net("10.244.3.0/24")});
+    EXPECT_EQ(
+        p.ops,
+        (std::vector<RouteOp>{{Kind::Delete, left, std::nullopt, "withdrew route 10.244.3.0/24"}}));
+}
+
 TEST(RoutePlan, NeverTouchesAForeignRoute) {
     auto p = plan(
         {route("10.244.2.0/24", "192.168.50.2")},
