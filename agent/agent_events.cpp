@@ -36,7 +36,7 @@ void Agent::apply_routes() {
 }
 
 // The carrier of iface. Without it nothing we hear or miss tells us about the others: the core
-// accuses nobody (Node::set_link_up) and routes wait.
+// accuses nobody (Node::set_link_up, which logs that) and routes wait.
 void Agent::follow_carrier() {
     if (!node_ || phase_ == Phase::Stopped) return;
     bool up = netlink::interface_has_carrier(cfg_.iface).value_or(false);
@@ -45,8 +45,7 @@ void Agent::follow_carrier() {
     if (up)
         log_(LogLevel::Info, "carrier back on " + cfg_.iface + "; reconciling routes");
     else
-        log_(LogLevel::Warn, "no carrier on " + cfg_.iface +
-                                 ": routes wait for it and no member is accused meanwhile");
+        log_(LogLevel::Warn, "no carrier on " + cfg_.iface + ": routes wait for it");
     node_->set_link_up(monotonic_now(), up);
     if (up) apply_routes();
 }
