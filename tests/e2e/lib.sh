@@ -94,6 +94,11 @@ not() { ! "$@"; }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+# ms_bound MS: a time bound of a release-build target. The sanitizer build (E2E_TIME_SCALE=3,
+# set by tests/CMakeLists.txt) runs the same code about three times slower, CLI start-up
+# included: it checks the behaviour, the release build the figure.
+ms_bound() { echo $(( $1 * ${E2E_TIME_SCALE:-1} )); }
+
 # wait_for SECONDS COMMAND...: polls every 20 ms; prints the milliseconds it took.
 wait_for() {
     local limit_ms=$(( $1 * 1000 )); shift
