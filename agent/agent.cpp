@@ -60,9 +60,10 @@ std::string Agent::status_line() const {
 std::string Agent::metrics_text() const {
     std::size_t uncertified =
         cfg_.admission == AdmissionMode::Off ? 0 : node_->uncertified_members();
+    HostCheckFigures host{answered_routes(), host_check_.echoes_sent(), host_check_.replies()};
     return render_metrics({node_->node(), own_subnet(), route_counters_, SHOAL_VERSION_STRING,
                            to_string(cfg_.profile), to_seconds(monotonic_now() - started_),
-                           uncertified});
+                           uncertified, std::move(host)});
 }
 
 void Agent::publish() {
@@ -291,6 +292,8 @@ void Agent::start_loop_handles() {
             [](uv_signal_t* s, int signum) { static_cast<Agent*>(s->data)->on_signal(signum); },
             num);
     }
+
+    start_host_check();
 
     // Route, link and address changes: repair at once, and follow a new address on iface.
     if (auto opened = kernel_.open(); !opened) {

@@ -23,7 +23,7 @@ struct AgentOptions::Raw {
     std::string cluster_key_file,
         restart_hold = "60s", state_dir = "/var/lib/shoal", socket = "/run/shoal/shoal.sock",
         subnet_file = "/run/flannel/subnet.env", cni_conf, profile = "lan", route_table = "main",
-        log_level = "info", grace_period = "24h", metrics;
+        log_level = "info", grace_period = "24h", route_hold = "10m", metrics;
     bool leave_on_terminate = false;
     bool accept_protocol_1 = false;
     std::string admission = "off", ca_file, node_cert, revocations_file;
@@ -154,6 +154,10 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
         ->capture_default_str();
     cmd->add_option("--grace-period", r.grace_period,
                     "How long a dead node's subnet stays reserved")
+        ->capture_default_str();
+    cmd->add_option("--route-hold", r.route_hold,
+                    "How long a dead member's route stays while its host answers this agent's "
+                    "ICMP echoes (0: withdrawn when it is declared dead)")
         ->capture_default_str();
     cmd->add_option("--metrics", r.metrics,
                     "Serve /metrics, /healthz and /readyz over HTTP at IP:PORT, e.g. "
@@ -300,14 +304,19 @@ Result<AgentConfig> AgentOptions::finish() const {
         if (!a) return Error{"seed: '" + s + "' is not IPv4:PORT"};
         c.seeds.push_back(*a);
     }
-    for (auto [text, field] :
-         {std::pair{&r.restart_hold, &c.restart_hold}, std::pair{&r.grace_period, &c.grace}}) {
+    for (auto [name, text, field] : {std::tuple{"restart-hold", &r.restart_hold, &c.restart_hold},
+                                     std::tuple{"grace-period", &r.grace_period, &c.grace},
+                                     std::tuple{"route-hold", &r.route_hold, &c.route_hold}}) {
         auto d = parse_duration(*text);
         if (!d)
-            return Error{std::string(field == &c.restart_hold ? "restart-hold" : "grace-period") +
-                         ": '" + *text + "' is not a duration (e.g. 60s, 24h)"};
+            return Error{std::string(name) + ": '" + *text + "' is not a duration (e.g. 60s, 24h)"};
         *field = *d;
     }
+    // A kept route serves a subnet reserved for its dead owner: past the reservation it would
+    // point at a host that no longer owns it.
+    if (c.route_hold > c.grace)
+        return Error{"route-hold: " + r.route_hold + " is longer than grace-period (" +
+                     r.grace_period + "), how long a dead member's subnet stays reserved"};
     // Peers honour a hold only up to their restart-hold-max: asking for more would silently
     // turn a planned restart into a failure halfway through.
     if (c.restart_hold > c.timing.restart_hold_max)

@@ -43,6 +43,9 @@ struct AgentConfig {
     LogLevel log_level = LogLevel::Info;
     std::string config_file;  // --config, re-read for log-level on SIGHUP
     Duration grace = 24h;
+    // A dead member's route stays while its host answers our echoes, this long at most
+    // (agent/host_check.hpp); 0 turns the host check off.
+    Duration route_hold = std::chrono::minutes(10);
     std::optional<Address> metrics;  // where /metrics, /healthz, /readyz are served (off: nullopt)
     AdmissionMode admission = AdmissionMode::Off;
     std::string ca_file;

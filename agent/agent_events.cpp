@@ -12,7 +12,13 @@ namespace shoal::agent {
 
 void Agent::apply_routes() {
     if (!node_ || phase_ == Phase::Stopped) return;
-    bool armed = arming_->armed(monotonic_now(), node_->node().synced());
+    Time now = monotonic_now();
+    if (icmp_) {
+        host_check_.follow(now, host_subjects(*node_));
+        (void)host_check_.take_changed();  // this pass applies whatever changed
+        drive_host_check(false);
+    }
+    bool armed = arming_->armed(now, node_->node().synced());
     auto ifindex = netlink::interface_index(cfg_.iface);
     if (!ifindex) {
         log_(LogLevel::Warn, "interface " + cfg_.iface + " is gone; routes wait for it");
@@ -23,8 +29,10 @@ void Agent::apply_routes() {
     if (!carrier_) return;
     // Until armed, our stale routes already in the kernel are kept as they are, but for those
     // to members we know have left or died.
-    auto res = routes_.reconcile(desired_routes(*node_, *ifindex), cfg_.network.network(), armed,
-                                 armed ? std::vector<Ipv4Net>{} : departed_subnets(*node_));
+    std::set<NodeId> kept = kept_routes();
+    auto res =
+        routes_.reconcile(desired_routes(*node_, *ifindex, kept), cfg_.network.network(), armed,
+                          armed ? std::vector<Ipv4Net>{} : departed_subnets(*node_, kept));
     route_counters_.installed += static_cast<std::uint64_t>(res.added + res.replaced);
     route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
     route_counters_.reconcile_errors += static_cast<std::uint64_t>(res.errors);
@@ -35,6 +43,81 @@ void Agent::apply_routes() {
     for (const auto& line : outcome.lines) log_(line);
 }
 
+void Agent::start_host_check() {
+    if (!host_check_.enabled()) return;
+    auto opened = IcmpEcho::open();
+    if (!opened) {
+        log_(LogLevel::Warn, "host check off: " + opened.error() +
+                                 "; a dead member's route goes when it is declared dead, "
+                                 "whether or not its host answers (route-hold)");
+        return;
+    }
+    icmp_.emplace(std::move(*opened));
+    log_(LogLevel::Info, std::string("host check on: a dead member's route stays while its host "
+                                     "answers ICMP echoes (") +
+                             (icmp_->raw() ? "raw socket" : "ping socket") + ", route-hold " +
+                             std::to_string(to_seconds(cfg_.route_hold)) + " s)");
+    uv_timer_init(&loop_, &host_timer_);
+    host_timer_.data = this;
+    uv_poll_init(&loop_, &icmp_poll_, icmp_->fd());
+    icmp_poll_.data = this;
+    uv_poll_start(&icmp_poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
+        auto* self = static_cast<Agent*>(p->data);
+        if (self->phase_ == Phase::Stopped) return;
+        self->read_echo_replies();
+        self->drive_host_check(true);
+    });
+}
+
+void Agent::read_echo_replies() {
+    while (auto r = icmp_->receive())
+        host_check_.on_reply(monotonic_now(), r->from, r->seq, r->token);
+}
+
+void Agent::drive_host_check(bool reconcile) {
+    while (auto e = host_check_.poll_echo()) icmp_->send(e->to, e->seq, e->token);
+    while (auto l = host_check_.poll_log()) log_(*l);
+    if (reconcile && host_check_.take_changed()) {
+        apply_routes();  // drives the check again
+        return;
+    }
+    if (auto when = host_check_.poll_timeout()) {
+        auto delay =
+            std::chrono::duration_cast<std::chrono::milliseconds>(*when - monotonic_now()).count();
+        uv_timer_start(
+            &host_timer_,
+            [](uv_timer_t* t) {
+                auto* self = static_cast<Agent*>(t->data);
+                if (self->phase_ == Phase::Stopped) return;
+                // Replies that came in time count, even when this timer runs before the poll.
+                self->read_echo_replies();
+                self->host_check_.handle_timeout(monotonic_now());
+                self->drive_host_check(true);
+            },
+            static_cast<std::uint64_t>(std::max<long long>(delay, 0)) + 1, 0);
+    }
+}
+
+std::vector<std::pair<std::string, std::string>> Agent::answered_routes() const {
+    std::vector<std::pair<std::string, std::string>> kept;
+    for (const auto& id : kept_routes(true)) {
+        const Member* m = node_->node().members().find(id);
+        auto claim = node_->claims().claim_of(id);
+        if (m && claim)
+            kept.emplace_back(m->info.name, cfg_.network.subnet(claim->slot).to_string());
+    }
+    return kept;
+}
+
+std::set<NodeId> Agent::kept_routes(bool answering) const {
+    std::set<NodeId> kept;
+    if (!icmp_) return kept;
+    for (const auto& s : host_subjects(*node_))
+        if (answering ? host_check_.host_answers(s.id) : host_check_.keeps_route(s.id))
+            kept.insert(s.id);
+    return kept;
+}
+
 // The carrier of iface. Without it nothing we hear or miss tells us about the others: the core
 // accuses nobody (Node::set_link_up, which logs that) and routes wait.
 void Agent::follow_carrier() {
@@ -42,6 +125,7 @@ void Agent::follow_carrier() {
     bool up = netlink::interface_has_carrier(cfg_.iface).value_or(false);
     if (up == carrier_) return;
     carrier_ = up;
+    host_check_.set_link_up(up);
     if (up)
         log_(LogLevel::Info, "carrier back on " + cfg_.iface + "; reconciling routes");
     else
@@ -206,9 +290,13 @@ Control::Reply Agent::handle_command(const std::string& line) {
     std::string cmd = line.substr(0, sp), arg = sp == std::string::npos ? "" : line.substr(sp + 1);
     bool json = arg == "json";
     if (cmd == "members")
-        return {true, render_members(member_rows(*node_, route_log_.reports()), json)};
-    if (cmd == "routes")
-        return {true, render_routes(route_rows(route_log_.reports(), cfg_.iface), json)};
+        return {true,
+                render_members(member_rows(*node_, route_log_.reports(), kept_routes(true)), json)};
+    if (cmd == "routes") {
+        std::set<std::string> kept;
+        for (const auto& [name, subnet] : answered_routes()) kept.insert(subnet);
+        return {true, render_routes(route_rows(route_log_.reports(), cfg_.iface, kept), json)};
+    }
     if (cmd == "status") {
         StatusInput in{*node_,
                        cfg_.name,

@@ -8,12 +8,15 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "agent/agent.hpp"
 #include "agent/control.hpp"
+#include "agent/host_check.hpp"
 #include "agent/http_server.hpp"
+#include "agent/icmp_echo.hpp"
 #include "agent/logger.hpp"
 #include "agent/metrics.hpp"
 #include "agent/notify.hpp"
@@ -34,7 +37,8 @@ class Agent {
         : cfg_(cfg),
           log_(cfg.log_level),
           files_(cfg.subnet_file, cfg.cni_conf),
-          routes_(cfg.network.network(), cfg.route_table) {}
+          routes_(cfg.network.network(), cfg.route_table),
+          host_check_(HostCheckSettings{.route_hold = cfg.route_hold}, Rng::from_os()) {}
     int run();
 
   private:
@@ -50,6 +54,16 @@ class Agent {
     void flush_outputs();
     void confirm_neighbour(const Address& peer);
     void apply_routes();
+    // The host check's socket and timer (route-hold on); without a socket it stays off.
+    void start_host_check();
+    // Sends its echoes, logs its lines, re-arms its timer; reconciles when a decision changed.
+    void drive_host_check(bool reconcile);
+    void read_echo_replies();
+    // Dead members whose routes the host check keeps (answering: only those whose hosts answered;
+    // not those whose first round of echoes is still open).
+    std::set<NodeId> kept_routes(bool answering = false) const;
+    // ... those whose hosts answered, as (member name, subnet): `routes` and /metrics show them.
+    std::vector<std::pair<std::string, std::string>> answered_routes() const;
     void follow_carrier();
     void on_subnet_event(const SubnetEvent& e);
     // Writes the state file when the incarnation, the claim or (after a membership change) the
@@ -98,6 +112,10 @@ class Agent {
     std::unique_ptr<SubnetNode> node_;
     netlink::RouteReconciler routes_;
     std::optional<RouteArming> arming_;
+    HostCheck host_check_;
+    std::optional<IcmpEcho> icmp_;
+    uv_poll_t icmp_poll_{};
+    uv_timer_t host_timer_{};
     RouteReportLog route_log_;
     SavedState saved_;  // what the state file holds, but its tombstones
     std::uint64_t saved_tombstone_changes_ = UINT64_MAX;

@@ -29,7 +29,8 @@ std::pair<Record, std::string> counters(const Counts& counts, int n) {
 }  // namespace
 
 std::vector<Record> member_rows(const SubnetNode& node,
-                                const std::vector<netlink::RouteReport>& routes) {
+                                const std::vector<netlink::RouteReport>& routes,
+                                const std::set<NodeId>& kept) {
     std::map<std::string, const netlink::RouteReport*> by_subnet;
     for (const auto& r : routes) by_subnet[r.route.dst.to_string()] = &r;
     std::vector<Record> rows;
@@ -42,6 +43,7 @@ std::vector<Record> member_rows(const SubnetNode& node,
             reason = by_subnet[*sub]->reason.empty() ? to_string(by_subnet[*sub]->state)
                                                      : by_subnet[*sub]->reason;
         if (!self && holds_subnet(m.state) && !sub) reason = "owns no subnet";
+        bool route_kept = !reason && kept.count(id) > 0;
         Record r;
         r.str("name", m.info.name)
             .str("id", id.hex())
@@ -54,9 +56,11 @@ std::vector<Record> member_rows(const SubnetNode& node,
             .opt("subnet", sub)
             .num("incarnation", m.inc())
             .hidden()
-            .boolean("routable", !reason && holds_subnet(m.state))
+            .boolean("routable", !reason && (holds_subnet(m.state) || route_kept))
             .hidden()
-            .opt("reason", reason, "");
+            .boolean("route_kept", route_kept)
+            .hidden()
+            .opt("reason", reason, route_kept ? kRouteKept : "");
         rows.push_back(std::move(r));
     }
     return rows;
@@ -67,11 +71,13 @@ std::string render_members(const std::vector<Record>& rows, bool json) {
 }
 
 std::vector<Record> route_rows(const std::vector<netlink::RouteReport>& routes,
-                               const std::string& iface) {
+                               const std::string& iface,
+                               const std::set<std::string>& kept_subnets) {
     std::vector<Record> rows;
     for (const auto& r : routes) {
         std::string via = ipv4_to_string(r.route.via);
         std::string state = netlink::to_string(r.state);
+        bool kept = kept_subnets.count(r.route.dst.to_string()) > 0;
         Record row;
         row.str("subnet", r.route.dst.to_string())
             .str("via", via)
@@ -79,7 +85,10 @@ std::vector<Record> route_rows(const std::vector<netlink::RouteReport>& routes,
             .str("dev", iface)
             .text("dev " + iface)
             .str("state", state)
-            .text(r.reason.empty() ? state : state + ": " + r.reason);
+            .text((r.reason.empty() ? state : state + ": " + r.reason) +
+                  (kept ? std::string(", ") + kRouteKept + " (member dead)" : ""))
+            .boolean("kept", kept)
+            .hidden();
         rows.push_back(std::move(row));
     }
     return rows;

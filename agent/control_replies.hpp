@@ -2,6 +2,7 @@
 // The bodies of the control socket's replies (`shoal members`, `routes`, `status`, `keys list`),
 // built from the agent's state as records and rendered as text or JSON (agent/reply.hpp).
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,13 +12,20 @@
 
 namespace shoal::agent {
 
-// One row per member, this node included: its subnet, and why it is not routable.
+// The words `members` and `routes` use for a dead member's route that the host check keeps.
+inline constexpr const char* kRouteKept = "route kept: host answers";
+
+// One row per member, this node included: its subnet, and why it is not routable, or that its
+// route is kept although it is dead (`kept`: the host check's members whose hosts answer).
 std::vector<Record> member_rows(const SubnetNode& node,
-                                const std::vector<netlink::RouteReport>& routes);
+                                const std::vector<netlink::RouteReport>& routes,
+                                const std::set<NodeId>& kept = {});
 std::string render_members(const std::vector<Record>& rows, bool json);
 
+// One row per wanted route; `kept_subnets` are those kept to dead members whose hosts answer.
 std::vector<Record> route_rows(const std::vector<netlink::RouteReport>& routes,
-                               const std::string& iface);
+                               const std::string& iface,
+                               const std::set<std::string>& kept_subnets = {});
 std::string render_routes(const std::vector<Record>& rows, bool json);
 
 struct StatusInput {

@@ -84,6 +84,17 @@ std::string render_metrics(const MetricsInput& in) {
     w.counter("reconcile_errors_total", "Route changes the kernel refused.",
               in.routes.reconcile_errors);
 
+    w.gauge("routes_kept", "Routes kept to members declared dead whose hosts answer ICMP echoes.",
+            static_cast<double>(in.host_check.kept.size()));
+    w.family("route_kept", "gauge",
+             "1 for each dead member whose route is kept: its host answers (route-hold).");
+    for (const auto& [member, subnet] : in.host_check.kept)
+        w.sample("route_kept", label("member", member) + "," + label("subnet", subnet), 1);
+    w.counter("host_echoes_sent_total", "ICMP echoes the host check sent.",
+              in.host_check.echoes_sent);
+    w.counter("host_echo_replies_total", "ICMP echo replies to the host check's echoes.",
+              in.host_check.replies);
+
     w.family("datagrams_rejected_total", "counter",
              "Datagrams dropped before decoding, by reason.");
     for (int r = 0; r < static_cast<int>(DropReason::Count); ++r)

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gossip/membership/node.hpp"
 
@@ -18,6 +20,13 @@ struct RouteCounters {
     std::uint64_t reconcile_errors = 0;
 };
 
+// The host check's work: routes kept to dead members whose hosts answer, by member and subnet.
+struct HostCheckFigures {
+    std::vector<std::pair<std::string, std::string>> kept;  // member name, subnet
+    std::uint64_t echoes_sent = 0;
+    std::uint64_t replies = 0;
+};
+
 struct MetricsInput {
     const Node& node;
     std::optional<std::string> subnet;  // the subnet this node owns
@@ -26,6 +35,7 @@ struct MetricsInput {
     std::string profile;
     double uptime_seconds = 0;
     std::size_t uncertified_members = 0;  // admitted without a valid certificate (permissive)
+    HostCheckFigures host_check;
 };
 
 std::string render_metrics(const MetricsInput& in);

@@ -4,22 +4,40 @@
 
 namespace shoal::agent {
 
-std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex) {
+std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex,
+                                           const std::set<NodeId>& kept) {
     std::vector<netlink::Route> desired;
     const NodeId& self = node.node().id();
     for (const auto& [slot, owner] : node.claims().owners()) {
         if (owner == self) continue;
         const Member* m = node.node().members().find(owner);
-        if (!m || !holds_subnet(m->state)) continue;  // reserved for a dead node: no route
+        if (!m) continue;
+        // Reserved for a dead node: no route, unless its host answers us.
+        bool kept_dead = m->state == MemberState::Dead && kept.count(owner);
+        if (!holds_subnet(m->state) && !kept_dead) continue;
         desired.push_back(netlink::Route{node.network().subnet(slot), m->info.addr.ip, ifindex});
     }
     return desired;
 }
 
-std::vector<Ipv4Net> departed_subnets(const SubnetNode& node) {
+std::vector<HostSubject> host_subjects(const SubnetNode& node) {
+    std::vector<HostSubject> subjects;
+    const NodeId& self = node.node().id();
+    for (const auto& [slot, owner] : node.claims().owners()) {
+        if (owner == self) continue;
+        const Member* m = node.node().members().find(owner);
+        if (!m) continue;
+        Ipv4Net subnet = node.network().subnet(slot);
+        std::uint32_t gateway = subnet.len <= 30 ? subnet.addr + 1 : 0;
+        subjects.push_back(HostSubject{owner, m->info.name, m->info.addr.ip, gateway, m->state});
+    }
+    return subjects;
+}
+
+std::vector<Ipv4Net> departed_subnets(const SubnetNode& node, const std::set<NodeId>& kept) {
     std::vector<Ipv4Net> gone;
     for (const auto& [id, m] : node.node().members().all()) {
-        if (id == node.node().id() || holds_subnet(m.state)) continue;
+        if (id == node.node().id() || holds_subnet(m.state) || kept.count(id)) continue;
         if (auto ann = node.announcement_of(m); ann && ann->claim)
             gone.push_back(node.network().subnet(ann->claim->slot));
     }

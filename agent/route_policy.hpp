@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/host_check.hpp"
 #include "gossip/membership/events.hpp"
 #include "gossip/ownership/subnet_node.hpp"
 #include "netlink/route_reconciler.hpp"
@@ -14,13 +15,19 @@
 namespace shoal::agent {
 
 // A host-gw route to every other member that owns a subnet and is present (alive, suspect, or
-// away for an announced restart); none for our own subnet, none for a dead member's reservation.
-std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex);
+// away for an announced restart); none for our own subnet, none for a dead member's reservation
+// unless the host check keeps it (`kept`: dead members whose hosts answer).
+std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex,
+                                           const std::set<NodeId>& kept = {});
 
-// The subnets of members we hold as left or dead (their announced claims): while the agent is
-// not yet armed, its routes to these go at once, since their departure is known, not guessed
-// (a leave right after our restart took 2.7 s to withdraw here otherwise).
-std::vector<Ipv4Net> departed_subnets(const SubnetNode& node);
+// The subnets of members we hold as left or dead (their announced claims), but those kept: while
+// the agent is not yet armed, its routes to these go at once, since their departure is known,
+// not guessed (a leave right after our restart took 2.7 s to withdraw here otherwise).
+std::vector<Ipv4Net> departed_subnets(const SubnetNode& node, const std::set<NodeId>& kept = {});
+
+// What the host check follows: every other member that owns a subnet, with its address and its
+// subnet's gateway (the first address, the pod bridge on that host; none for a /31 or /32).
+std::vector<HostSubject> host_subjects(const SubnetNode& node);
 
 // Hitless restart: on start the agent adopts the routes of ours already in the kernel and
 // withdraws none until it has the cluster's view: its first full state transfer and 2 s to hear

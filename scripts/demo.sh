@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: three hosts (network namespaces on one bridge) run `shoal agent`; each gets a pod
 # subnet, routes every other host's subnet straight to that host (host-gw: no tunnel), and a pod
-# on one host pings a pod on another. Then a host dies and the others withdraw its route.
+# on one host pings a pod on another. An agent freezes and its host's route stays; then a host
+# dies and the others withdraw its route.
 # Everything it creates is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +37,14 @@ pod 1 ping -c 3 "$pod2"
 pod 1 ip route get "$pod2"
 on 1 ip route get "$pod2"
 
+say "host 2's agent freezes (SIGSTOP) for 6 s; host 2 still forwards, so its route stays"
+kill -STOP "${E2E_PID[2]}"
+pod 1 ping -q -i 0.1 -w 6 "$pod2" | grep 'packets transmitted'
+shoal_at 1 members
+kill -CONT "${E2E_PID[2]}"
+
 say "host 3 dies (kill -9 of its agent, its link down)"
-s3=$(sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h3/subnet.env")
+s3=$(subnet_of 3)
 gone() { ! routes_of "$1" | grep -q "^$s3 "; }
 t0=$(now_ms)
 stop_agent 3 KILL 2>/dev/null

@@ -31,6 +31,7 @@ Timing timing_for(Profile p) {
 }
 
 std::optional<Duration> parse_duration(std::string_view text) {
+    if (text == "0") return Duration::zero();  // zero needs no unit
     double value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;

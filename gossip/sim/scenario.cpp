@@ -168,6 +168,8 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
             detect.push_back(to_seconds(it->second - t_kill));
     }
     r.detect = summarize(detect);
+    std::sort(detect.begin(), detect.end());
+    r.detect_samples = std::move(detect);
     say("every survivor marked it dead: min " + fmt(r.detect.min) + " s, median " +
         fmt(r.detect.median) + " s, last " + fmt(r.detect.max) + " s" +
         (r.detect_missing ? " (" + std::to_string(r.detect_missing) + " never did)" : ""));
@@ -223,7 +225,12 @@ std::string to_json(const ScenarioResult& r) {
          ",\"median\":" + fmt(r.detect.median, 4) + ",\"p99\":" + fmt(r.detect.p99, 4) +
          ",\"all\":" +
          (r.detect_missing || r.detect.count == 0 ? std::string("null") : fmt(r.detect.max, 4)) +
-         ",\"survivors_missing\":" + std::to_string(r.detect_missing) + "}";
+         ",\"survivors_missing\":" + std::to_string(r.detect_missing) + ",\"samples\":[";
+    for (std::size_t i = 0; i < r.detect_samples.size(); ++i) {
+        if (i) j += ',';
+        j += fmt(r.detect_samples[i], 4);
+    }
+    j += "]}";
     j += ",\"false_positives\":" + std::to_string(r.false_positives);
     j += ",\"leave_all_s\":" + num(r.leave_all_s);
     j += ",\"bytes_per_node_per_s\":" + fmt(r.bytes_per_node_per_s, 1);

@@ -33,7 +33,8 @@ struct ScenarioResult {
     double converged_s = 0;       // ... and all tables are identical and nothing is left to gossip
     double join_converge_s = -1;  // -1: never converged
     Summary detect;               // per survivor: kill -> marked dead
-    std::size_t detect_missing = 0;  // survivors that never marked the victim dead
+    std::vector<double> detect_samples;  // ... each survivor's, sorted (tails across seeds)
+    std::size_t detect_missing = 0;      // survivors that never marked the victim dead
     std::size_t false_positives = 0;
     double leave_all_s = -1;
     double bytes_per_node_per_s = 0;

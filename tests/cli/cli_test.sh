@@ -20,6 +20,13 @@ out=$("$shoal" simulate --nodes 8 --seconds 20 --json)
 for key in nodes profile loss rng_seed join_converge_s detect_s false_positives leave_all_s bytes_per_node_per_s wall_s; do
     grep -q "\"$key\"" <<<"$out" || { echo "FAIL: JSON lacks $key: $out"; fail=1; }
 done
+# One detection time per survivor, sorted: the tails across seeds are built on them.
+samples=$(jq -c '.detect_s.samples' <<<"$out")
+if jq -e '.detect_s.samples | length >= 7 and . == sort and .[-1] == $all' --argjson all "$(jq '.detect_s.all' <<<"$out")" <<<"$out" >/dev/null; then
+    echo "ok: detect_s.samples: one per survivor, sorted, the last is 'all' ($samples)"
+else
+    echo "FAIL: detect_s.samples ($samples)"; fail=1
+fi
 check "unknown profile" 2 "$shoal" simulate --profile wan
 check "loss out of range" 2 "$shoal" simulate --loss 1.5
 check "too few nodes" 2 "$shoal" simulate --nodes 1
@@ -73,6 +80,8 @@ install -m 0644 "$dir/key" "$dir/openkey"
 expect_msg "agent: keyring readable by others" "cluster-key-file: .*(mode 0644).*chmod 600 $dir/openkey" agent --network 10.244.0.0/16 --cluster-key-file "$dir/openkey"
 expect_msg "agent: bad name" "name: 'a b' is not a valid host name" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --name "a b"
 expect_msg "agent: restart-hold above restart-hold-max" "restart-hold: 20m is longer than restart-hold-max" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --restart-hold 20m
+expect_msg "agent: route-hold not a duration" "route-hold: '10' is not a duration" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --route-hold 10
+expect_msg "agent: route-hold above grace-period" "route-hold: 2h is longer than grace-period (1h)" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --route-hold 2h --grace-period 1h
 expect_msg "agent: bad seed" "seed: 'nowhere'" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --seed nowhere
 expect_msg "agent: bad timer" "probe-interval" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --probe-interval 5
 expect_msg "agent: bad route table" "route-table:" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --route-table 255

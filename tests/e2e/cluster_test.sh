@@ -4,17 +4,6 @@
 # Usage: cluster_test.sh path/to/shoal
 SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
-subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
-# Exactly one shoal route per peer subnet, via that peer, on host $1; peers listed after it.
-routes_exact() {
-    local n=$1; shift
-    local want="" got
-    for p in "$@"; do want+="$(subnet_of "$p") via $SEGMENT.$p dev eth0"$'\n'; done
-    got=$(routes_of "$n" | grep -v unreachable | sed 's/ *$//' | sort)
-    [ "$got" = "$(printf '%s' "$want" | sort)" ]
-}
-has_route() { routes_of "$1" | grep -q "^$2 "; }
-no_route() { ! has_route "$@"; }
 snapshot() { for n in "$@"; do echo "h$n"; routes_of "$n"; done; }
 
 e2e_switch

@@ -74,6 +74,18 @@ stop_agent() { # N SIGNAL
 
 shoal_at() { local n=$1; shift; "$SHOAL" "$@" --socket "$E2E_DIR/h$n.sock"; }
 routes_of() { on "$1" ip -4 route show proto 77; }
+# The subnet host N serves, from its subnet.env (10.244.3.0/24).
+subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
+# routes_exact N PEER...: exactly one shoal route per peer subnet on host N, via that peer.
+routes_exact() {
+    local n=$1; shift
+    local want="" got
+    for p in "$@"; do want+="$(subnet_of "$p") via $SEGMENT.$p dev eth0"$'\n'; done
+    got=$(routes_of "$n" | grep -v unreachable | sed 's/ *$//' | sort)
+    [ "$got" = "$(printf '%s' "$want" | sort)" ]
+}
+has_route() { routes_of "$1" | grep -q "^$2 "; }   # N SUBNET
+no_route() { ! has_route "$@"; }
 
 # The membership and state as host N's agent reports them, read from --json only: the text output
 # is for people and may change. Each prints nothing (or fails) when the agent does not answer.

@@ -16,7 +16,6 @@ source "$(dirname "$0")/lib.sh"
 e2e_switch
 for n in 1 2 3 4; do add_host $n; done
 # routes_to N M...: host N has a shoal route to the subnet of every host M.
-subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
 routes_to() {
     local n=$1 m; shift
     for m in "$@"; do

@@ -127,12 +127,12 @@ check "unit enabled by postinst" test -L /etc/systemd/system/multi-user.target.w
 check "shoal version prints $version" test "$(/usr/bin/shoal version)" = "shoal $version"
 unit=/usr/lib/systemd/system/shoal.service
 check "systemd-analyze verify" systemd-analyze verify $unit
-# The hardening stays where packaging/systemd-analyze-security.txt says (2.0; fails above 2.5).
+# The hardening stays where packaging/systemd-analyze-security.txt says (2.1; fails above 2.5).
 check "systemd-analyze security exposure <= 2.5" \
     systemd-analyze security --offline=true --threshold=25 $unit
 for line in Type=notify "RestartPreventExitStatus=2 3" Restart=on-failure KillSignal=SIGTERM \
     "ExecStart=/usr/bin/shoal agent --config /etc/shoal/shoal.conf" \
-    CapabilityBoundingSet=CAP_NET_ADMIN ProtectSystem=strict NoNewPrivileges=yes \
+    "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" ProtectSystem=strict NoNewPrivileges=yes \
     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK"; do
     check "unit: $line" grep -qx "$line" $unit
 done
@@ -190,14 +190,15 @@ sed -i "s#^cluster-key-file = .*#cluster-key-file = \"$work/key\"#" "$work/all.c
 err=$(/usr/bin/shoal agent --config "$work/all.conf" --iface shoal-none-$$ 2>&1)
 check "all settings uncommented parse ($err)" grep -q "^shoal agent: iface: no interface" <<<"$err"
 
-# The installed agent works with what the unit leaves it: root with only CAP_NET_ADMIN in its
-# bounding set, no new privileges, umask 077 (in a network namespace of its own, alone).
+# The installed agent works with what the unit leaves it: root with only CAP_NET_ADMIN and
+# CAP_NET_RAW (the host check's ICMP socket) in its bounding set, no new privileges, umask 077
+# (in a network namespace of its own, alone).
 ns=shoalpkg$$
 ip netns add $ns && ip -n $ns link add va type veth peer name vb &&
     ip -n $ns addr add 10.99.0.1/24 dev va && ip -n $ns link set va up &&
     ip -n $ns link set vb up || fail "namespace $ns"
 /usr/bin/shoal keygen --out "$work/agent.key"
-ip netns exec $ns sh -c 'umask 077; exec "$@"' sh setpriv --bounding-set=-all,+net_admin \
+ip netns exec $ns sh -c 'umask 077; exec "$@"' sh setpriv --bounding-set=-all,+net_admin,+net_raw \
     --no-new-privs /usr/bin/shoal agent --iface va --network 10.244.0.0/16 --profile fast \
     --cluster-key-file "$work/agent.key" --state-dir "$work/state" --socket "$work/run/s.sock" \
     --subnet-file "$work/flannel/subnet.env" 2>"$work/agent.log" &
@@ -207,8 +208,10 @@ check "bounded agent: subnet.env written" grep -q '^FLANNEL_SUBNET=10.244.' "$wo
 check "bounded agent: answers on its socket" \
     ip netns exec $ns /usr/bin/shoal status --socket "$work/run/s.sock"
 caps=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/$agent_pid/status 2>/dev/null)
-check "bounded agent: effective capabilities CAP_NET_ADMIN only ($caps)" \
-    test "$caps" = 0000000000001000
+check "bounded agent: effective capabilities CAP_NET_ADMIN and CAP_NET_RAW only ($caps)" \
+    test "$caps" = 0000000000003000
+check "bounded agent: the host check has its ICMP socket" \
+    grep -q "host check on: .*raw socket" "$work/agent.log"
 check "bounded agent: node key 600" test "$(stat -c %a "$work/state/node.key")" = 600
 kill -TERM $agent_pid
 wait $agent_pid

@@ -60,11 +60,28 @@ TEST(RoutePolicy, OneRouteToEveryOtherOwnerViaItsAddress) {
 
 TEST(RoutePolicy, NoRouteForADeadMembersReservationButOneForARestartingMember) {
     auto c = three_nodes();
+    const NodeId dead = c.at(2).node->node().id();
+    const netlink::Route dead_route = route_to(c, 2, 5);
     c.crash(2);
     ASSERT_TRUE(c.run_until([&] { return c.view(0, 2) == MemberState::Dead; }, 60s));
     auto want = desired_routes(*c.at(0).node, 5);
     ASSERT_EQ(want.size(), 1u);  // node 2's subnet stays reserved, but routed nowhere
     EXPECT_EQ(want[0], route_to(c, 1, 5));
+    // The host check keeps it (its host answers): routed, and not among the departed.
+    auto kept = desired_routes(*c.at(0).node, 5, {dead});
+    ASSERT_EQ(kept.size(), 2u);
+    EXPECT_NE(std::find(kept.begin(), kept.end(), dead_route), kept.end());
+    EXPECT_EQ(departed_subnets(*c.at(0).node).size(), 1u);
+    EXPECT_TRUE(departed_subnets(*c.at(0).node, {dead}).empty());
+    // What the host check follows: both others, node 2 dead, with its subnet's gateway.
+    auto subjects = host_subjects(*c.at(0).node);
+    ASSERT_EQ(subjects.size(), 2u);
+    auto s2 = std::find_if(subjects.begin(), subjects.end(),
+                           [&](const HostSubject& s) { return s.id == dead; });
+    ASSERT_NE(s2, subjects.end());
+    EXPECT_EQ(s2->state, MemberState::Dead);
+    EXPECT_EQ(s2->addr, dead_route.via);
+    EXPECT_EQ(s2->gateway, dead_route.dst.addr + 1);
     c.act(1, [&](SubnetNode& n) { n.prepare_restart(c.now(), 60s); });
     ASSERT_TRUE(c.run_until([&] { return c.view(0, 1) == MemberState::Restarting; }, 10s));
     EXPECT_EQ(desired_routes(*c.at(0).node, 5).size(), 1u);  // held with its route
@@ -203,5 +220,34 @@ TEST(ControlReplies, MembersAndStatusInBothForms) {
     in.lost = StatusInput::Lost{"10.244.9.0/24", "h9 (abcd, 10.0.0.9:7946)", 4};
     EXPECT_NE(render_lines(status_record(in))
                   .find("\nlost subnet 10.244.9.0/24 to h9 (abcd, 10.0.0.9:7946), 4 s ago\n"),
+              std::string::npos);
+}
+
+TEST(ControlReplies, ADeadMemberWhoseHostAnswersShowsItsRouteKept) {
+    auto c = three_nodes();
+    const NodeId dead = c.at(2).node->node().id();
+    const std::string subnet = c.network().subnet(*c.at(2).node->slot()).to_string();
+    c.crash(2);
+    ASSERT_TRUE(c.run_until([&] { return c.view(0, 2) == MemberState::Dead; }, 60s));
+    const SubnetNode& n = *c.at(0).node;
+    std::string plain = render_members(member_rows(n, {}), false);
+    EXPECT_EQ(plain.find(kRouteKept), std::string::npos) << plain;
+    auto rows = member_rows(n, {}, {dead});
+    std::string text = render_members(rows, false);
+    auto line = text.substr(text.find(c.at(2).name));
+    line = line.substr(0, line.find('\n'));
+    EXPECT_NE(line.find(" dead "), std::string::npos) << line;
+    EXPECT_NE(line.find(kRouteKept), std::string::npos) << line;
+    std::string json = render_members(rows, true);
+    EXPECT_NE(json.find("\"state\":\"dead\",\"subnet\""), std::string::npos) << json;
+    EXPECT_NE(json.find("\"routable\":true,\"route_kept\":true"), std::string::npos) << json;
+
+    std::vector<netlink::RouteReport> reports{
+        report(subnet.c_str(), netlink::RouteState::Installed)};
+    auto routes = route_rows(reports, "eth0", {subnet});
+    EXPECT_NE(render_routes(routes, false).find(std::string("installed, ") + kRouteKept),
+              std::string::npos);
+    EXPECT_NE(render_routes(routes, true).find("\"kept\":true"), std::string::npos);
+    EXPECT_NE(render_routes(route_rows(reports, "eth0"), true).find("\"kept\":false"),
               std::string::npos);
 }

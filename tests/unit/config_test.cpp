@@ -20,6 +20,7 @@ TEST(Config, DurationsNeedAUnit) {
     EXPECT_EQ(parse_duration("1.5s"), Duration(1500ms));
     EXPECT_EQ(parse_duration("24h"), Duration(24h));
     EXPECT_FALSE(parse_duration("500"));
+    EXPECT_EQ(parse_duration("0"), Duration::zero());  // zero needs no unit
     EXPECT_FALSE(parse_duration("-1s"));
     EXPECT_FALSE(parse_duration("1x"));
     EXPECT_FALSE(parse_duration(""));

@@ -46,8 +46,9 @@ std::map<std::string, std::string> parse(const std::string& text) {
 TEST(Metrics, RendersEveryFamilyInTheTextFormat) {
     Node node = make_node(2);
     agent::RouteCounters routes{3, 1, 2, 0};
-    auto m = parse(
-        agent::render_metrics({node, std::string("10.244.3.0/24"), routes, "1.2.3", "fast", 12.5}));
+    agent::HostCheckFigures host{{{"h3", "10.244.7.0/24"}}, 9, 4};
+    auto m = parse(agent::render_metrics(
+        {node, std::string("10.244.3.0/24"), routes, "1.2.3", "fast", 12.5, 0, host}));
     EXPECT_EQ(m["shoal_build_info{version=\"1.2.3\",profile=\"fast\"}"], "1");
     EXPECT_EQ(m["shoal_members{state=\"alive\"}"], "1");
     EXPECT_EQ(m["shoal_members{state=\"dead\"}"], "0");
@@ -63,13 +64,17 @@ TEST(Metrics, RendersEveryFamilyInTheTextFormat) {
     EXPECT_EQ(m["shoal_relays_refused_total"], "0");
     EXPECT_EQ(m["shoal_tombstones"], "0");
     EXPECT_EQ(m["shoal_tombstones_evicted_total"], "0");
+    EXPECT_EQ(m["shoal_routes_kept"], "1");
+    EXPECT_EQ(m["shoal_route_kept{member=\"h3\",subnet=\"10.244.7.0/24\"}"], "1");
+    EXPECT_EQ(m["shoal_host_echoes_sent_total"], "9");
+    EXPECT_EQ(m["shoal_host_echo_replies_total"], "4");
 }
 
 TEST(Metrics, CountersFollowTheNode) {
     Node node = make_node(1);
     std::vector<std::uint8_t> junk(40, 0xab);
     node.handle_datagram(Time{}, Address{0x0a000002, 7946}, junk);
-    auto m = parse(agent::render_metrics({node, std::nullopt, {}, "v", "lan", 0}));
+    auto m = parse(agent::render_metrics({node, std::nullopt, {}, "v", "lan", 0, 0, {}}));
     EXPECT_EQ(m["shoal_datagrams_in_total"], "1");
     EXPECT_EQ(m["shoal_bytes_in_total"], "40");
     std::uint64_t rejected = 0;
