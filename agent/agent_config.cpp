@@ -23,7 +23,7 @@ struct AgentOptions::Raw {
     std::string cluster_key_file,
         restart_hold = "60s", state_dir = "/var/lib/shoal", socket = "/run/shoal/shoal.sock",
         subnet_file = "/run/flannel/subnet.env", cni_conf, profile = "lan", route_table = "main",
-        log_level = "info", grace_period = "24h", route_hold = "10m", metrics;
+        log_level = "info", grace_period = "24h", route_hold, metrics;
     bool leave_on_terminate = false;
     bool accept_protocol_1 = false;
     std::string admission = "off", ca_file, node_cert, revocations_file;
@@ -157,8 +157,8 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
         ->capture_default_str();
     cmd->add_option("--route-hold", r.route_hold,
                     "How long a dead member's route stays while its host answers this agent's "
-                    "ICMP echoes (0: withdrawn when it is declared dead)")
-        ->capture_default_str();
+                    "ICMP echoes (0: withdrawn when it is declared dead; default: 10m, or "
+                    "grace-period if shorter)");
     cmd->add_option("--metrics", r.metrics,
                     "Serve /metrics, /healthz and /readyz over HTTP at IP:PORT, e.g. "
                     "127.0.0.1:9477 (default: off)");
@@ -307,13 +307,15 @@ Result<AgentConfig> AgentOptions::finish() const {
     for (auto [name, text, field] : {std::tuple{"restart-hold", &r.restart_hold, &c.restart_hold},
                                      std::tuple{"grace-period", &r.grace_period, &c.grace},
                                      std::tuple{"route-hold", &r.route_hold, &c.route_hold}}) {
+        if (text->empty()) continue;  // route-hold not set: its default, below
         auto d = parse_duration(*text);
         if (!d)
             return Error{std::string(name) + ": '" + *text + "' is not a duration (e.g. 60s, 24h)"};
         *field = *d;
     }
     // A kept route serves a subnet reserved for its dead owner: past the reservation it would
-    // point at a host that no longer owns it.
+    // point at a host that no longer owns it. Unset, it follows a shorter grace-period.
+    if (r.route_hold.empty()) c.route_hold = std::min<Duration>(c.route_hold, c.grace);
     if (c.route_hold > c.grace)
         return Error{"route-hold: " + r.route_hold + " is longer than grace-period (" +
                      r.grace_period + "), how long a dead member's subnet stays reserved"};

@@ -181,3 +181,22 @@ TEST(Config, ARestartHoldLongerThanRestartHoldMaxIsRefused) {
                   ring.path, {"--name=h1", "--restart-hold=11m", "--restart-hold-max=20m"})),
               "");
 }
+
+// route-hold: 10 minutes unless grace-period is shorter (a dead member's subnet is reserved only
+// that long); set by hand it may not exceed grace-period, and 0 turns the host check off.
+TEST(Config, RouteHoldDefaultsToTenMinutesOrAShorterGracePeriod) {
+    KeyringFile ring;
+    auto plain = agent_settings(ring.path, {});
+    ASSERT_TRUE(plain) << plain.error();
+    EXPECT_EQ(plain->route_hold, Duration(std::chrono::minutes(10)));
+    auto short_grace = agent_settings(ring.path, {"--grace-period", "2s"});
+    ASSERT_TRUE(short_grace) << short_grace.error();
+    EXPECT_EQ(short_grace->route_hold, Duration(2s));
+    auto off = agent_settings(ring.path, {"--route-hold", "0"});
+    ASSERT_TRUE(off) << off.error();
+    EXPECT_EQ(off->route_hold, Duration::zero());
+    auto longer = agent_settings(ring.path, {"--route-hold", "3s", "--grace-period", "2s"});
+    ASSERT_FALSE(longer);
+    EXPECT_EQ(longer.error().rfind("route-hold: 3s is longer than grace-period (2s)", 0), 0u)
+        << longer.error();
+}
