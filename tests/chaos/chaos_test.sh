@@ -95,7 +95,7 @@ monitor_routes
 sleep 2  # every host's baseline echo answered (first one within 200 ms of learning a member)
 
 # SIGSTOP of one agent: the host forwards whatever its agent does.
-for secs in 3 "$(pick 8 20)"; do
+for secs in 3 "$(pick 6 20)"; do
     echo "== SIGSTOP h$V's agent for $secs s"
     mark
     ping_from today 1 $V $((secs + 3)); ping_from here 2 $V $((secs + 3))
@@ -158,7 +158,7 @@ for _ in $(seq "$reps"); do
     ip -n "$E2E_SW" link set "vp$V-$E2E_ID" up
     start_agent $V
     wait_for 30 converged >/dev/null
-    sleep 2  # baseline echoes again
+    sleep 1  # baseline echoes again (within 200 ms of learning a member)
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 m_today=$(median "${today[@]}"); m_here=$(median "${here[@]}")
@@ -196,7 +196,7 @@ check "partition healed: all alive and every route right within 10 s (${ms:-neve
 check "... no subnet changed" test "$(subnets)" = "$before_subnets"
 
 # The gossip port cut between the halves, the data plane connected: nobody's route goes.
-secs=$(pick 10 30)
+secs=$(pick 6 30)
 echo "== gossip port partition 3|3 for $secs s"
 mark
 ping_from today 1 $V $((secs + 2)); ping_from here 2 $V $((secs + 2))
@@ -211,7 +211,7 @@ check "gossip cut, data plane up: no route withdrawn on h2..h6 ($w)" test "$w" =
 check "... no pod packet lost h2 -> h$V ($l2)" test "$l2" = 0
 
 # Loss on every host's egress (nftables numgen; no netem on this kernel).
-secs=$(pick 15 300)
+secs=$(pick 10 300)
 for pct in 10 20; do
     echo "== ${pct} % loss on every host for $secs s"
     mark
@@ -273,7 +273,7 @@ done
 
 # A starved agent: it and a SCHED_FIFO busy loop on CPU 1, everything else on CPU 0.
 if [ "$(nproc)" -ge 2 ]; then
-    secs=$(pick 10 30)
+    secs=$(pick 6 30)
     echo "== h$V's agent starved by a SCHED_FIFO busy loop on CPU 1 for $secs s"
     for n in 1 2 3 4 5; do taskset -a -p 1 "${E2E_PID[$n]}" >/dev/null; done
     taskset -a -p 2 "${E2E_PID[$V]}" >/dev/null
