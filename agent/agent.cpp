@@ -365,18 +365,20 @@ void Agent::pump() {
     if (phase_ == Phase::Stopped) return;
     outputs_due_ = true;
     membership_changed_ = membership_changed_ || membership_changed;
-    if (auto when = node_->poll_timeout()) {
-        auto delay =
-            std::chrono::duration_cast<std::chrono::milliseconds>(*when - monotonic_now()).count();
-        uv_timer_start(
-            &wake_,
-            [](uv_timer_t* t) {
-                auto* self = static_cast<Agent*>(t->data);
-                self->node_->handle_timeout(monotonic_now());
-                self->pump();
-            },
-            static_cast<std::uint64_t>(std::max<long long>(delay, 0)) + 1, 0);
-    }
+    if (auto when = node_->poll_timeout())
+        start_timer_at(&wake_, *when, [](uv_timer_t* t) {
+            auto* self = static_cast<Agent*>(t->data);
+            self->node_->handle_timeout(monotonic_now());
+            self->pump();
+        });
+}
+
+void start_timer_at(uv_timer_t* timer, Time when, uv_timer_cb fire) {
+    auto delay =
+        std::chrono::duration_cast<std::chrono::milliseconds>(when - monotonic_now()).count();
+    // +1 ms: the delay is rounded down to whole milliseconds, and a timer that fires early
+    // finds nothing due.
+    uv_timer_start(timer, fire, static_cast<std::uint64_t>(std::max<long long>(delay, 0)) + 1, 0);
 }
 
 int run_agent(const AgentConfig& cfg) {

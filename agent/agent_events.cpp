@@ -29,7 +29,7 @@ void Agent::apply_routes() {
     if (!carrier_) return;
     // Until armed, our stale routes already in the kernel are kept as they are, but for those
     // to members we know have left or died.
-    std::set<NodeId> kept = kept_routes();
+    std::set<NodeId> kept = host_check_.kept();  // empty without an ICMP socket
     auto res =
         routes_.reconcile(desired_routes(*node_, *ifindex, kept), cfg_.network.network(), armed,
                           armed ? std::vector<Ipv4Net>{} : departed_subnets(*node_, kept));
@@ -81,40 +81,25 @@ void Agent::drive_host_check(bool reconcile) {
         apply_routes();  // drives the check again
         return;
     }
-    if (auto when = host_check_.poll_timeout()) {
-        auto delay =
-            std::chrono::duration_cast<std::chrono::milliseconds>(*when - monotonic_now()).count();
-        uv_timer_start(
-            &host_timer_,
-            [](uv_timer_t* t) {
-                auto* self = static_cast<Agent*>(t->data);
-                if (self->phase_ == Phase::Stopped) return;
-                // Replies that came in time count, even when this timer runs before the poll.
-                self->read_echo_replies();
-                self->host_check_.handle_timeout(monotonic_now());
-                self->drive_host_check(true);
-            },
-            static_cast<std::uint64_t>(std::max<long long>(delay, 0)) + 1, 0);
-    }
+    if (auto when = host_check_.poll_timeout())
+        start_timer_at(&host_timer_, *when, [](uv_timer_t* t) {
+            auto* self = static_cast<Agent*>(t->data);
+            if (self->phase_ == Phase::Stopped) return;
+            // Replies that came in time count, even when this timer runs before the poll.
+            self->read_echo_replies();
+            self->host_check_.handle_timeout(monotonic_now());
+            self->drive_host_check(true);
+        });
 }
 
 std::vector<std::pair<std::string, std::string>> Agent::answered_routes() const {
     std::vector<std::pair<std::string, std::string>> kept;
-    for (const auto& id : kept_routes(true)) {
+    for (const auto& id : host_check_.kept(true)) {
         const Member* m = node_->node().members().find(id);
         auto claim = node_->claims().claim_of(id);
         if (m && claim)
             kept.emplace_back(m->info.name, cfg_.network.subnet(claim->slot).to_string());
     }
-    return kept;
-}
-
-std::set<NodeId> Agent::kept_routes(bool answering) const {
-    std::set<NodeId> kept;
-    if (!icmp_) return kept;
-    for (const auto& s : host_subjects(*node_))
-        if (answering ? host_check_.host_answers(s.id) : host_check_.keeps_route(s.id))
-            kept.insert(s.id);
     return kept;
 }
 
@@ -290,8 +275,8 @@ Control::Reply Agent::handle_command(const std::string& line) {
     std::string cmd = line.substr(0, sp), arg = sp == std::string::npos ? "" : line.substr(sp + 1);
     bool json = arg == "json";
     if (cmd == "members")
-        return {true,
-                render_members(member_rows(*node_, route_log_.reports(), kept_routes(true)), json)};
+        return {true, render_members(
+                          member_rows(*node_, route_log_.reports(), host_check_.kept(true)), json)};
     if (cmd == "routes") {
         std::set<std::string> kept;
         for (const auto& [name, subnet] : answered_routes()) kept.insert(subnet);

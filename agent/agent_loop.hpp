@@ -30,6 +30,8 @@
 namespace shoal::agent {
 
 Time monotonic_now();
+// Arms a one-shot timer for a sans-IO core's deadline (its poll_timeout()).
+void start_timer_at(uv_timer_t* timer, Time when, uv_timer_cb fire);
 
 class Agent {
   public:
@@ -59,10 +61,8 @@ class Agent {
     // Sends its echoes, logs its lines, re-arms its timer; reconciles when a decision changed.
     void drive_host_check(bool reconcile);
     void read_echo_replies();
-    // Dead members whose routes the host check keeps (answering: only those whose hosts answered;
-    // not those whose first round of echoes is still open).
-    std::set<NodeId> kept_routes(bool answering = false) const;
-    // ... those whose hosts answered, as (member name, subnet): `routes` and /metrics show them.
+    // Dead members whose routes the host check keeps because their hosts answered, as (member
+    // name, subnet): `routes` and /metrics show them.
     std::vector<std::pair<std::string, std::string>> answered_routes() const;
     void follow_carrier();
     void on_subnet_event(const SubnetEvent& e);

@@ -233,9 +233,11 @@ bool HostCheck::host_answers(const NodeId& id) const {
     return keeps_route(id) && it->second.answered;
 }
 
-std::size_t HostCheck::routes_kept() const {
-    return static_cast<std::size_t>(std::count_if(
-        hosts_.begin(), hosts_.end(), [&](const auto& e) { return host_answers(e.first); }));
+std::set<NodeId> HostCheck::kept(bool answering) const {
+    std::set<NodeId> ids;
+    for (const auto& [id, h] : hosts_)
+        if (answering ? host_answers(id) : keeps_route(id)) ids.insert(id);
+    return ids;
 }
 
 }  // namespace shoal::agent

@@ -17,6 +17,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,7 +83,8 @@ class HostCheck {
     bool keeps_route(const NodeId& id) const;
     // ... and it has answered (what `members`, `routes` and /metrics show).
     bool host_answers(const NodeId& id) const;
-    std::size_t routes_kept() const;
+    // The members whose routes are kept (answering: only those whose hosts have answered).
+    std::set<NodeId> kept(bool answering = false) const;
     std::uint64_t echoes_sent() const { return echoes_sent_; }
     std::uint64_t replies() const { return replies_; }
 
