@@ -104,8 +104,12 @@ void HostCheck::send(const NodeId& id, Host& h, Time now, bool baseline) {
     if (h.gateway != 0 && (baseline || h.check_gateway)) one(h.gateway, true);
 }
 
+// A round's echoes get their reply window even when they went out late: an agent whose timer
+// fires late (starved, or frozen for a while) must not count its own lateness as a host that
+// does not answer.
 Time HostCheck::round_close(const Host& h) const {
-    return h.round_start + settings_.echo_gap * (settings_.echoes_per_round - 1) +
+    return std::max(h.round_start + settings_.echo_gap * (settings_.echoes_per_round - 1),
+                    h.last_echo) +
            settings_.reply_window;
 }
 
@@ -146,6 +150,7 @@ void HostCheck::step(const NodeId& id, Host& h, Time now) {
         if (h.round_echoes < settings_.echoes_per_round &&
             now >= h.round_start + settings_.echo_gap * h.round_echoes) {
             ++h.round_echoes;
+            h.last_echo = now;
             send(id, h, now, false);
         } else if (h.round_echoes == settings_.echoes_per_round && now >= round_close(h)) {
             close_round(h, now);

@@ -101,6 +101,7 @@ class HostCheck {
         bool check_addr = false, check_gateway = false;
         Time round_start{};
         int round_echoes = 0;  // sent in the current round
+        Time last_echo{};      // when the last of them went out
         bool round_answered = false;
         int rounds_done = 0;
         int failed_in_a_row = 0;

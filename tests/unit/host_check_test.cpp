@@ -63,6 +63,17 @@ struct Harness {
         }
         now = end;
     }
+    // Like run_for, but every timer fires `lateness` after its deadline (a starved agent).
+    void run_late(Duration d, Duration lateness) {
+        Time end = now + d;
+        while (auto t = check.poll_timeout()) {
+            if (*t + lateness > end) break;
+            now = std::max(now, *t + lateness);
+            check.handle_timeout(now);
+            pump();
+        }
+        now = end;
+    }
     // How long until the route is no longer kept (at most `limit`).
     Duration until_released(Duration limit) {
         Time start = now;
@@ -193,6 +204,18 @@ TEST(HostCheck, RoundsDoNotFailWhileOurOwnLinkIsDown) {
     EXPECT_TRUE(h.check.keeps_route(h.member.id));
     h.check.set_link_up(true);
     EXPECT_LE(h.until_released(5s), 2500ms);
+}
+
+TEST(HostCheck, AnAgentWhoseTimersFireLateDoesNotTakeItsLatenessForASilentHost) {
+    Harness h;
+    suspect_then_dead(h);
+    // Every round's echoes go out at once, 400 ms late; their replies still need time to come.
+    h.run_late(20s, 400ms);
+    EXPECT_TRUE(h.check.keeps_route(h.member.id));
+    EXPECT_FALSE(h.logged("stopped answering"));
+    h.addr_answers = false;  // late or not, a silent host is still released
+    h.run_late(5s, 400ms);
+    EXPECT_FALSE(h.check.keeps_route(h.member.id));
 }
 
 TEST(HostCheck, ThePodGatewayCountsIfItAnsweredWhileAlive) {
