@@ -4,6 +4,7 @@
 # With --tail, the table is the detection tail instead: per N, the median of the runs' medians,
 # the p99 over every (seed, survivor) pair, the slowest seed's last survivor (and that seed),
 # false deaths and idle traffic. --jobs runs that many seeds at once.
+# SHOAL=path runs another build of shoal (default build/shoal).
 # Usage: scripts/sim-table.sh [--profile lan|fast] [--loss F] [--seeds K] [--seconds S] [--tail]
 #                             [--jobs J] N...
 set -euo pipefail
@@ -29,7 +30,7 @@ run() {
   for s in $(seq 1 "$seeds"); do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
     # shellcheck disable=SC2086
-    ./build/shoal simulate --nodes "$n" --profile "$profile" --loss "$loss" --seconds "$seconds" \
+    "${SHOAL:-./build/shoal}" simulate --nodes "$n" --profile "$profile" --loss "$loss" --seconds "$seconds" \
       --rng-seed "$s" ${SIM_SET:-} --json >"$out_dir/$n.$s" &
   done
   wait

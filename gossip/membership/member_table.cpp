@@ -4,6 +4,29 @@
 
 namespace shoal {
 
+Alive Member::alive() const {
+    Alive a = info;
+    if (a.meta.empty() && announcement) a.meta = announcement->meta;
+    return a;
+}
+
+namespace {
+// The announcement's own copy of the signed bytes serves the member too.
+void assign_info(Member& m, const Alive& info, VerifiedAnnouncement ann) {
+    bool shared = ann && ann->meta == info.meta;
+    m.info.id = info.id;
+    m.info.inc = info.inc;
+    m.info.name = info.name;
+    m.info.addr = info.addr;
+    m.info.proto = info.proto;
+    if (shared)
+        std::vector<std::uint8_t>().swap(m.info.meta);
+    else
+        m.info.meta = info.meta;
+    m.announcement = std::move(ann);
+}
+}  // namespace
+
 const Member* MemberTable::find(const NodeId& id) const {
     auto it = by_id_.find(id);
     return it == by_id_.end() ? nullptr : it->second;
@@ -42,8 +65,7 @@ Member& MemberTable::insert(const Alive& info, VerifiedAnnouncement ann, MemberS
         if (by_addr_.count(m.info.addr) && by_addr_[m.info.addr] == m.info.id)
             by_addr_.erase(m.info.addr);
     }
-    m.info = info;
-    m.announcement = std::move(ann);
+    assign_info(m, info, std::move(ann));
     m.state_inc = info.inc;
     m.state = state;
     m.state_since = since;
@@ -62,8 +84,7 @@ void MemberTable::set_info(Member& m, const Alive& info, VerifiedAnnouncement an
     digest_toggle(m);
     if (auto it = by_addr_.find(m.info.addr); it != by_addr_.end() && it->second == m.info.id)
         by_addr_.erase(it);
-    m.info = info;
-    m.announcement = std::move(ann);
+    assign_info(m, info, std::move(ann));
     m.state_inc = info.inc;
     by_addr_[info.addr] = info.id;
     digest_toggle(m);
@@ -105,7 +126,23 @@ void MemberTable::erase(const NodeId& id) {
     members_.erase(it);
 }
 
+const Member* MemberTable::ring_successor() const {
+    auto it = members_.upper_bound(self_);
+    for (std::size_t seen = 0; seen < members_.size(); ++seen, ++it) {
+        if (it == members_.end()) it = members_.begin();
+        if (it->first != self_ && is_live(it->second.state)) return &it->second;
+    }
+    return nullptr;
+}
+
+// Why a ring as well as the round-robin: with independent random orders the probes that reach
+// one member form a near-Poisson stream (2/s on lan), so the wait from its death to its first
+// probe has a long tail (over 3.8 s in 1 of 60 simulated runs). On the ring every live member
+// is watched by its predecessor once every two ticks whatever the others draw, which caps that
+// wait at two probe intervals; the other ticks keep SWIM's randomized coverage.
 const Member* MemberTable::next_probe_target(Rng& rng) {
+    if (probe_ticks_++ % 2 == 1)
+        if (const Member* m = ring_successor()) return m;
     // A newcomer takes a random place in the rest of this probe round, drawn from this prober's
     // own generator. (A place derived from the newcomer's id was the same for every prober in
     // step: at N=1024 a late joiner was probed by nobody for 12 s.)

@@ -4,6 +4,7 @@
 // order-independent digest that two members compare to learn whether their tables agree.
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -17,7 +18,10 @@
 namespace shoal {
 
 struct Member {
-    Alive info;  // the member's latest own announcement, exactly as it signed it
+    // The member's latest own announcement, as it signed it, but for its signed bytes (meta)
+    // when `announcement` holds them: one simulated node in 4096 must not keep 4095 copies of
+    // what every node holds. alive() is the whole message.
+    Alive info;
     // What `info` says, verified once when it arrived; null without credentials.
     VerifiedAnnouncement announcement;
     // The incarnation our view of its state refers to: at least info.inc, higher when others
@@ -25,7 +29,7 @@ struct Member {
     std::uint32_t state_inc = 0;
     MemberState state = MemberState::Alive;
     Time state_since{};
-    std::optional<Suspicion> suspicion;
+    std::unique_ptr<Suspicion> suspicion;  // while suspect (a pointer: most members never are)
     // Timers about this member (its suspicion deadline, its restart hold) carry the epoch they
     // were set in; one carrying an older epoch is stale and does nothing when it fires. Renewed
     // by every change of state (a new announcement, a suspicion, a restart hold, death, a leave;
@@ -37,6 +41,10 @@ struct Member {
     std::vector<std::uint8_t> left_sig;  // its signed leave, passed on in state transfers
 
     const NodeId& id() const { return info.id; }
+    const std::vector<std::uint8_t>& meta() const {
+        return info.meta.empty() && announcement ? announcement->meta : info.meta;
+    }
+    Alive alive() const;
     std::uint32_t inc() const { return state_inc; }
 };
 
@@ -69,8 +77,11 @@ class MemberTable {
     std::vector<const Member*> pick(Rng& rng, std::size_t n, const NodeId& exclude,
                                     Pred want) const;
 
-    // The next member to probe: randomized round-robin over live members (SWIM).
+    // The next member to probe: every other tick our successor on the ring of live members
+    // (ordered by id), otherwise the next of a randomized round-robin over them (SWIM).
     const Member* next_probe_target(Rng& rng);
+    // The first live member after us in id order (wrapping), the one we watch; null if none.
+    const Member* ring_successor() const;
 
   private:
     void digest_toggle(const Member& m);
@@ -86,6 +97,7 @@ class MemberTable {
     std::vector<NodeId> probe_order_;
     std::size_t probe_pos_ = 0;
     std::vector<NodeId> newcomers_;  // joined since the last pick, not yet in probe_order_
+    std::uint64_t probe_ticks_ = 0;
 };
 
 template <typename Pred>

@@ -381,7 +381,7 @@ void Node::set_restart_hold(Time now, Duration hold) {
 void Node::announce_to_all(Time now) {
     if (stopped()) return;
     advance(now);
-    const Alive& me = self().info;
+    const Alive me = self().alive();
     for (const auto& [id, m] : table_.all())
         if (id != cfg_.id && is_live(m.state)) send(m.info.addr, {me}, false);
 }

@@ -195,7 +195,7 @@ class Node {
     Alive announce_self(std::uint32_t inc);
     static std::string payload_error(std::size_t size);
     void reject(Time now, Rejection r, const Address& from, const NodeId& about);
-    Alive self_alive() const { return self().info; }
+    Alive self_alive() const { return self().alive(); }
     Duration scaled(Duration d) const { return d * (1 + health_); }
     int retransmit_limit() const;
     Duration jitter(Duration d);

@@ -21,13 +21,13 @@ Dead Node::our_dead(const Member& m) const {
 
 Message Node::record_message(const Member& m) const {
     switch (m.state) {
-        case MemberState::Alive: return m.info;
+        case MemberState::Alive: return m.alive();
         case MemberState::Suspect: return our_suspect(m);
         case MemberState::Dead: return our_dead(m);
         case MemberState::Left: return Left{m.id(), m.inc(), m.left_sig};
-        case MemberState::Restarting: return m.info;
+        case MemberState::Restarting: return m.alive();
     }
-    return m.info;
+    return m.alive();
 }
 
 void Node::refute(const Address& from, std::uint32_t accused_inc) {
@@ -112,7 +112,7 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
             reject(now, Rejection::Replayed, from, a.id);
             return;
         }
-        if (a.inc == m->info.inc && a.meta == m->info.meta && a.addr == m->info.addr &&
+        if (a.inc == m->info.inc && a.meta == m->meta() && a.addr == m->info.addr &&
             a.name == m->info.name)
             return;
     }
@@ -145,7 +145,7 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
             clone_detected(from, a);
             return;
         }
-        bool differs = a.addr != me.info.addr || a.name != me.info.name || a.meta != me.info.meta;
+        bool differs = a.addr != me.info.addr || a.name != me.info.name || a.meta != me.meta();
         // Someone holds a newer or different announcement of us, e.g. from before a restart.
         if (a.inc > me.inc() || (a.inc == me.inc() && differs)) refute(from, a.inc);
         return;
@@ -164,7 +164,7 @@ void Node::on_alive(Time now, const Address& from, const Alive& a,
     }
     if (a.inc <= m->inc()) return;
     MemberState prev = m->state;
-    bool changed = a.addr != m->info.addr || a.name != m->info.name || a.meta != m->info.meta;
+    bool changed = a.addr != m->info.addr || a.name != m->info.name || a.meta != m->meta();
     table_.set_info(*m, a, std::move(ann));
     m->suspicion.reset();
     ++m->timer_epoch;
@@ -254,7 +254,7 @@ void Node::suspect_member(Time now, Member& m, const Suspect& s, bool relay) {
     // Confirmations can only come from members other than the suspect and the first suspector.
     int needed = std::min(t.suspicion_confirmations, static_cast<int>(table_.live_count()) - 3);
     table_.set_state(m, MemberState::Suspect, now);
-    m.suspicion.emplace(from, needed, min, max, now);
+    m.suspicion = std::make_unique<Suspicion>(from, needed, min, max, now);
     reschedule_suspicion(m);
     if (relay) broadcast(m.id(), s);
     if (from == cfg_.id) {

@@ -141,21 +141,27 @@ void Node::on_reconnect_tick(Time now) {
     std::vector<Address> untried;
     for (const Address& a : candidates)
         if (!reconnect_tried_.count(a)) untried.push_back(a);
-    if (untried.empty()) {
-        reconnect_tried_.clear();
-        untried = candidates;
-    }
     // Each tick the live members between them ask about every candidate once (as Serf
     // scales its reconnects): a member asks candidates / live ones, at least one, at most
     // kMaxReconnects. A node cut off from everyone (live count 1) asks kMaxReconnects at once.
     const std::size_t live = std::max<std::size_t>(1, table_.live_count());
     const std::size_t batch =
         std::clamp<std::size_t>((candidates.size() + live - 1) / live, 1, kMaxReconnects);
-    for (std::size_t i = 0; i < batch && !untried.empty(); ++i) {
+    // When the untried run out within a batch, a new cycle begins with the candidates this batch
+    // has not asked yet: a batch that could cover everyone does (a node cut off from all asks
+    // every candidate at once, not only the few left over from its last, partial, batch).
+    std::vector<Address> asked;
+    for (std::size_t i = 0; i < batch && asked.size() < candidates.size(); ++i) {
+        if (untried.empty()) {
+            reconnect_tried_.clear();
+            for (const Address& a : candidates)
+                if (std::find(asked.begin(), asked.end(), a) == asked.end()) untried.push_back(a);
+        }
         std::size_t k = rng_.below(untried.size());
         const Address to = untried[k];
         untried.erase(untried.begin() + static_cast<std::ptrdiff_t>(k));
         reconnect_tried_.insert(to);
+        asked.push_back(to);
         if (announced_)
             send(to, {self_alive(), digest_message(true)});
         else
@@ -461,7 +467,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
                 continue;
             }
             const Member& m = it->second;
-            MemberRecord rec{m.info, m.state, 0, m.left_sig, m.inc(), std::nullopt};
+            MemberRecord rec{m.alive(), m.state, 0, m.left_sig, m.inc(), std::nullopt};
             if (m.state == MemberState::Dead || m.state == MemberState::Left) {
                 auto age =
                     std::chrono::duration_cast<std::chrono::milliseconds>(now - m.state_since);

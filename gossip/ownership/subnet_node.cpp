@@ -74,6 +74,7 @@ class Signer final : public Credentials {
         Alive alive = seal_announcement(mine, identity_, kProtocolVersion);
         mine.cert = cert_;
         mine.cert_fingerprint = cert_fingerprint_;
+        mine.meta = alive.meta;
         return {std::move(alive), std::make_shared<const Announcement>(std::move(mine))};
     }
     std::vector<std::uint8_t> sign_leave(std::uint32_t inc) const override {

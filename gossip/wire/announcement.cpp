@@ -169,6 +169,7 @@ std::variant<Announcement, Rejection> open_announcement(const Alive& alive, cons
             a.cert_fingerprint = fingerprint_of(a.certificate);
         }
     }
+    a.meta = alive.meta;
     return a;
 }
 

@@ -55,6 +55,9 @@ struct Announcement {
     // and it is for this member's key. Whether its CA is trusted is the reader's policy.
     std::optional<Certificate> cert = std::nullopt;
     Fingerprint cert_fingerprint{};  // of `certificate`, with `cert` (what revocations name)
+    // The signed bytes themselves (the Alive's meta), so that every holder of this shared
+    // announcement can pass it on without a copy of its own.
+    std::vector<std::uint8_t> meta = {};
 };
 
 enum class Rejection : std::uint8_t {

@@ -276,7 +276,7 @@ TEST_P(Admission, AJoinerLearnsEarlierRevocations) {
     // The revoked host announces itself to the joiner directly.
     Rng rng = Rng::from_u64(GetParam());
     send_sealed(c, joiner, c.at(revoked).addr, rng,
-                {c.at(revoked).node->node().members().find(c.at(revoked).id)->info});
+                {c.at(revoked).node->node().members().find(c.at(revoked).id)->alive()});
     c.run_for(3s);
     EXPECT_GE(rejected(c, joiner, Rejection::CertificateRevoked), 1u);
     auto seen = c.view(joiner, revoked);

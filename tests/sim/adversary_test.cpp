@@ -355,7 +355,7 @@ TEST_P(Adversary, AReplayOfAForgottenMembersJoinIsRejected) {
     ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(all) && c.quiet(); }, 30s));
     const std::size_t gone = 4;
     const NodeId gid = c.at(gone).id;
-    Alive recorded = c.at(0).node->node().members().find(gid)->info;
+    Alive recorded = c.at(0).node->node().members().find(gid)->alive();
     c.leave(gone);
     c.run_for(2min);  // past the retention: forgotten everywhere
     std::vector<std::size_t> rest{0, 1, 2, 3};

@@ -269,7 +269,7 @@ TEST_P(Ownership, OnlyANodeItselfCanChangeItsClaimAddressOrLeave) {
     auto& c = s.c();
     const std::size_t victim = 3, target = 0;
     const Member& before = *c.at(target).node->node().members().find(c.at(victim).id);
-    Alive genuine = before.info;
+    Alive genuine = before.alive();
     Rng rng = Rng::from_u64(GetParam() + 99);
     Identity mallory = Identity::generate(rng);  // holds the cluster key, not the victim's key
     auto send = [&](std::vector<Message> msgs) {
