@@ -7,7 +7,7 @@ constexpr std::size_t kSmallestUpdate = 24;
 // Stop scanning after this many updates that did not fit.
 constexpr int kMaxMisses = 16;
 
-void BroadcastQueue::push(const NodeId& about, std::vector<std::uint8_t> encoded) {
+void BroadcastQueue::push(const NodeId& about, SharedBytes encoded) {
     if (auto it = index_.find(about); it != index_.end()) {
         buckets_[it->second->transmits].erase(it->second);
         index_.erase(it);
@@ -23,7 +23,7 @@ void BroadcastQueue::fill(DatagramBuilder& b, int limit) {
     for (auto& bucket : buckets_) {
         for (auto it = bucket.begin(); it != bucket.end(); ++it) {
             if (b.room() < kSmallestUpdate || misses > kMaxMisses) break;
-            if (b.add(it->bytes))
+            if (b.add(*it->bytes))
                 sent.push_back(it);
             else
                 ++misses;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gossip/membership/update_pool.hpp"
 #include "gossip/wire/node_id.hpp"
 #include "gossip/wire/wire.hpp"
 
@@ -14,7 +15,7 @@ namespace shoal {
 
 class BroadcastQueue {
   public:
-    void push(const NodeId& about, std::vector<std::uint8_t> encoded);
+    void push(const NodeId& about, SharedBytes encoded);
     // Adds queued updates that fit into `b`; each added one counts a transmission and is dropped
     // once it has been sent `limit` times.
     void fill(DatagramBuilder& b, int limit);
@@ -26,7 +27,7 @@ class BroadcastQueue {
   private:
     struct Item {
         NodeId about;
-        std::vector<std::uint8_t> bytes;
+        SharedBytes bytes;
         std::size_t transmits = 0;
     };
     using Bucket = std::list<Item>;

@@ -9,6 +9,7 @@
 
 #include "common/address.hpp"
 #include "common/result.hpp"
+#include "gossip/membership/update_pool.hpp"
 #include "gossip/wire/messages.hpp"
 #include "gossip/wire/node_id.hpp"
 #include "gossip/wire/time.hpp"
@@ -81,6 +82,8 @@ struct NodeConfig {
     std::uint64_t previous_boot = 0;
     // Tombstones kept from before a restart (the agent's state file).
     std::vector<Tombstone> tombstones = {};
+    // Shared by the nodes of one process (the simulator); null: the node keeps its own bytes.
+    std::shared_ptr<UpdatePool> update_pool = nullptr;
 };
 
 }  // namespace shoal

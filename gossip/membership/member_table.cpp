@@ -73,7 +73,7 @@ Member& MemberTable::insert(const Alive& info, VerifiedAnnouncement ann, MemberS
     digest_toggle(m);
     by_addr_[info.addr] = info.id;
     if (fresh && info.id != self_) {
-        others_pos_[info.id] = others_.size();
+        m.others_pos = others_.size();
         others_.push_back(info.id);
         newcomers_.push_back(info.id);  // placed by next_probe_target, with the prober's Rng
     }
@@ -113,12 +113,11 @@ void MemberTable::erase(const NodeId& id) {
     --counts_[static_cast<int>(m.state)];
     if (auto a = by_addr_.find(m.info.addr); a != by_addr_.end() && a->second == id)
         by_addr_.erase(a);
-    if (auto p = others_pos_.find(id); p != others_pos_.end()) {
-        std::size_t pos = p->second;
-        others_pos_.erase(p);
+    if (id != self_) {
+        std::size_t pos = m.others_pos;
         if (pos + 1 != others_.size()) {
             others_[pos] = others_.back();
-            others_pos_[others_[pos]] = pos;
+            by_id_[others_[pos]]->others_pos = pos;
         }
         others_.pop_back();
     }

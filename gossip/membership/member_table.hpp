@@ -39,6 +39,7 @@ struct Member {
     Time hold_until{};  // while Restarting: when its (capped) restart hold ends
     Time last_told{};   // when we last told this member that we hold it dead/left/suspect
     std::vector<std::uint8_t> left_sig;  // its signed leave, passed on in state transfers
+    std::size_t others_pos = 0;          // MemberTable's: its place in the list of random picks
 
     const NodeId& id() const { return info.id; }
     const std::vector<std::uint8_t>& meta() const {
@@ -93,7 +94,6 @@ class MemberTable {
     std::array<std::size_t, 5> counts_{};
     Digest digest_{};
     std::vector<NodeId> others_;  // every member but self, for random picks
-    std::unordered_map<NodeId, std::size_t> others_pos_;
     std::vector<NodeId> probe_order_;
     std::size_t probe_pos_ = 0;
     std::vector<NodeId> newcomers_;  // joined since the last pick, not yet in probe_order_

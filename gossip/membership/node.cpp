@@ -188,7 +188,9 @@ void Node::send(const Address& to, const std::vector<Message>& msgs, bool piggyb
 void Node::broadcast(const NodeId& about, const Message& m) {
     std::vector<std::uint8_t> enc;
     encode_message(m, enc);
-    queue_.push(about, std::move(enc));
+    queue_.push(about, cfg_.update_pool
+                           ? cfg_.update_pool->intern(std::move(enc))
+                           : std::make_shared<const std::vector<std::uint8_t>>(std::move(enc)));
     // Our own news goes out now, not at the next gossip tick, which other news (the members a
     // join has just learned) may have pushed a gossip interval away: a restarted member's routes
     // and a refutation wait for it.

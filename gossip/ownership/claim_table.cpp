@@ -5,7 +5,7 @@ namespace shoal {
 void ClaimTable::set(const NodeId& id, const Claim& claim, bool reserved, Time since, bool pinned) {
     erase(id);
     Entry e{claim, reserved, since, pinned};
-    by_slot_[claim.slot].insert(e.rank(id));
+    by_slot_.insert(e.rank(id));
     by_member_[id] = e;
     if (reserved) reservations_.emplace(since, id);
     max_clock_ = std::max(max_clock_, claim.clock);
@@ -14,22 +14,21 @@ void ClaimTable::set(const NodeId& id, const Claim& claim, bool reserved, Time s
 void ClaimTable::erase(const NodeId& id) {
     auto it = by_member_.find(id);
     if (it == by_member_.end()) return;
-    auto slot = by_slot_.find(it->second.claim.slot);
-    slot->second.erase(it->second.rank(id));
-    if (slot->second.empty()) by_slot_.erase(slot);
+    by_slot_.erase(it->second.rank(id));
     if (it->second.reserved) reservations_.erase({it->second.since, id});
     by_member_.erase(it);
 }
 
 std::optional<NodeId> ClaimTable::owner(std::uint32_t slot) const {
-    auto it = by_slot_.find(slot);
-    if (it == by_slot_.end()) return std::nullopt;
-    return std::get<NodeId>(*it->second.begin());
+    auto it = by_slot_.lower_bound(Rank{slot, false, 0, NodeId{}});
+    if (it == by_slot_.end() || std::get<0>(*it) != slot) return std::nullopt;
+    return std::get<NodeId>(*it);
 }
 
 std::map<std::uint32_t, NodeId> ClaimTable::owners() const {
     std::map<std::uint32_t, NodeId> out;
-    for (const auto& [slot, ranks] : by_slot_) out.emplace(slot, std::get<NodeId>(*ranks.begin()));
+    for (const auto& rank : by_slot_)  // the first of each slot wins it; emplace keeps the first
+        out.emplace(std::get<0>(rank), std::get<NodeId>(rank));
     return out;
 }
 

@@ -40,7 +40,7 @@ class ClaimTable {
     void erase(const NodeId& id);
 
     std::optional<NodeId> owner(std::uint32_t slot) const;
-    bool is_free(std::uint32_t slot) const { return by_slot_.count(slot) == 0; }
+    bool is_free(std::uint32_t slot) const { return !owner(slot); }
     // The highest claim clock ever seen: a new claim is made one above it.
     std::uint64_t max_clock() const { return max_clock_; }
     std::map<std::uint32_t, NodeId> owners() const;
@@ -56,12 +56,14 @@ class ClaimTable {
         bool reserved;
         Time since;
         bool pinned;
-        auto rank(const NodeId& id) const { return Rank{!pinned, claim.clock, id}; }
+        auto rank(const NodeId& id) const { return Rank{claim.slot, !pinned, claim.clock, id}; }
     };
-    // (dynamic, clock, id): begin() is the winner.
-    using Rank = std::tuple<bool, std::uint64_t, NodeId>;
+    // (slot, dynamic, clock, id): the first of a slot is its winner.
+    using Rank = std::tuple<std::uint32_t, bool, std::uint64_t, NodeId>;
     std::unordered_map<NodeId, Entry> by_member_;
-    std::map<std::uint32_t, std::set<Rank>> by_slot_;
+    // One flat set, not a set per slot: each member in each simulated node's table costs one
+    // tree node here rather than two and a map entry.
+    std::set<Rank> by_slot_;
     std::set<std::pair<Time, NodeId>> reservations_;  // oldest first: expiry touches only those due
     std::uint64_t max_clock_ = 0;
 };

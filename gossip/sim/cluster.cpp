@@ -81,6 +81,7 @@ void Cluster::start(std::size_t i) {
     nc.addr = n.addr;
     nc.seeds = n.seeds;
     nc.timing = opts_.timing;
+    nc.update_pool = update_pool_;
     SubnetNodeConfig cfg{nc, n.network ? *n.network : network_, opts_.grace, "sim"};
     if (ca_) {
         // A wall clock that is plausible and moves with the simulation.

@@ -134,6 +134,7 @@ class Cluster {
     NetworkConfig network_;
     std::optional<Identity> ca_;
     std::shared_ptr<VerifyCache> cache_ = std::make_shared<VerifyCache>();
+    std::shared_ptr<UpdatePool> update_pool_ = std::make_shared<UpdatePool>();
     Rng rng_;
     Network net_;
     Time now_{};

@@ -10,10 +10,10 @@ NodeId id_of(std::uint8_t b) {
     id.bytes.fill(b);
     return id;
 }
-std::vector<std::uint8_t> ack_bytes(std::uint32_t seq) {
+SharedBytes ack_bytes(std::uint32_t seq) {
     std::vector<std::uint8_t> out;
     encode_message(Ack{seq}, out);
-    return out;
+    return std::make_shared<const std::vector<std::uint8_t>>(std::move(out));
 }
 std::size_t sent_in_one(BroadcastQueue& q, int limit, std::size_t max = 1400) {
     DatagramBuilder b(max);
@@ -42,7 +42,7 @@ TEST(BroadcastQueue, NewerUpdateAboutAMemberReplacesTheOlder) {
 
 TEST(BroadcastQueue, LeastSentGoFirstWhenSpaceIsShort) {
     BroadcastQueue q;
-    std::vector<std::uint8_t> big(900, 0x01);
+    auto big = std::make_shared<const std::vector<std::uint8_t>>(900, 0x01);
     q.push(id_of(1), big);
     sent_in_one(q, 10);  // id 1 has been sent once
     q.push(id_of(2), big);
@@ -53,4 +53,23 @@ TEST(BroadcastQueue, LeastSentGoFirstWhenSpaceIsShort) {
     q.fill(b2, 10);
     EXPECT_EQ(q.size(), 2u);
     EXPECT_FALSE(b2.empty());
+}
+
+TEST(UpdatePool, EqualUpdatesShareOneBufferUntilNobodyHoldsIt) {
+    UpdatePool pool;
+    std::vector<std::uint8_t> a{1, 2, 3}, b{1, 2, 4};
+    SharedBytes first = pool.intern(a);
+    SharedBytes again = pool.intern(a);
+    SharedBytes other = pool.intern(b);
+    EXPECT_EQ(first.get(), again.get());
+    EXPECT_NE(first.get(), other.get());
+    EXPECT_EQ(*other, b);
+    first.reset();
+    again.reset();
+    // Released buffers are forgotten once the pool has doubled; what is held stays shared.
+    for (std::uint32_t i = 0; i < 3000; ++i)
+        (void)pool.intern({static_cast<std::uint8_t>(i), static_cast<std::uint8_t>(i >> 8), 9});
+    EXPECT_LE(pool.size(), 1025u);  // swept at 1024, not 3002 entries
+    EXPECT_EQ(pool.intern(b).get(), other.get());
+    EXPECT_EQ(*pool.intern(a), a);
 }
