@@ -52,19 +52,8 @@ struct Harness {
         }
         while (auto l = check.poll_log()) logs.push_back(l->text);
     }
-    // Runs every deadline up to now + d.
-    void run_for(Duration d) {
-        Time end = now + d;
-        while (auto t = check.poll_timeout()) {
-            if (*t > end) break;
-            now = std::max(now, *t);
-            check.handle_timeout(now);
-            pump();
-        }
-        now = end;
-    }
-    // Like run_for, but every timer fires `lateness` after its deadline (a starved agent).
-    void run_late(Duration d, Duration lateness) {
+    // Runs every deadline up to now + d, each `lateness` after it is due (a starved agent).
+    void run_for(Duration d, Duration lateness = Duration::zero()) {
         Time end = now + d;
         while (auto t = check.poll_timeout()) {
             if (*t + lateness > end) break;
@@ -210,11 +199,11 @@ TEST(HostCheck, AnAgentWhoseTimersFireLateDoesNotTakeItsLatenessForASilentHost) 
     Harness h;
     suspect_then_dead(h);
     // Every round's echoes go out at once, 400 ms late; their replies still need time to come.
-    h.run_late(20s, 400ms);
+    h.run_for(20s, 400ms);
     EXPECT_TRUE(h.check.keeps_route(h.member.id));
     EXPECT_FALSE(h.logged("stopped answering"));
     h.addr_answers = false;  // late or not, a silent host is still released
-    h.run_late(5s, 400ms);
+    h.run_for(5s, 400ms);
     EXPECT_FALSE(h.check.keeps_route(h.member.id));
 }
 
