@@ -9,12 +9,13 @@ constexpr int kMaxMisses = 16;
 
 void BroadcastQueue::push(const NodeId& about, SharedBytes encoded) {
     if (auto it = index_.find(about); it != index_.end()) {
-        buckets_[it->second->transmits].erase(it->second);
+        Bucket::iterator item = *it;
         index_.erase(it);
+        buckets_[item->transmits].erase(item);
     }
     if (buckets_.empty()) buckets_.resize(1);
     buckets_[0].push_front(Item{about, std::move(encoded), 0});
-    index_.emplace(about, buckets_[0].begin());
+    index_.insert(buckets_[0].begin());
 }
 
 void BroadcastQueue::fill(DatagramBuilder& b, int limit) {
@@ -33,7 +34,7 @@ void BroadcastQueue::fill(DatagramBuilder& b, int limit) {
         std::size_t from = it->transmits;
         std::size_t to = from + 1;
         if (static_cast<int>(to) >= limit) {
-            index_.erase(it->about);
+            index_.erase(it);
             buckets_[from].erase(it);
             continue;
         }

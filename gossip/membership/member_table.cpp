@@ -2,44 +2,39 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace shoal {
 
 Alive Member::alive() const {
-    Alive a = info;
-    if (a.meta.empty() && announcement) a.meta = announcement->meta;
-    return a;
+    return Alive{info.id, info.inc, info.name, info.addr, info.proto, meta()};
 }
 
 namespace {
 // The announcement's own copy of the signed bytes serves the member too.
 void assign_info(Member& m, const Alive& info, VerifiedAnnouncement ann) {
     bool shared = ann && ann->meta == info.meta;
-    m.info.id = info.id;
-    m.info.inc = info.inc;
-    m.info.name = info.name;
-    m.info.addr = info.addr;
-    m.info.proto = info.proto;
-    if (shared)
-        std::vector<std::uint8_t>().swap(m.info.meta);
-    else
-        m.info.meta = info.meta;
+    m.info = MemberInfo{info.id, info.inc, info.proto, info.name, info.addr};
+    m.own_meta = shared || info.meta.empty()
+                     ? nullptr
+                     : std::make_unique<const std::vector<std::uint8_t>>(info.meta);
     m.announcement = std::move(ann);
 }
 }  // namespace
 
 const Member* MemberTable::find(const NodeId& id) const {
     auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : it->second;
+    return it == by_id_.end() ? nullptr : *it;
 }
 
 Member* MemberTable::find(const NodeId& id) {
     auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : it->second;
+    return it == by_id_.end() ? nullptr : *it;
 }
 
 const Member* MemberTable::find_by_addr(const Address& a) const {
     auto it = by_addr_.find(a);
-    return it == by_addr_.end() ? nullptr : find(it->second);
+    return it == by_addr_.end() ? nullptr : it->second;
 }
 
 // What the digest covers: id, incarnation and whether the member is present, dead or left.
@@ -58,35 +53,35 @@ Member& MemberTable::insert(const Alive& info, VerifiedAnnouncement ann, MemberS
                             Time since) {
     auto [it, fresh] = members_.try_emplace(info.id);
     Member& m = it->second;
-    if (fresh) by_id_[info.id] = &m;
     if (!fresh) {
         digest_toggle(m);
         --counts_[static_cast<int>(m.state)];
-        if (by_addr_.count(m.info.addr) && by_addr_[m.info.addr] == m.info.id)
-            by_addr_.erase(m.info.addr);
+        if (auto a = by_addr_.find(m.info.addr); a != by_addr_.end() && a->second == &m)
+            by_addr_.erase(a);
     }
     assign_info(m, info, std::move(ann));
+    if (fresh) by_id_.insert(&m);  // hashed by the id assign_info has just set
     m.state_inc = info.inc;
     m.state = state;
     m.state_since = since;
     ++counts_[static_cast<int>(state)];
     digest_toggle(m);
-    by_addr_[info.addr] = info.id;
+    by_addr_[info.addr] = &m;
     if (fresh && info.id != self_) {
-        m.others_pos = others_.size();
-        others_.push_back(info.id);
-        newcomers_.push_back(info.id);  // placed by next_probe_target, with the prober's Rng
+        m.others_pos = static_cast<std::uint32_t>(others_.size());
+        others_.push_back(&m);
+        newcomers_.push_back(&m);  // placed by next_probe_target, with the prober's Rng
     }
     return m;
 }
 
 void MemberTable::set_info(Member& m, const Alive& info, VerifiedAnnouncement ann) {
     digest_toggle(m);
-    if (auto it = by_addr_.find(m.info.addr); it != by_addr_.end() && it->second == m.info.id)
+    if (auto it = by_addr_.find(m.info.addr); it != by_addr_.end() && it->second == &m)
         by_addr_.erase(it);
     assign_info(m, info, std::move(ann));
     m.state_inc = info.inc;
-    by_addr_[info.addr] = info.id;
+    by_addr_[info.addr] = &m;
     digest_toggle(m);
 }
 
@@ -111,18 +106,26 @@ void MemberTable::erase(const NodeId& id) {
     Member& m = it->second;
     digest_toggle(m);
     --counts_[static_cast<int>(m.state)];
-    if (auto a = by_addr_.find(m.info.addr); a != by_addr_.end() && a->second == id)
+    if (auto a = by_addr_.find(m.info.addr); a != by_addr_.end() && a->second == &m)
         by_addr_.erase(a);
     if (id != self_) {
-        std::size_t pos = m.others_pos;
+        std::uint32_t pos = m.others_pos;
         if (pos + 1 != others_.size()) {
             others_[pos] = others_.back();
-            by_id_[others_[pos]]->others_pos = pos;
+            others_[pos]->others_pos = pos;
         }
         others_.pop_back();
+        unschedule(&m);
     }
-    by_id_.erase(id);
+    by_id_.erase(&m);
     members_.erase(it);
+}
+
+void MemberTable::unschedule(const Member* m) {
+    std::erase(newcomers_, m);
+    auto done = probe_order_.begin() + static_cast<std::ptrdiff_t>(probe_pos_);
+    probe_pos_ -= static_cast<std::size_t>(std::count(probe_order_.begin(), done, m));
+    std::erase(probe_order_, m);
 }
 
 const Member* MemberTable::ring_successor() const {
@@ -145,24 +148,22 @@ const Member* MemberTable::next_probe_target(Rng& rng) {
     // A newcomer takes a random place in the rest of this probe round, drawn from this prober's
     // own generator. (A place derived from the newcomer's id was the same for every prober in
     // step: at N=1024 a late joiner was probed by nobody for 12 s.)
-    for (const NodeId& id : newcomers_) {
+    for (Member* m : newcomers_) {
         std::size_t span = probe_order_.size() - probe_pos_ + 1;
         std::size_t at = probe_pos_ + static_cast<std::size_t>(rng.below(span));
-        probe_order_.insert(probe_order_.begin() + static_cast<std::ptrdiff_t>(at), id);
+        probe_order_.insert(probe_order_.begin() + static_cast<std::ptrdiff_t>(at), m);
     }
     newcomers_.clear();
     for (int round = 0; round < 2; ++round) {
         while (probe_pos_ < probe_order_.size()) {
-            const Member* m = find(probe_order_[probe_pos_++]);
-            if (m && is_live(m->state)) return m;
+            const Member* m = probe_order_[probe_pos_++];
+            if (is_live(m->state)) return m;
         }
         // Start a new round: every live member once, in a fresh random order.
         probe_order_.clear();
         probe_pos_ = 0;
-        for (const auto& id : others_) {
-            const Member* m = find(id);
-            if (m && is_live(m->state)) probe_order_.push_back(id);
-        }
+        for (Member* m : others_)
+            if (is_live(m->state)) probe_order_.push_back(m);
         for (std::size_t i = probe_order_.size(); i > 1; --i)
             std::swap(probe_order_[i - 1], probe_order_[rng.below(i)]);
     }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gossip/membership/credentials.hpp"
@@ -17,17 +18,28 @@
 
 namespace shoal {
 
+// An announcement's fields but its signed bytes (Member keeps those apart).
+struct MemberInfo {
+    NodeId id;
+    std::uint32_t inc = 0;
+    std::uint8_t proto = 0;
+    std::string name;
+    Address addr;
+};
+
 struct Member {
-    // The member's latest own announcement, as it signed it, but for its signed bytes (meta)
-    // when `announcement` holds them: one simulated node in 4096 must not keep 4095 copies of
-    // what every node holds. alive() is the whole message.
-    Alive info;
+    // The member's latest own announcement, as it signed it. Its signed bytes (meta) are in
+    // `announcement` when that holds them, and only otherwise in own_meta: one simulated node in
+    // 4096 must not keep 4095 copies of what every node holds. alive() is the whole message.
+    MemberInfo info;
     // What `info` says, verified once when it arrived; null without credentials.
     VerifiedAnnouncement announcement;
+    std::unique_ptr<const std::vector<std::uint8_t>> own_meta;
     // The incarnation our view of its state refers to: at least info.inc, higher when others
     // accused it at an incarnation whose announcement we have not seen.
     std::uint32_t state_inc = 0;
     MemberState state = MemberState::Alive;
+    std::uint32_t others_pos = 0;  // MemberTable's: its place in the list of random picks
     Time state_since{};
     std::unique_ptr<Suspicion> suspicion;  // while suspect (a pointer: most members never are)
     // Timers about this member (its suspicion deadline, its restart hold) carry the epoch they
@@ -38,20 +50,33 @@ struct Member {
     std::uint64_t timer_epoch = 0;
     Time hold_until{};  // while Restarting: when its (capped) restart hold ends
     Time last_told{};   // when we last told this member that we hold it dead/left/suspect
-    std::vector<std::uint8_t> left_sig;  // its signed leave, passed on in state transfers
-    std::size_t others_pos = 0;          // MemberTable's: its place in the list of random picks
 
     const NodeId& id() const { return info.id; }
     const std::vector<std::uint8_t>& meta() const {
-        return info.meta.empty() && announcement ? announcement->meta : info.meta;
+        static const std::vector<std::uint8_t> none;
+        return own_meta ? *own_meta : announcement ? announcement->meta : none;
+    }
+    // Its signed leave, passed on in state transfers; empty if it has none (most members).
+    const std::vector<std::uint8_t>& left_sig() const {
+        static const std::vector<std::uint8_t> none;
+        return left_sig_ ? *left_sig_ : none;
+    }
+    void set_left_sig(const std::vector<std::uint8_t>& sig) {
+        left_sig_ = sig.empty() ? nullptr : std::make_unique<const std::vector<std::uint8_t>>(sig);
     }
     Alive alive() const;
     std::uint32_t inc() const { return state_inc; }
+
+  private:
+    std::unique_ptr<const std::vector<std::uint8_t>> left_sig_;
 };
 
 class MemberTable {
   public:
     explicit MemberTable(const NodeId& self) : self_(self) {}
+    // The indexes point into the table's own records.
+    MemberTable(const MemberTable&) = delete;
+    MemberTable& operator=(const MemberTable&) = delete;
 
     const Member* find(const NodeId& id) const;
     Member* find(const NodeId& id);
@@ -87,16 +112,29 @@ class MemberTable {
   private:
     void digest_toggle(const Member& m);
 
+    // The indexes point into members_, whose nodes never move: every simulated node holds one
+    // entry per member in each, so they hold pointers rather than more copies of ids.
+    struct ById {
+        using is_transparent = void;
+        std::size_t operator()(const Member* m) const noexcept { return (*this)(m->id()); }
+        std::size_t operator()(const NodeId& id) const noexcept { return std::hash<NodeId>{}(id); }
+        bool operator()(const Member* a, const Member* b) const noexcept { return a == b; }
+        bool operator()(const NodeId& a, const Member* b) const noexcept { return a == b->id(); }
+        bool operator()(const Member* a, const NodeId& b) const noexcept { return a->id() == b; }
+    };
+    // Drops `m` from the probe schedule before its record goes.
+    void unschedule(const Member* m);
+
     NodeId self_;
-    std::map<NodeId, Member> members_;           // ordered: state transfers page through it by id
-    std::unordered_map<NodeId, Member*> by_id_;  // map nodes never move: O(1) lookups
-    std::unordered_map<Address, NodeId> by_addr_;
+    std::map<NodeId, Member> members_;  // ordered: state transfers page through it by id
+    std::unordered_set<Member*, ById, ById> by_id_;
+    std::unordered_map<Address, Member*> by_addr_;
     std::array<std::size_t, 5> counts_{};
     Digest digest_{};
-    std::vector<NodeId> others_;  // every member but self, for random picks
-    std::vector<NodeId> probe_order_;
+    std::vector<Member*> others_;  // every member but self, for random picks
+    std::vector<Member*> probe_order_;
     std::size_t probe_pos_ = 0;
-    std::vector<NodeId> newcomers_;  // joined since the last pick, not yet in probe_order_
+    std::vector<Member*> newcomers_;  // joined since the last pick, not yet in probe_order_
     std::uint64_t probe_ticks_ = 0;
 };
 
@@ -105,10 +143,8 @@ std::vector<const Member*> MemberTable::pick(Rng& rng, std::size_t n, const Node
                                              Pred want) const {
     std::vector<const Member*> out;
     if (n == 0 || others_.empty()) return out;
-    auto take = [&](const NodeId& id) {
-        if (id == exclude) return;
-        const Member* m = find(id);
-        if (!m || !want(*m)) return;
+    auto take = [&](const Member* m) {
+        if (m->id() == exclude || !want(*m)) return;
         for (auto* o : out)
             if (o == m) return;
         out.push_back(m);

@@ -24,7 +24,7 @@ Message Node::record_message(const Member& m) const {
         case MemberState::Alive: return m.alive();
         case MemberState::Suspect: return our_suspect(m);
         case MemberState::Dead: return our_dead(m);
-        case MemberState::Left: return Left{m.id(), m.inc(), m.left_sig};
+        case MemberState::Left: return Left{m.id(), m.inc(), m.left_sig()};
         case MemberState::Restarting: return m.alive();
     }
     return m.alive();
@@ -397,7 +397,7 @@ void Node::on_left(Time now, const Address& from, const Left& l) {
     if (!self_signed && !within_signed(now, from, *m, l.inc)) return;
     // The member's own signature on a higher incarnation is its word: the one raise allowed.
     if (l.inc > m->inc()) table_.set_incarnation(*m, l.inc);
-    m->left_sig = self_signed ? l.sig : std::vector<std::uint8_t>{};
+    m->set_left_sig(self_signed ? l.sig : std::vector<std::uint8_t>{});
     transition(now, *m, MemberState::Left, l, LogLine::Level::Info, "member left: " + describe(*m));
 }
 
@@ -483,7 +483,7 @@ Status Node::force_leave(Time now, const NodeId& id, const std::optional<ForceLe
         if (!creds_->check_force_leave(l))
             return Error{"the force-leave is not signed by a CA in ca-file"};
     }
-    m->left_sig.clear();
+    m->set_left_sig({});
     // A dead member has no suspicion and no timer left to invalidate: the epoch stays. A
     // restarting one has its hold timer pending, which must not fire on a left member.
     transition(now, *m, MemberState::Left, l, LogLine::Level::Info,

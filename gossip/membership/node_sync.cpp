@@ -24,17 +24,14 @@ constexpr std::size_t kMaxReconnects = 8;
 
 }  // namespace
 
-std::optional<NodeId> Node::SyncSession::first_gap() const {
-    auto ivs = covered;
-    std::sort(ivs.begin(), ivs.end(),
-              [](const SyncInterval& a, const SyncInterval& b) { return a.start < b.start; });
-    NodeId cursor{};
-    for (const auto& iv : ivs) {
-        if (iv.start > cursor) break;
-        if (iv.to_end) return std::nullopt;
-        cursor = std::max(cursor, iv.next);
+void Node::SyncSession::cover(const SyncInterval& page) {
+    beyond_gap.emplace(page.start, page);
+    while (!beyond_gap.empty() && beyond_gap.begin()->first <= covered_to) {
+        const SyncInterval& iv = beyond_gap.begin()->second;
+        if (iv.to_end) covered_all = true;
+        covered_to = std::max(covered_to, iv.next);
+        beyond_gap.erase(beyond_gap.begin());
     }
-    return cursor;
 }
 
 SyncDigest Node::digest_message(bool reply) const {
@@ -59,7 +56,7 @@ void Node::send_join(Time now) {
     // While accepting protocol 1, every other attempt speaks it: seeds may be of either kind.
     std::uint8_t version =
         cfg_.accept_protocol_1 && joins_sent_++ % 2 == 1 ? kProtocolVersion1 : kProtocolVersion;
-    sync_ = SyncSession{fresh_number(), std::nullopt, {}, now, 0, true};
+    sync_.emplace(fresh_number(), std::nullopt, now, true);
     ++stats_.syncs_started;
     SyncPull pull = pull_message(NodeId{});
     for (const Address& seed : cfg_.seeds) {
@@ -78,7 +75,7 @@ void Node::join_through(Time now, const Address& member) {
     // probing us may be a joiner too, with half a table. The join timer goes on asking the seeds.
     if (!sync_ || !sync_->join || sync_->peer || joined() || leaving()) return;
     if (now - join_started_ < 4 * cfg_.timing.probe_interval) return;
-    sync_ = SyncSession{fresh_number(), member, {}, now, 0, true};
+    sync_.emplace(fresh_number(), member, now, true);
     ++stats_.syncs_started;
     log(LogLine::Level::Info, "no seed has answered; joining through " + member.to_string() +
                                   ", a member that reached this node");
@@ -125,8 +122,9 @@ void Node::on_reconnect_tick(Time now) {
     // Members we declared dead and seeds we cannot see: either may be the other half of a
     // partition, which then merges back without an operator.
     std::vector<Address> candidates;
-    for (const auto& [id, m] : table_.all())
-        if (m.state == MemberState::Dead) candidates.push_back(m.info.addr);
+    if (table_.count(MemberState::Dead) != 0)
+        for (const auto& [id, m] : table_.all())
+            if (m.state == MemberState::Dead) candidates.push_back(m.info.addr);
     for (const Address& seed : cfg_.seeds) {
         const Member* m = table_.find_by_addr(seed);
         if (!m || !is_live(m->state)) candidates.push_back(seed);
@@ -202,7 +200,7 @@ void Node::start_sync(Time now, const Address& peer, bool join) {
     }
     if (last_sync_started_ != Time{} && now - last_sync_started_ < cfg_.timing.probe_interval)
         return;
-    sync_ = SyncSession{fresh_number(), peer, {}, now, 0, join};
+    sync_.emplace(fresh_number(), peer, now, join);
     last_sync_started_ = now;
     ++stats_.syncs_started;
     request_missing(now);
@@ -253,7 +251,7 @@ void Node::on_sync_chunk(Time now, const Address& from, const SyncChunk& c) {
         join_phase_ = JoinPhase::Syncing;
         log(LogLine::Level::Info, "joined the cluster through " + from.to_string());
     }
-    sync_->covered.push_back(SyncInterval{c.start, c.next, c.done});
+    sync_->cover(SyncInterval{c.start, c.next, c.done});
     sync_->last_progress = now;
     sync_->retries = 0;
     if (!sync_->first_gap()) {
@@ -382,7 +380,7 @@ void Node::merge_record(Time now, const Address& from, const MemberRecord& r) {
         tombstones_.forget(a.id);
         Member& n = table_.insert(a, std::move(ann), r.state, now - age);
         table_.set_incarnation(n, r.state_inc);
-        n.left_sig = r.left_sig;
+        n.set_left_sig(r.left_sig);
         emit(MemberEvent::Kind::Learned, n);
         return;
     }
@@ -414,7 +412,7 @@ void Node::learn_later_death(Time now, const Address& from, Member& m, const Mem
     if (!verified) return;
     table_.set_info(m, r.alive, std::move(*verified));
     table_.set_incarnation(m, r.state_inc);
-    m.left_sig.clear();
+    m.set_left_sig({});
     m.suspicion.reset();
     ++m.timer_epoch;
     table_.set_state(m, MemberState::Dead, now - age);
@@ -467,7 +465,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
                 continue;
             }
             const Member& m = it->second;
-            MemberRecord rec{m.alive(), m.state, 0, m.left_sig, m.inc(), std::nullopt};
+            MemberRecord rec{m.alive(), m.state, 0, m.left_sig(), m.inc(), std::nullopt};
             if (m.state == MemberState::Dead || m.state == MemberState::Left) {
                 auto age =
                     std::chrono::duration_cast<std::chrono::milliseconds>(now - m.state_since);

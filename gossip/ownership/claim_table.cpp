@@ -4,9 +4,8 @@ namespace shoal {
 
 void ClaimTable::set(const NodeId& id, const Claim& claim, bool reserved, Time since, bool pinned) {
     erase(id);
-    Entry e{claim, reserved, since, pinned};
-    by_slot_.insert(e.rank(id));
-    by_member_[id] = e;
+    auto it = by_member_.emplace(id, Entry{claim, since, reserved, pinned}).first;
+    by_slot_.insert(&*it);
     if (reserved) reservations_.emplace(since, id);
     max_clock_ = std::max(max_clock_, claim.clock);
 }
@@ -14,21 +13,21 @@ void ClaimTable::set(const NodeId& id, const Claim& claim, bool reserved, Time s
 void ClaimTable::erase(const NodeId& id) {
     auto it = by_member_.find(id);
     if (it == by_member_.end()) return;
-    by_slot_.erase(it->second.rank(id));
+    by_slot_.erase(&*it);
     if (it->second.reserved) reservations_.erase({it->second.since, id});
     by_member_.erase(it);
 }
 
 std::optional<NodeId> ClaimTable::owner(std::uint32_t slot) const {
     auto it = by_slot_.lower_bound(Rank{slot, false, 0, NodeId{}});
-    if (it == by_slot_.end() || std::get<0>(*it) != slot) return std::nullopt;
-    return std::get<NodeId>(*it);
+    if (it == by_slot_.end() || (*it)->second.claim.slot != slot) return std::nullopt;
+    return (*it)->first;
 }
 
 std::map<std::uint32_t, NodeId> ClaimTable::owners() const {
     std::map<std::uint32_t, NodeId> out;
-    for (const auto& rank : by_slot_)  // the first of each slot wins it; emplace keeps the first
-        out.emplace(std::get<0>(rank), std::get<NodeId>(rank));
+    for (Held h : by_slot_)  // the first of each slot wins it; emplace keeps the first
+        out.emplace(h->second.claim.slot, h->first);
     return out;
 }
 

@@ -53,17 +53,26 @@ class ClaimTable {
   private:
     struct Entry {
         Claim claim;
-        bool reserved;
         Time since;
+        bool reserved;
         bool pinned;
         auto rank(const NodeId& id) const { return Rank{claim.slot, !pinned, claim.clock, id}; }
     };
     // (slot, dynamic, clock, id): the first of a slot is its winner.
     using Rank = std::tuple<std::uint32_t, bool, std::uint64_t, NodeId>;
-    std::unordered_map<NodeId, Entry> by_member_;
-    // One flat set, not a set per slot: each member in each simulated node's table costs one
-    // tree node here rather than two and a map entry.
-    std::set<Rank> by_slot_;
+    using Held = const std::pair<const NodeId, Entry>*;
+    // Orders by_member_'s entries by rank; a Rank finds its place among them.
+    struct ByRank {
+        using is_transparent = void;
+        static Rank of(Held h) { return h->second.rank(h->first); }
+        bool operator()(Held a, Held b) const { return of(a) < of(b); }
+        bool operator()(const Rank& a, Held b) const { return a < of(b); }
+        bool operator()(Held a, const Rank& b) const { return of(a) < b; }
+    };
+    std::unordered_map<NodeId, Entry> by_member_;  // its nodes never move: by_slot_ points there
+    // One flat set, not a set per slot, of pointers, not copies: each member in each simulated
+    // node's table costs one small tree node here.
+    std::set<Held, ByRank> by_slot_;
     std::set<std::pair<Time, NodeId>> reservations_;  // oldest first: expiry touches only those due
     std::uint64_t max_clock_ = 0;
 };

@@ -189,7 +189,7 @@ TEST_F(NodeSignedLeave, UnsignedLeaveOfALiveMemberIsRejected) {
 TEST_F(NodeSignedLeave, SignedLeaveOfALiveMemberMakesItLeft) {
     h.deliver("B", {Left{h.id("C"), 5, {1}}});
     EXPECT_EQ(h.state("C"), MemberState::Left);
-    EXPECT_EQ(h.member("C")->left_sig, std::vector<std::uint8_t>{1});
+    EXPECT_EQ(h.member("C")->left_sig(), std::vector<std::uint8_t>{1});
     EXPECT_EQ(h.events(), Strings{h.ev("left", "C", 5)});
     expect_gossip(h, h.sent(), {"left(C, 5, signed)"}, without(kPeers, "C"));
 }
