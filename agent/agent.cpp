@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "agent/agent_loop.hpp"
+#include "agent/masquerade.hpp"
 #include "common/sockaddr.hpp"
 #include "netlink/interfaces.hpp"
 
@@ -102,6 +103,10 @@ int Agent::prepare() {
     if (auto opened = routes_.open(); !opened) {
         log_(LogLevel::Error, opened.error());
         return 1;
+    }
+    if (cfg_.ip_masq) {
+        masq_.emplace(kNftFamily, kNftTable);
+        ensure_masquerade();
     }
     auto loaded = load_or_create_identity(cfg_.state_dir);
     if (!loaded) {
@@ -279,9 +284,16 @@ void Agent::start_loop_handles() {
     wake_.data = this;
     uv_timer_init(&loop_, &repair_);
     repair_.data = this;
-    // Repairs routes deleted by someone else and notices interface changes within a second.
+    // Repairs routes and the masquerade table deleted by someone else and notices interface
+    // changes within a second.
     uv_timer_start(
-        &repair_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->apply_routes(); }, 1000, 1000);
+        &repair_,
+        [](uv_timer_t* t) {
+            auto* agent = static_cast<Agent*>(t->data);
+            agent->apply_routes();
+            agent->ensure_masquerade();
+        },
+        1000, 1000);
 
     for (auto [sig, num] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM},
                             std::pair{&sighup_, SIGHUP}}) {
@@ -347,6 +359,7 @@ void Agent::pump() {
             auto res = routes_.reconcile({}, std::nullopt);
             route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
             for (const auto& msg : res.messages) log_(LogLevel::Info, msg);
+            remove_masquerade();
             shutdown(exit_code_);
         }
     }

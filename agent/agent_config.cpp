@@ -25,6 +25,7 @@ struct AgentOptions::Raw {
         subnet_file = "/run/flannel/subnet.env", cni_conf, profile = "lan", route_table = "main",
         log_level = "info", grace_period = "24h", route_hold, metrics;
     bool leave_on_terminate = false;
+    bool ip_masq = true;
     bool accept_protocol_1 = false;
     std::string admission = "off", ca_file, node_cert, revocations_file;
     std::map<std::string, std::string> timers;  // setting name -> value, only those given
@@ -135,6 +136,9 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
         ->capture_default_str();
     cmd->add_flag("--leave-on-terminate", r.leave_on_terminate,
                   "SIGTERM leaves instead of a planned restart");
+    cmd->add_flag("--ip-masq,!--no-ip-masq", r.ip_masq,
+                  "Masquerade pods' traffic to outside the pod network (nftables table inet shoal; "
+                  "on unless --no-ip-masq); pod-to-pod traffic keeps its addresses");
     cmd->add_flag("--accept-protocol-1", r.accept_protocol_1,
                   "During a rolling upgrade from protocol 1 (shoal 0.1): accept its datagrams and "
                   "unsigned accusations; turn off once every host runs protocol 2")
@@ -384,6 +388,7 @@ Result<AgentConfig> AgentOptions::finish() const {
     c.subnet_file = r.subnet_file;
     c.cni_conf = r.cni_conf;
     c.leave_on_terminate = r.leave_on_terminate;
+    c.ip_masq = r.ip_masq;
     c.accept_protocol_1 = r.accept_protocol_1;
     c.config_file = r.config;
     return c;

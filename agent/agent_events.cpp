@@ -6,6 +6,7 @@
 #include "agent/agent_loop.hpp"
 #include "agent/control_replies.hpp"
 #include "agent/credential_files.hpp"
+#include "agent/masquerade.hpp"
 #include "netlink/interfaces.hpp"
 
 namespace shoal::agent {
@@ -41,6 +42,36 @@ void Agent::apply_routes() {
     route_counters_.restored += outcome.restored;
     route_counters_.refused += outcome.refused;
     for (const auto& line : outcome.lines) log_(line);
+}
+
+void Agent::ensure_masquerade() {
+    if (!masq_ || phase_ == Phase::Stopped) return;
+    auto done = masq_->ensure(masquerade_rules(cfg_.network));
+    if (!done) {
+        if (done.error() != masq_error_)
+            log_(LogLevel::Error, done.error() +
+                                      "; pods' traffic to outside the pod network is not "
+                                      "masqueraded (tried again every second)");
+        masq_error_ = done.error();
+        return;
+    }
+    masq_error_.clear();
+    const std::string table = std::string("nftables table ") + kNftFamily + " " + kNftTable;
+    if (*done == netlink::NftTable::Outcome::Written)
+        log_(LogLevel::Info, "masquerading pods' traffic to outside " +
+                                 cfg_.network.network().to_string() + " (" + table + ")");
+    else if (*done == netlink::NftTable::Outcome::Restored)
+        log_(LogLevel::Warn, table + " was deleted or changed by someone else; put back");
+}
+
+void Agent::remove_masquerade() {
+    if (!masq_) return;
+    const std::string table = std::string("nftables table ") + kNftFamily + " " + kNftTable;
+    if (auto removed = masq_->remove(); !removed)
+        log_(LogLevel::Warn, "cannot remove " + table + ": " + removed.error());
+    else
+        log_(LogLevel::Info, "removed " + table + " (left the cluster)");
+    masq_.reset();
 }
 
 void Agent::start_host_check() {

@@ -25,6 +25,7 @@
 #include "agent/state_dir.hpp"
 #include "agent/subnet_files.hpp"
 #include "netlink/kernel_events.hpp"
+#include "netlink/nft_table.hpp"
 #include "netlink/route_reconciler.hpp"
 
 namespace shoal::agent {
@@ -38,7 +39,7 @@ class Agent {
     explicit Agent(const AgentConfig& cfg)
         : cfg_(cfg),
           log_(cfg.log_level),
-          files_(cfg.subnet_file, cfg.cni_conf),
+          files_(cfg.subnet_file, cfg.cni_conf, cfg.ip_masq),
           routes_(cfg.network.network(), cfg.route_table),
           host_check_(HostCheckSettings{.route_hold = cfg.route_hold}, Rng::from_os()) {}
     int run();
@@ -56,6 +57,9 @@ class Agent {
     void flush_outputs();
     void confirm_neighbour(const Address& peer);
     void apply_routes();
+    // ip-masq: shoal's nftables table written, or put back if someone changed it.
+    void ensure_masquerade();
+    void remove_masquerade();
     // The host check's socket and timer (route-hold on); without a socket it stays off.
     void start_host_check();
     // Sends its echoes, logs its lines, re-arms its timer; reconciles when a decision changed.
@@ -111,6 +115,8 @@ class Agent {
     std::optional<LoadedIdentity> identity_;
     std::unique_ptr<SubnetNode> node_;
     netlink::RouteReconciler routes_;
+    std::optional<netlink::NftTable> masq_;  // with ip-masq
+    std::string masq_error_;                 // the failure last logged (once per change)
     std::optional<RouteArming> arming_;
     HostCheck host_check_;
     std::optional<IcmpEcho> icmp_;

@@ -2,7 +2,8 @@
 
 namespace shoal::agent {
 
-std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, int mtu) {
+std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, int mtu,
+                                bool shoal_masquerades) {
     Ipv4Net sub = net.subnet(slot);
     std::string ranges = "[[{\"subnet\": \"" + sub.to_string() + "\", \"gateway\": \"" +
                          ipv4_to_string(sub.addr + 1) + "\"}]";
@@ -16,7 +17,9 @@ std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, in
            "      \"type\": \"bridge\",\n"
            "      \"bridge\": \"cni0\",\n"
            "      \"isGateway\": true,\n"
-           "      \"ipMasq\": true,\n"
+           "      \"ipMasq\": " +
+           std::string(shoal_masquerades ? "false" : "true") +
+           ",\n"
            "      \"mtu\": " +
            std::to_string(mtu) +
            ",\n"

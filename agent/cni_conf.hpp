@@ -2,8 +2,9 @@
 // A CNI conflist for the node's subnet, for hosts whose container runtime reads plugin
 // configurations rather than flannel's subnet.env: the standard bridge plugin (the node's subnet
 // on cni0, which is the pods' gateway) with host-local IPAM over the subnet (IPv4 only until shoal
-// routes IPv6). ipMasq is on, as flannel's CNI plugin sets it when FLANNEL_IPMASQ is false:
-// shoal does no masquerading of its own yet.
+// routes IPv6). The bridge plugin masquerades (ipMasq) only when shoal does not (ip-masq off), as
+// flannel's CNI plugin decides from FLANNEL_IPMASQ: the plugin's rules would also masquerade
+// pod-to-pod traffic between hosts.
 #include <cstdint>
 #include <string>
 
@@ -11,7 +12,8 @@
 
 namespace shoal::agent {
 
-std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, int mtu);
+std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, int mtu,
+                                bool shoal_masquerades);
 
 // The plugin type of the conflist a node without a subnet writes: no such plugin exists.
 inline constexpr const char* kNoSubnetPlugin = "shoal-node-owns-no-subnet-see-shoal-status";

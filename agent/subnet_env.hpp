@@ -10,8 +10,9 @@
 
 namespace shoal::agent {
 
-// FLANNEL_IPMASQ is false: shoal does no masquerading itself, so the CNI bridge plugin's ipMasq
-// (which flannel's plugin sets to the opposite of this) does it.
-std::string render_subnet_env(const NetworkConfig& net, std::uint32_t slot, int mtu);
+// FLANNEL_IPMASQ says whether shoal masquerades (ip-masq): flannel's CNI plugin then turns the
+// bridge plugin's own ipMasq off, which would also masquerade pod-to-pod traffic between hosts.
+std::string render_subnet_env(const NetworkConfig& net, std::uint32_t slot, int mtu,
+                              bool shoal_masquerades);
 
 }  // namespace shoal::agent

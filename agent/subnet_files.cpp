@@ -25,8 +25,8 @@ std::vector<LogLine> SubnetFiles::write(const NetworkConfig& net, std::uint32_t 
                                 "wrote " + path + " for subnet " + net.subnet(slot).to_string()});
         return true;
     };
-    written_ = put(subnet_file_, render_subnet_env(net, slot, mtu));
-    if (!cni_conf_.empty()) put(cni_conf_, render_cni_conflist(net, slot, mtu));
+    written_ = put(subnet_file_, render_subnet_env(net, slot, mtu, shoal_masquerades_));
+    if (!cni_conf_.empty()) put(cni_conf_, render_cni_conflist(net, slot, mtu, shoal_masquerades_));
     return lines;
 }
 

@@ -14,8 +14,11 @@ namespace shoal::agent {
 
 class SubnetFiles {
   public:
-    SubnetFiles(std::string subnet_file, std::string cni_conf)
-        : subnet_file_(std::move(subnet_file)), cni_conf_(std::move(cni_conf)) {}
+    // `shoal_masquerades`: ip-masq (the files tell the CNI plugins not to).
+    SubnetFiles(std::string subnet_file, std::string cni_conf, bool shoal_masquerades)
+        : subnet_file_(std::move(subnet_file)),
+          cni_conf_(std::move(cni_conf)),
+          shoal_masquerades_(shoal_masquerades) {}
 
     // Both files for `slot`, written atomically; a line per file written or failed.
     std::vector<LogLine> write(const NetworkConfig& net, std::uint32_t slot, int mtu);
@@ -28,6 +31,7 @@ class SubnetFiles {
 
   private:
     std::string subnet_file_, cni_conf_;
+    bool shoal_masquerades_;
     bool written_ = false;
 };
 

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
-  libuv1-dev libmsgpack-dev libsodium-dev libnl-3-dev libnl-route-3-dev libcli11-dev
+  libuv1-dev libmsgpack-dev libsodium-dev libnl-3-dev libnl-route-3-dev libnftables-dev libcli11-dev
   libgtest-dev googletest util-linux libsystemd-dev libcivetweb-dev
   iproute2 iputils-ping nftables containernetworking-plugins netcat-openbsd procps jq socat curl
   lintian rpm rpmlint systemd dpkg-dev file man-db init-system-helpers binutils

@@ -12,7 +12,7 @@ NetworkConfig config(NetworkSettings s) {
 
 // The e2e test feeds the written conflist to the real bridge plugin; this pins its content.
 TEST(CniConf, BridgeWithHostLocalOverTheNodesSubnet) {
-    auto text = agent::render_cni_conflist(config({"10.42.0.0/16"}), 2, 1450);
+    auto text = agent::render_cni_conflist(config({"10.42.0.0/16"}), 2, 1450, true);
     EXPECT_NE(text.find("\"type\": \"bridge\""), std::string::npos);
     EXPECT_NE(text.find("\"isGateway\": true"), std::string::npos);
     EXPECT_NE(text.find("\"mtu\": 1450"), std::string::npos);
@@ -25,11 +25,20 @@ TEST(CniConf, BridgeWithHostLocalOverTheNodesSubnet) {
 // No IPv6 range until shoal routes IPv6: another host could not reach such an address.
 TEST(CniConf, DualStackSettingsGiveNoIpv6RangeYet) {
     auto text = agent::render_cni_conflist(config({"10.42.0.0/16", 24, "", "", "fd00:42::/56", 64}),
-                                           4, 1500);
+                                           4, 1500, true);
     EXPECT_NE(text.find("{\"subnet\": \"10.42.5.0/24\", \"gateway\": \"10.42.5.1\"}"),
               std::string::npos);
     EXPECT_EQ(text.find("fd00"), std::string::npos) << text;
     EXPECT_EQ(text.find("::/0"), std::string::npos) << text;
+}
+
+// The bridge plugin's masquerade would also rewrite pod-to-pod traffic between hosts: it is on
+// only when shoal does not masquerade itself (ip-masq off).
+TEST(CniConf, TheBridgePluginMasqueradesOnlyWhenShoalDoesNot) {
+    auto ours = agent::render_cni_conflist(config({"10.42.0.0/16"}), 2, 1450, true);
+    EXPECT_NE(ours.find("\"ipMasq\": false"), std::string::npos) << ours;
+    auto plugin = agent::render_cni_conflist(config({"10.42.0.0/16"}), 2, 1450, false);
+    EXPECT_NE(plugin.find("\"ipMasq\": true"), std::string::npos) << plugin;
 }
 
 TEST(CniConf, WithoutASubnetTheConflistNamesAPluginThatDoesNotExist) {

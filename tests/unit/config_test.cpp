@@ -200,3 +200,26 @@ TEST(Config, RouteHoldDefaultsToTenMinutesOrAShorterGracePeriod) {
     EXPECT_EQ(longer.error().rfind("route-hold: 3s is longer than grace-period (2s)", 0), 0u)
         << longer.error();
 }
+
+// ip-masq: on unless turned off, by flag or in the config file (the flag wins).
+TEST(Config, IpMasqIsOnUnlessTurnedOff) {
+    KeyringFile ring;
+    auto plain = agent_settings(ring.path, {});
+    ASSERT_TRUE(plain) << plain.error();
+    EXPECT_TRUE(plain->ip_masq);
+    auto off = agent_settings(ring.path, {"--no-ip-masq"});
+    ASSERT_TRUE(off) << off.error();
+    EXPECT_FALSE(off->ip_masq);
+    char path[] = "/tmp/shoal-config-test-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "ip-masq = false\n", 16), 16);
+    ::close(fd);
+    auto file_off = agent_settings(ring.path, {"--config", path});
+    auto flag_wins = agent_settings(ring.path, {"--config", path, "--ip-masq"});
+    ::unlink(path);
+    ASSERT_TRUE(file_off) << file_off.error();
+    EXPECT_FALSE(file_off->ip_masq);
+    ASSERT_TRUE(flag_wins) << flag_wins.error();
+    EXPECT_TRUE(flag_wins->ip_masq);
+}

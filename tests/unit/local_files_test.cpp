@@ -95,7 +95,7 @@ TEST(LocalFiles, ASymlinkAtATempNameIsRemovedNotFollowed) {
     SavedState s;
     s.node.incarnation = 9;
     ASSERT_EQ(error_of(save_state(state, s)), "");
-    SubnetFiles files(env, conf);
+    SubnetFiles files(env, conf, true);
     EXPECT_EQ(errors_in(files.write(test::pod_network(), 3, 1450)), "");
     EXPECT_TRUE(files.written());
 
@@ -121,7 +121,7 @@ TEST(LocalFiles, ADanglingSymlinkAtATempNameCreatesNothingThroughIt) {
     const std::string target = d.path + "/created-through-the-link";
     ASSERT_EQ(::mkdir(run.c_str(), 0755), 0);
     ASSERT_EQ(::symlink(target.c_str(), (conf + ".tmp").c_str()), 0);
-    SubnetFiles files(run + "/subnet.env", conf);
+    SubnetFiles files(run + "/subnet.env", conf, true);
     EXPECT_EQ(errors_in(files.withdraw("lost the subnet")), "");
     EXPECT_EQ(lmode(target), 0u);
     expect_regular(conf, 0644);
@@ -158,7 +158,7 @@ TEST(LocalFiles, ASymlinkAtTheFinalNameIsReplacedNotFollowed) {
     const std::string run = d.path + "/run", env = run + "/subnet.env";
     ASSERT_EQ(::mkdir(run.c_str(), 0755), 0);
     ASSERT_EQ(::symlink(victim.path.c_str(), env.c_str()), 0);
-    SubnetFiles files(env, "");
+    SubnetFiles files(env, "", true);
     EXPECT_EQ(errors_in(files.write(test::pod_network(), 1, 1450)), "");
     victim.expect_untouched();
     expect_regular(env, 0644);
@@ -218,7 +218,7 @@ TEST(LocalFiles, ASharedDirectoryAnyoneCanWriteNeedsTheStickyBit) {
     const std::string run = d.path + "/run", env = run + "/subnet.env";
     ASSERT_EQ(::mkdir(run.c_str(), 0755), 0);
     ASSERT_EQ(::chmod(run.c_str(), 0777), 0);
-    SubnetFiles files(env, run + "/10-shoal.conflist");
+    SubnetFiles files(env, run + "/10-shoal.conflist", true);
     auto errors = errors_in(files.write(test::pod_network(), 1, 1450));
     EXPECT_NE(errors.find(run + " is writable by anyone and has no sticky bit (mode 0777)"),
               std::string::npos)

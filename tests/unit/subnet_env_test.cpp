@@ -25,7 +25,7 @@ NetworkConfig config(NetworkSettings s) {
 }  // namespace
 
 TEST(SubnetEnv, HasTheFourKeysFlannelsPluginRequires) {
-    auto kv = parse(agent::render_subnet_env(config({"10.42.0.0/16"}), 2, 1500));
+    auto kv = parse(agent::render_subnet_env(config({"10.42.0.0/16"}), 2, 1500, false));
     EXPECT_EQ(kv.size(), 4u);
     EXPECT_EQ(kv["FLANNEL_NETWORK"], "10.42.0.0/16");
     EXPECT_EQ(kv["FLANNEL_SUBNET"], "10.42.3.1/24");  // slot 2 is the third subnet after the first
@@ -33,10 +33,20 @@ TEST(SubnetEnv, HasTheFourKeysFlannelsPluginRequires) {
     EXPECT_EQ(kv["FLANNEL_IPMASQ"], "false");
 }
 
+// ip-masq: shoal masquerades, so flannel's CNI plugin must not ask the bridge plugin to.
+TEST(SubnetEnv, SaysWhetherShoalMasquerades) {
+    EXPECT_EQ(
+        parse(agent::render_subnet_env(config({"10.42.0.0/16"}), 2, 1500, true))["FLANNEL_IPMASQ"],
+        "true");
+    EXPECT_EQ(
+        parse(agent::render_subnet_env(config({"10.42.0.0/16"}), 2, 1500, false))["FLANNEL_IPMASQ"],
+        "false");
+}
+
 // No IPv6 keys until shoal routes IPv6: pods would get addresses no other host reaches.
 TEST(SubnetEnv, DualStackSettingsWriteNoIpv6KeysYet) {
     auto kv = parse(agent::render_subnet_env(
-        config({"10.42.0.0/16", 24, "", "", "fd00:42::/56", 64}), 4, 9000));
+        config({"10.42.0.0/16", 24, "", "", "fd00:42::/56", 64}), 4, 9000, true));
     EXPECT_EQ(kv.count("FLANNEL_IPV6_NETWORK"), 0u);
     EXPECT_EQ(kv.count("FLANNEL_IPV6_SUBNET"), 0u);
     EXPECT_EQ(kv["FLANNEL_SUBNET"], "10.42.5.1/24");

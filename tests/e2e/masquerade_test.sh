@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# ip-masq: pods reach the outside under their host's address, pod-to-pod traffic between hosts
+# keeps the pod's own; shoal's nftables table is put back after `nft flush ruleset`, outlives the
+# agent (SIGTERM) and goes with a graceful leave. Real CNI pods, real kernel rules and packets.
+#
+# h1 and h2 run agents; h3 is on the segment but in no cluster: "the outside". A listener replies
+# with the address it saw the connection come from.
+# Usage: masquerade_test.sh path/to/shoal
+SHOAL=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
+PORT=9100
+
+# listen HOST_NS_CMD...: a TCP listener on PORT that answers each connection with its peer's
+# address; its pid joins E2E_PID, so the cleanup ends it.
+listen() {
+    local key=$1; shift
+    "$@" socat TCP-LISTEN:$PORT,reuseaddr,fork SYSTEM:'echo $SOCAT_PEERADDR' >/dev/null 2>&1 &
+    E2E_PID[$key]=$!
+}
+# seen_by ADDR: from the pod on h1, the address the listener at ADDR saw us come from.
+seen_by() { pod 1 timeout 5 socat -T 3 - "TCP:$1:$PORT" </dev/null; }
+table_on() { on "$1" nft list table inet shoal 2>/dev/null; }
+masquerades() { table_on "$1" | grep -q "masquerade"; }
+
+e2e_switch
+for n in 1 2 3; do add_host $n; done
+start_agent 1
+start_agent 2
+check "h1 and h2 each have a subnet" wait_for 20 bash -c \
+    "test -s $E2E_DIR/h1/subnet.env && test -s $E2E_DIR/h2/subnet.env"
+check "subnet.env says shoal masquerades" grep -qx FLANNEL_IPMASQ=true "$E2E_DIR/h1/subnet.env"
+check "the conflist asks the bridge plugin not to" \
+    test "$(jq '.plugins[0].ipMasq' "$E2E_DIR/h1/10-shoal.conflist")" = false
+check "h1 holds shoal's nftables table" wait_for 10 masquerades 1
+
+p1=$(add_pod_from_conflist 1)
+p2=$(add_pod_from_conflist 2)
+check "pods on h1 ($p1) and h2 ($p2)" test -n "$p1" -a -n "$p2"
+check "h1 routes h2's subnet" wait_for 20 has_route 1 "$(subnet_of 2)"
+check "h2 routes h1's subnet" wait_for 20 has_route 2 "$(subnet_of 1)"
+
+listen pod2 pod 2
+listen out3 on 3
+wait_for 5 bash -c "pod 2 ss -ltn | grep -q :$PORT" >/dev/null
+wait_for 5 bash -c "ip netns exec $(host 3) ss -ltn | grep -q :$PORT" >/dev/null
+got=$(seen_by "$p2")
+check "pod to pod across hosts keeps the pod's address (h2's pod saw '$got')" \
+    test "$got" = "$p1"
+got=$(seen_by "$SEGMENT.3")
+check "pod to the outside leaves as its host (the outside saw '$got')" \
+    test "$got" = "$SEGMENT.1"
+
+on 1 nft flush ruleset
+ms=$(wait_for 5 masquerades 1)
+check "after nft flush ruleset the table is back (${ms:-never} ms)" test -n "$ms"
+check "the agent said so, once" test "$(grep -c 'changed by someone else; put back' "$E2E_DIR/h1.log")" = 1
+got=$(seen_by "$SEGMENT.3")
+check "and the outside sees the host again ('$got')" test "$got" = "$SEGMENT.1"
+
+stop_agent 2 TERM
+check "a planned restart (SIGTERM) leaves h2's table in place" masquerades 2
+check "... and its routes" has_route 2 "$(subnet_of 1)"
+
+shoal_at 1 leave >/dev/null
+check "after a graceful leave h1 holds no shoal table" wait_for 10 not table_on 1
+check "... and no shoal route" bash -c "[ -z \"\$(ip netns exec $(host 1) ip -4 route show proto 77)\" ]"
+check_summary
