@@ -46,8 +46,9 @@ std::optional<std::string> Agent::own_subnet() const {
 }
 
 std::string Agent::not_ready() const {
-    ReadinessInput in{phase_,           node_->node().synced(), node_->slot().has_value(),
-                      files_.written(), cfg_.subnet_file,       std::nullopt};
+    ReadinessInput in{
+        phase_,           node_->node().synced(), node_->slot().has_value(), files_.written(),
+        cfg_.subnet_file, std::nullopt,           forwarding_blocked_};
     if (lost_) in.lost = lost_->subnet + " to " + lost_->winner;
     return agent::not_ready(in);
 }
@@ -108,6 +109,7 @@ int Agent::prepare() {
         masq_.emplace(kNftFamily, kNftTable);
         ensure_masquerade();
     }
+    ensure_forwarding();
     auto loaded = load_or_create_identity(cfg_.state_dir);
     if (!loaded) {
         log_(LogLevel::Error, loaded.error());
@@ -292,6 +294,7 @@ void Agent::start_loop_handles() {
             auto* agent = static_cast<Agent*>(t->data);
             agent->apply_routes();
             agent->ensure_masquerade();
+            agent->ensure_forwarding();
         },
         1000, 1000);
 
@@ -360,6 +363,7 @@ void Agent::pump() {
             route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
             for (const auto& msg : res.messages) log_(LogLevel::Info, msg);
             remove_masquerade();
+            remove_forwarding();
             shutdown(exit_code_);
         }
     }

@@ -26,6 +26,7 @@ struct AgentOptions::Raw {
         log_level = "info", grace_period = "24h", route_hold, metrics;
     bool leave_on_terminate = false;
     bool ip_masq = true;
+    bool forward_rules = true;
     bool accept_protocol_1 = false;
     std::string admission = "off", ca_file, node_cert, revocations_file;
     std::map<std::string, std::string> timers;  // setting name -> value, only those given
@@ -137,8 +138,12 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
     cmd->add_flag("--leave-on-terminate", r.leave_on_terminate,
                   "SIGTERM leaves instead of a planned restart");
     cmd->add_flag("--ip-masq,!--no-ip-masq", r.ip_masq,
-                  "Masquerade pods' traffic to outside the pod network (nftables table inet shoal; "
-                  "on unless --no-ip-masq); pod-to-pod traffic keeps its addresses");
+                  "Masquerade pods' traffic to outside the pod network (nftables table inet "
+                  "shoal; on unless --no-ip-masq); pod-to-pod traffic keeps its addresses");
+    cmd->add_flag("--forward-rules,!--no-forward-rules", r.forward_rules,
+                  "Accept the pod network's traffic in the host's FORWARD chain (iptables-nft's "
+                  "filter FORWARD, or DOCKER-USER), ahead of a drop policy; on unless "
+                  "--no-forward-rules");
     cmd->add_flag("--accept-protocol-1", r.accept_protocol_1,
                   "During a rolling upgrade from protocol 1 (shoal 0.1): accept its datagrams and "
                   "unsigned accusations; turn off once every host runs protocol 2")
@@ -389,6 +394,7 @@ Result<AgentConfig> AgentOptions::finish() const {
     c.cni_conf = r.cni_conf;
     c.leave_on_terminate = r.leave_on_terminate;
     c.ip_masq = r.ip_masq;
+    c.forward_rules = r.forward_rules;
     c.accept_protocol_1 = r.accept_protocol_1;
     c.config_file = r.config;
     return c;

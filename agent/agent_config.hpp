@@ -39,7 +39,8 @@ struct AgentConfig {
     Timing timing;
     int route_table = 254;
     bool leave_on_terminate = false;
-    bool ip_masq = true;  // shoal's nftables table masquerades pods' traffic to the outside
+    bool ip_masq = true;        // shoal's nftables table masquerades pods' traffic to the outside
+    bool forward_rules = true;  // accept rules for the pod network in the host's FORWARD chain
     bool accept_protocol_1 = false;  // a rolling upgrade from protocol 1 (NodeConfig)
     LogLevel log_level = LogLevel::Info;
     std::string config_file;  // --config, re-read for log-level on SIGHUP

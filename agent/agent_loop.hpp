@@ -18,6 +18,7 @@
 #include "agent/http_server.hpp"
 #include "agent/icmp_echo.hpp"
 #include "agent/logger.hpp"
+#include "agent/masquerade.hpp"
 #include "agent/metrics.hpp"
 #include "agent/notify.hpp"
 #include "agent/readiness.hpp"
@@ -25,6 +26,7 @@
 #include "agent/state_dir.hpp"
 #include "agent/subnet_files.hpp"
 #include "netlink/kernel_events.hpp"
+#include "netlink/nft_owned_rules.hpp"
 #include "netlink/nft_table.hpp"
 #include "netlink/route_reconciler.hpp"
 
@@ -60,6 +62,10 @@ class Agent {
     // ip-masq: shoal's nftables table written, or put back if someone changed it.
     void ensure_masquerade();
     void remove_masquerade();
+    // forward-rules: accept rules for the pod network in the host's FORWARD chain, or the
+    // reason pod traffic is not forwarded (status, /readyz).
+    void ensure_forwarding();
+    void remove_forwarding();
     // The host check's socket and timer (route-hold on); without a socket it stays off.
     void start_host_check();
     // Sends its echoes, logs its lines, re-arms its timer; reconciles when a decision changed.
@@ -117,6 +123,10 @@ class Agent {
     netlink::RouteReconciler routes_;
     std::optional<netlink::NftTable> masq_;  // with ip-masq
     std::string masq_error_;                 // the failure last logged (once per change)
+    netlink::NftOwnedRules forward_{kForwardRuleTag};
+    std::optional<netlink::NftChain> forward_chain_;  // where our accept rules are
+    std::string forwarding_blocked_;                  // status and /readyz; empty when fine
+    bool forwarding_checked_ = false;                 // ensure_forwarding has run once
     std::optional<RouteArming> arming_;
     HostCheck host_check_;
     std::optional<IcmpEcho> icmp_;

@@ -154,6 +154,7 @@ Record status_record(const StatusInput& in) {
                     std::to_string(t.count(MemberState::Left)) + " left")
         .num("routes_installed", installed)
         .label("routes installed")
+        .str("forwarding", in.forwarding)
         .num("local_health", n.local_health())
         .label("local health")
         .strings("keys", fps, fps_text)

@@ -41,6 +41,8 @@ struct StatusInput {
         std::int64_t seconds_ago = 0;
     };
     std::optional<Lost> lost;
+    // Where pod traffic is accepted for forwarding, or why it is not ("blocked: ..., fix: ...").
+    std::string forwarding = {};
 };
 Record status_record(const StatusInput& in);
 

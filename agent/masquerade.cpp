@@ -32,4 +32,15 @@ std::string masquerade_rules(const NetworkConfig& net) {
     return out;
 }
 
+std::vector<std::string> forward_rules(const NetworkConfig& net) {
+    const std::string pods = net.network().to_string();
+    return {"ip saddr " + pods + " accept", "ip daddr " + pods + " accept"};
+}
+
+std::string forward_fix(const NetworkConfig& net) {
+    const std::string pods = net.network().to_string();
+    return "iptables -I FORWARD -s " + pods + " -j ACCEPT && iptables -I FORWARD -d " + pods +
+           " -j ACCEPT";
+}
+
 }  // namespace shoal::agent

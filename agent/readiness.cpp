@@ -13,6 +13,7 @@ std::string not_ready(const ReadinessInput& in) {
     if (!in.owns_subnet && in.lost) return "lost subnet " + *in.lost + "; no free subnet";
     if (!in.owns_subnet) return "no subnet owned yet";
     if (!in.subnet_file_written) return in.subnet_file + " not written yet";
+    if (!in.forwarding_blocked.empty()) return in.forwarding_blocked;
     return {};
 }
 

@@ -21,6 +21,7 @@ struct ReadinessInput {
     bool subnet_file_written = false;
     std::string subnet_file;
     std::optional<std::string> lost;  // "SUBNET to WINNER" when the last subnet was lost
+    std::string forwarding_blocked;   // why pod traffic is not forwarded, and the fix (or empty)
 };
 
 // Why this node is not ready, or empty when it is.

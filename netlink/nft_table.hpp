@@ -7,8 +7,7 @@
 #include <string>
 
 #include "common/result.hpp"
-
-struct nft_ctx;
+#include "netlink/nft_session.hpp"
 
 namespace shoal::netlink {
 
@@ -16,9 +15,6 @@ class NftTable {
   public:
     // `family` and `name` as nft writes them: "inet", "shoal".
     NftTable(std::string family, std::string name);
-    ~NftTable();
-    NftTable(NftTable&&) noexcept;
-    NftTable& operator=(NftTable&&) noexcept;
 
     enum class Outcome {
         Unchanged,  // the kernel already held what we last wrote
@@ -34,15 +30,10 @@ class NftTable {
     [[nodiscard]] Result<bool> exists();
 
   private:
-    // Runs `commands` as one transaction; its listing output, or the error nft gave.
-    Result<std::string> run(const std::string& commands);
     Result<std::string> listing();
 
-    struct CtxFree {
-        void operator()(nft_ctx* ctx) const;
-    };
     std::string family_, name_;
-    std::unique_ptr<nft_ctx, CtxFree> ctx_;
+    NftSession nft_;
     std::string written_body_;
     std::string written_listing_;  // the kernel's listing right after our last write
 };

@@ -136,8 +136,11 @@ TEST(RoutePolicy, AnInstalledRouteChangedByThisPassWasRestored) {
 }
 
 TEST(Readiness, ReadyOnlyWhenServingSyncedOwningAndWritten) {
-    ReadinessInput in{Phase::Serving, true, true, true, "/run/flannel/subnet.env", std::nullopt};
+    ReadinessInput in{Phase::Serving, true, true, true, "/run/flannel/subnet.env",
+                      std::nullopt,   ""};
     EXPECT_EQ(not_ready(in), "");
+    in.forwarding_blocked = "pod traffic between hosts is dropped: ...; fix: iptables ...";
+    EXPECT_EQ(not_ready(in), in.forwarding_blocked);
     in.subnet_file_written = false;
     EXPECT_EQ(not_ready(in), "/run/flannel/subnet.env not written yet");
     in.owns_subnet = false;
@@ -156,7 +159,7 @@ TEST(Readiness, ReadyOnlyWhenServingSyncedOwningAndWritten) {
 // for as long as a graceful leave took.
 TEST(Readiness, OnceStoppingHasBegunNothingIsReadyAgain) {
     for (Phase p : {Phase::Leaving, Phase::Stopped}) {
-        ReadinessInput in{p, true, true, true, "/run/flannel/subnet.env", std::nullopt};
+        ReadinessInput in{p, true, true, true, "/run/flannel/subnet.env", std::nullopt, ""};
         EXPECT_EQ(not_ready(in), "stopping");
     }
 }
@@ -208,6 +211,7 @@ TEST(ControlReplies, MembersAndStatusInBothForms) {
 
     std::vector<netlink::RouteReport> routes;
     StatusInput in{n, "h0", "0.1.0", "lan", 5, c.at(0).addr.ip, routes, std::nullopt};
+    in.forwarding = "accepted in ip filter FORWARD";
     Record s = status_record(in);
     std::string sj = render_json(s);
     EXPECT_NE(sj.find("\"members\":{\"alive\":3,"), std::string::npos) << sj;
@@ -216,6 +220,7 @@ TEST(ControlReplies, MembersAndStatusInBothForms) {
     std::string st = render_lines(s);
     EXPECT_NE(st.find("\nmembers 3 live, 0 dead, 0 left\n"), std::string::npos) << st;
     EXPECT_NE(st.find("\nrejected datagrams none\n"), std::string::npos) << st;
+    EXPECT_NE(st.find("\nforwarding accepted in ip filter FORWARD\n"), std::string::npos) << st;
     EXPECT_EQ(st.find("lost subnet"), std::string::npos) << st;
     in.lost = StatusInput::Lost{"10.244.9.0/24", "h9 (abcd, 10.0.0.9:7946)", 4};
     EXPECT_NE(render_lines(status_record(in))
