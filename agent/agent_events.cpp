@@ -2,6 +2,7 @@
 // operator sends in (signals, SIGHUP's reload, control commands). See agent_loop.hpp.
 #include <algorithm>
 #include <csignal>
+#include <utility>
 
 #include "agent/agent_loop.hpp"
 #include "agent/control_replies.hpp"
@@ -100,8 +101,13 @@ void Agent::ensure_forwarding() {
                       chain.to_string() + " (" + done.error() + ")" +
                       ((*found)->drops ? ", whose policy drops pod traffic" : "") +
                       "; fix: " + forward_fix(cfg_.network);
-            if (!(*found)->drops) blocked.clear(), log_(LogLevel::Warn, done.error());
+            // Its policy accepts: nothing is blocked yet, but say it (once per change).
+            if (!(*found)->drops) {
+                if (blocked != forward_warned_) log_(LogLevel::Warn, blocked);
+                forward_warned_ = std::exchange(blocked, {});
+            }
         } else {
+            forward_warned_.clear();
             forward_chain_ = chain;
             if (*done == netlink::NftTable::Outcome::Written)
                 log_(LogLevel::Info, "accepting the pod network's traffic in " + chain.to_string() +

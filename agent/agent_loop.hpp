@@ -127,6 +127,7 @@ class Agent {
     std::optional<netlink::NftChain> forward_chain_;  // where our accept rules are
     std::string forwarding_blocked_;                  // status and /readyz; empty when fine
     bool forwarding_checked_ = false;                 // ensure_forwarding has run once
+    std::string forward_warned_;  // a failure to add rules to a chain that accepts (said once)
     std::optional<RouteArming> arming_;
     HostCheck host_check_;
     std::optional<IcmpEcho> icmp_;

@@ -132,6 +132,10 @@ to_b() { # agents stopped, their routes gone, the same routes by hand
     stop_agent 2 TERM || true
     on 1 ip route flush proto 77
     on 2 ip route flush proto 77
+    # ip-masq's table outlives the agent (SIGTERM keeps it): (b) runs without it, so (a) against
+    # (b) is also the cost of the masquerade table on pod-to-pod traffic.
+    on 1 nft delete table inet shoal
+    on 2 nft delete table inet shoal
     on 1 ip route add "$s2" via "$SEGMENT.2" dev eth0
     on 2 ip route add "$s1" via "$SEGMENT.1" dev eth0
 }
@@ -234,9 +238,13 @@ md="$out/dataplane.md"
     echo "host-local plugins, as in tests/e2e/lib.sh. Setups:"
     echo
     echo "- (a) shoal's host-gw routes: \`shoal agent\` running on both hosts (profile fast), the"
-    echo "  route to the peer's pod subnet installed by it (\`via <peer> dev eth0 proto 77\`);"
-    echo "- (b) the agents stopped (SIGTERM), their protocol-77 routes flushed, and the same routes"
-    echo "  added by hand (\`ip route add <peer subnet> via <peer> dev eth0\`); the same pods as (a);"
+    echo "  route to the peer's pod subnet installed by it (\`via <peer> dev eth0 proto 77\`), its"
+    echo "  masquerade table \`inet shoal\` in place (ip-masq, the default: pod-to-pod traffic"
+    echo "  passes its postrouting chain and is not rewritten);"
+    echo "- (b) the agents stopped (SIGTERM), their protocol-77 routes flushed and their masquerade"
+    echo "  tables deleted, and the same routes added by hand (\`ip route add <peer subnet> via"
+    echo "  <peer> dev eth0\`); the same pods as (a). (a) against (b) is the cost of the agent and of"
+    echo "  the masquerade table on pod-to-pod traffic (target: none);"
     echo "- (c) flannel's vxlan backend, set up by hand: \`flannel.1\` (vxlan id 1, local <host>,"
     echo "  dstport 8472, nolearning, MTU 1450, the subnet's .0/32 on it), route"
     echo "  \`<peer subnet> via <peer subnet .0> dev flannel.1 onlink\`, permanent neighbour entry"
