@@ -5,23 +5,16 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
-#include <cstdio>
 #include <string>
+
+#include "shell.hpp"
 
 using namespace shoal;
 using namespace shoal::netlink;
 
 namespace {
 
-std::string run(const std::string& cmd) {
-    std::string out;
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) return "popen failed";
-    char buf[512];
-    while (std::fgets(buf, sizeof(buf), p)) out += buf;
-    ::pclose(p);
-    return out;
-}
+using shoal::test::run;
 
 const std::vector<std::string> kRules = {"ip saddr 10.244.0.0/16 accept",
                                          "ip daddr 10.244.0.0/16 accept"};
