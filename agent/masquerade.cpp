@@ -2,34 +2,28 @@
 
 namespace shoal::agent {
 
+namespace {
+// One family's rules: `ip` is nft's payload keyword ("ip", "ip6").
+std::string family_rules(const std::string& ip, const std::string& pods,
+                         const std::string& multicast) {
+    const std::string from = "    " + ip + " saddr " + pods;
+    return from + " " + ip + " daddr " + pods +
+           " return comment \"pod to pod keeps its address\"\n" + from + " " + ip + " daddr " +
+           multicast + " return comment \"multicast\"\n" + from +
+           " masquerade fully-random comment \"pods to the outside\"\n";
+}
+}  // namespace
+
 std::string masquerade_rules(const NetworkConfig& net) {
-    const std::string pods = net.network().to_string();
     // srcnat priority, as iptables' nat POSTROUTING: after filtering and routing, so the
     // address is rewritten only for traffic that really leaves. fully-random: ports are not
     // predictable from outside, as flannel does.
     std::string out =
         "  chain postrouting {\n"
-        "    type nat hook postrouting priority srcnat; policy accept;\n"
-        "    ip saddr " +
-        pods + " ip daddr " + pods +
-        " return comment \"pod to pod keeps its address\"\n"
-        "    ip saddr " +
-        pods +
-        " ip daddr 224.0.0.0/4 return comment \"multicast\"\n"
-        "    ip saddr " +
-        pods + " masquerade fully-random comment \"pods to the outside\"\n";
-    if (const auto& six = net.network6()) {
-        const std::string pods6 = six->to_string();
-        out += "    ip6 saddr " + pods6 + " ip6 daddr " + pods6 +
-               " return comment \"pod to pod keeps its address\"\n"
-               "    ip6 saddr " +
-               pods6 +
-               " ip6 daddr ff00::/8 return comment \"multicast\"\n"
-               "    ip6 saddr " +
-               pods6 + " masquerade fully-random comment \"pods to the outside\"\n";
-    }
-    out += "  }\n";
-    return out;
+        "    type nat hook postrouting priority srcnat; policy accept;\n" +
+        family_rules("ip", net.network().to_string(), "224.0.0.0/4");
+    if (const auto& six = net.network6()) out += family_rules("ip6", six->to_string(), "ff00::/8");
+    return out + "  }\n";
 }
 
 std::vector<std::string> forward_rules(const NetworkConfig& net) {
