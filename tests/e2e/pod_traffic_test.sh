@@ -13,12 +13,12 @@ SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
 PORT=9100
 
-# listen HOST_NS_CMD...: a TCP listener on PORT that answers each connection with its peer's
-# address; its pid joins E2E_PID, so the cleanup ends it.
+# listen KEY NAMESPACE: a TCP listener on PORT that answers each connection with its peer's
+# address. Started directly (not through a shell function, which would background a subshell),
+# so $! is socat itself and the cleanup ends it by that pid.
 listen() {
-    local key=$1; shift
-    "$@" socat TCP-LISTEN:$PORT,reuseaddr,fork SYSTEM:'echo $SOCAT_PEERADDR' >/dev/null 2>&1 &
-    E2E_PID[$key]=$!
+    ip netns exec "$2" socat TCP-LISTEN:$PORT,reuseaddr,fork SYSTEM:'echo $SOCAT_PEERADDR' >/dev/null 2>&1 &
+    E2E_PID[$1]=$!
 }
 # seen_by ADDR: from the pod on h1, the address the listener at ADDR saw us come from.
 seen_by() { pod 1 timeout 5 socat -T 3 - "TCP:$1:$PORT" </dev/null; }
@@ -53,8 +53,8 @@ check "pods on h1 ($p1) and h2 ($p2)" test -n "$p1" -a -n "$p2"
 check "h1 routes h2's subnet" wait_for 20 has_route 1 "$(subnet_of 2)"
 check "h2 routes h1's subnet" wait_for 20 has_route 2 "$(subnet_of 1)"
 
-listen pod2 pod 2
-listen out3 on 3
+listen pod2 "shoal-p2-$E2E_ID"
+listen out3 "$(host 3)"
 wait_for 5 bash -c "pod 2 ss -ltn | grep -q :$PORT" >/dev/null
 wait_for 5 bash -c "ip netns exec $(host 3) ss -ltn | grep -q :$PORT" >/dev/null
 got=$(seen_by "$p2")
