@@ -80,10 +80,17 @@ void Agent::ensure_forwarding() {
     std::string blocked;
     auto found = forward_.forward_chain();
     if (!found) {
-        blocked = found.error();
+        // Could not look (not the same as a chain that drops): said once, shown in status, and
+        // not a reason to report the node unready on a host where nothing may be wrong.
+        if (found.error() != forward_warned_)
+            log_(LogLevel::Warn, "cannot read the host's FORWARD chain: " + found.error());
+        forward_warned_ = found.error();
+        forward_chain_.reset();
     } else if (!*found) {
+        forward_warned_.clear();
         forward_chain_.reset();  // no iptables filter table: nothing drops pod traffic there
     } else if (!cfg_.forward_rules) {
+        forward_warned_.clear();
         // Off means not ours to manage: what an earlier run added goes.
         if (forward_chain_ || !forwarding_checked_) (void)forward_.remove((*found)->chain);
         forward_chain_.reset();
@@ -385,6 +392,7 @@ Control::Reply Agent::handle_command(const std::string& line) {
                        std::nullopt};
         in.forwarding = !forwarding_blocked_.empty() ? "blocked: " + forwarding_blocked_
                         : forward_chain_             ? "accepted in " + forward_chain_->to_string()
+                        : !forward_warned_.empty()   ? "unknown: " + forward_warned_
                         : cfg_.forward_rules         ? "no iptables filter table (nothing to open)"
                                                      : "forward-rules off";
         if (lost_)

@@ -127,7 +127,9 @@ class Agent {
     std::optional<netlink::NftChain> forward_chain_;  // where our accept rules are
     std::string forwarding_blocked_;                  // status and /readyz; empty when fine
     bool forwarding_checked_ = false;                 // ensure_forwarding has run once
-    std::string forward_warned_;  // a failure to add rules to a chain that accepts (said once)
+    // A failure that blocks nothing yet (the FORWARD chain unreadable, or accepting and our
+    // rules refused): said once per change, shown in status.
+    std::string forward_warned_;
     std::optional<RouteArming> arming_;
     HostCheck host_check_;
     std::optional<IcmpEcho> icmp_;

@@ -4,8 +4,16 @@
 
 namespace shoal::netlink {
 
+namespace {
+// What nft says of a table or chain that does not exist, as against a failure to look.
+bool absent(const std::string& error) {
+    return error.find("No such file or directory") != std::string::npos;
+}
+}  // namespace
+
 Result<std::optional<NftOwnedRules::ForwardChain>> NftOwnedRules::forward_chain() {
     auto forward = nft_.run("list chain ip filter FORWARD\n");
+    if (!forward && !absent(forward.error())) return Error{forward.error()};
     if (!forward) return std::optional<ForwardChain>{};  // no iptables filter table or chain
     const bool drops = forward->find("policy drop;") != std::string::npos;
     if (nft_.run("list chain ip filter DOCKER-USER\n"))

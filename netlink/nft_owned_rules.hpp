@@ -29,7 +29,7 @@ class NftOwnedRules {
     };
     // Where forwarded traffic meets iptables-nft's filtering: DOCKER-USER when Docker made it
     // (Docker's FORWARD jumps there first), otherwise filter FORWARD; nullopt when the host has
-    // no iptables filter table (nothing there drops pod traffic).
+    // no iptables filter table (nothing there drops pod traffic); an error when nft could not look.
     [[nodiscard]] Result<std::optional<ForwardChain>> forward_chain();
     // Our rules in `chain` made exactly `rules` (each without its comment), inserted at the top,
     // in one transaction; cheap when they already are.
