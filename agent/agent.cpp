@@ -8,6 +8,7 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <map>
 
 #include "agent/agent_loop.hpp"
 #include "agent/masquerade.hpp"
@@ -63,9 +64,24 @@ std::string Agent::metrics_text() const {
     std::size_t uncertified =
         cfg_.admission == AdmissionMode::Off ? 0 : node_->uncertified_members();
     HostCheckFigures host{answered_routes(), host_check_.echoes_sent(), host_check_.replies()};
-    return render_metrics({node_->node(), own_subnet(), route_counters_, SHOAL_VERSION_STRING,
-                           to_string(cfg_.profile), to_seconds(monotonic_now() - started_),
-                           uncertified, std::move(host)});
+    MetricsInput in{node_->node(),
+                    own_subnet(),
+                    route_counters_,
+                    SHOAL_VERSION_STRING,
+                    to_string(cfg_.profile),
+                    to_seconds(monotonic_now() - started_),
+                    uncertified,
+                    std::move(host)};
+    if (auto slot = node_->slot(); slot && routes6_)
+        in.subnet6 = cfg_.network.subnet6(*slot)->to_string();
+    auto count = [&](const char* family, const auto& reports) {
+        std::map<std::string, std::size_t> by_state;
+        for (const auto& r : reports) ++by_state[netlink::to_string(r.state)];
+        for (const auto& [state, n] : by_state) in.route_states.push_back({family, state, n});
+    };
+    count("ipv4", route_log_.reports());
+    if (routes6_) count("ipv6", route_log6_.reports());
+    return render_metrics(in);
 }
 
 void Agent::publish() {
@@ -101,9 +117,11 @@ int Agent::prepare() {
              "capability");
         return 1;
     }
-    if (auto opened = routes_.open(); !opened) {
-        log_(LogLevel::Error, opened.error());
-        return 1;
+    for (auto opened : {routes_.open(), routes6_ ? routes6_->open() : Status::success()}) {
+        if (!opened) {
+            log_(LogLevel::Error, opened.error());
+            return 1;
+        }
     }
     if (cfg_.ip_masq) {
         masq_.emplace(kNftFamily, kNftTable);
@@ -145,14 +163,25 @@ int Agent::prepare() {
         }
         http_ = std::move(*server);
     }
-    if (cfg_.network.network6())
-        log_(LogLevel::Warn,
-             "ipv6-network is set, but shoal installs no IPv6 routes yet: subnet.env and the CNI "
-             "conflist carry IPv4 only, so pods get no IPv6 address other hosts cannot reach");
     if (auto changed = netlink::ensure_ipv4_forwarding(); !changed)
         log_(LogLevel::Warn, changed.error());
     else if (*changed)
         log_(LogLevel::Info, "turned on IPv4 forwarding");
+    if (routes6_) {
+        if (auto changed = netlink::ensure_ipv6_forwarding(cfg_.iface); !changed) {
+            log_(LogLevel::Warn, changed.error());
+        } else {
+            if (changed->accept_ra)
+                log_(LogLevel::Info, "set accept_ra = 2 on " + cfg_.iface +
+                                         ": a forwarding host keeps its router-advertised routes");
+            if (changed->forwarding) log_(LogLevel::Info, "turned on IPv6 forwarding");
+        }
+        if (!cfg_.advertise6)
+            log_(LogLevel::Warn, cfg_.iface +
+                                     " has no global IPv6 address: announcing none, so no host "
+                                     "routes our IPv6 subnet to us until it has one (or set "
+                                     "advertise6)");
+    }
     return 0;
 }
 
@@ -193,7 +222,7 @@ int Agent::run() {
         cfg_.admission, cfg_.cas, {}, static_cast<std::uint64_t>(::time(nullptr))};
     node_ = std::make_unique<SubnetNode>(
         SubnetNodeConfig{nc, cfg_.network, cfg_.grace, SHOAL_VERSION_STRING, admission,
-                         cfg_.certificate},
+                         cfg_.certificate, address6_},
         id, cfg_.keyring, Rng::from_os(), monotonic_now(), saved_.node);
     log_(LogLevel::Info, "member " + cfg_.name + " (" + id.id().short_hex() + ", " +
                              self.to_string() + ") starting on " + cfg_.iface + ", network " +
@@ -311,7 +340,7 @@ void Agent::start_loop_handles() {
     start_host_check();
 
     // Route, link and address changes: repair at once, and follow a new address on iface.
-    if (auto opened = kernel_.open(); !opened) {
+    if (auto opened = kernel_.open(routes6_.has_value()); !opened) {
         log_(LogLevel::Warn, opened.error() + "; relying on the once-a-second check");
     } else {
         uv_poll_init(&loop_, &kernel_poll_, kernel_.fd());
@@ -362,6 +391,11 @@ void Agent::pump() {
             auto res = routes_.reconcile({}, std::nullopt);
             route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
             for (const auto& msg : res.messages) log_(LogLevel::Info, msg);
+            if (routes6_) {
+                auto res6 = routes6_->reconcile({}, std::nullopt);
+                route_counters_.withdrawn += static_cast<std::uint64_t>(res6.deleted);
+                for (const auto& msg : res6.messages) log_(LogLevel::Info, msg);
+            }
             remove_masquerade();
             remove_forwarding();
             shutdown(exit_code_);

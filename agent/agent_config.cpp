@@ -17,7 +17,7 @@
 namespace shoal::agent {
 
 struct AgentOptions::Raw {
-    std::string name, bind = "0.0.0.0:7946", advertise, iface;
+    std::string name, bind = "0.0.0.0:7946", advertise, advertise6, iface;
     NetworkSettings network;
     std::vector<std::string> seeds;
     std::string cluster_key_file,
@@ -122,6 +122,9 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
     cmd->add_option("--ipv6-network", r.network.ipv6_network, "IPv6 pod network (dual-stack)");
     cmd->add_option("--ipv6-subnet-len", r.network.ipv6_subnet_len,
                     "IPv6 per-node subnet length (default 64)");
+    cmd->add_option("--advertise6", r.advertise6,
+                    "IPv6 address the others route our IPv6 subnet to (default: iface's global "
+                    "IPv6 address; with ipv6-network)");
     cmd->add_option("--seed", r.seeds, "Seed peer HOST:PORT (repeatable)");
     cmd->add_option("--cluster-key-file", r.cluster_key_file,
                     "Keyring: one key per line, the first sends");
@@ -367,6 +370,20 @@ Result<AgentConfig> AgentOptions::finish() const {
         auto a = parse_ipv4(r.advertise);
         if (!a) return Error{"advertise: '" + r.advertise + "' is not an IPv4 address"};
         c.advertise = *a;
+    }
+    if (!r.advertise6.empty()) {
+        if (!c.network.network6())
+            return Error{"advertise6: set, but ipv6-network is not (dual stack needs both)"};
+        auto a = parse_ipv6(r.advertise6);
+        if (!a || !is_unicast_global(*a))
+            return Error{"advertise6: '" + r.advertise6 +
+                         "' is not a global unicast IPv6 address (link-local, multicast and "
+                         "loopback addresses cannot be routed to)"};
+        c.advertise6 = *a;
+    } else if (c.network.network6()) {
+        // Taken from iface and followed; a host without one yet announces none until it has.
+        c.advertise6 = netlink::global_ipv6(c.iface);
+        c.advertise6_follows_iface = true;
     }
     if (auto admitted = finish_admission(
             {r.admission, r.ca_file, r.node_cert, r.state_dir, r.revocations_file}, c);

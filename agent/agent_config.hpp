@@ -24,6 +24,10 @@ struct AgentConfig {
     Address bind;
     std::uint32_t advertise = 0;           // IPv4, host byte order
     bool advertise_follows_iface = false;  // not set: follow iface's address when it changes
+    // With ipv6-network: the address peers route our IPv6 subnet to (none: iface has no global
+    // IPv6 address yet), followed like `advertise` when not set.
+    std::optional<Ipv6Addr> advertise6;
+    bool advertise6_follows_iface = false;
     std::string iface;
     NetworkConfig network;
     std::vector<Address> seeds;

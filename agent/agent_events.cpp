@@ -29,20 +29,41 @@ void Agent::apply_routes() {
     // Without a carrier the kernel refuses routes through iface: they wait for it (one line
     // when it goes, not a failure per route and event).
     if (!carrier_) return;
+    std::set<NodeId> kept = host_check_.kept();  // empty without an ICMP socket
+    reconcile_family(routes_, route_log_, *ifindex, cfg_.network.network(), armed, kept);
+    if (routes6_)
+        reconcile_family(*routes6_, route_log6_, *ifindex, *cfg_.network.network6(), armed, kept);
+}
+
+template <class Net>
+void Agent::reconcile_family(netlink::BasicRouteReconciler<Net>& routes,
+                             BasicRouteReportLog<Net>& log, int ifindex, const Net& network,
+                             bool armed, const std::set<NodeId>& kept) {
     // Until armed, our stale routes already in the kernel are kept as they are, but for those
     // to members we know have left or died.
-    std::set<NodeId> kept = host_check_.kept();  // empty without an ICMP socket
-    auto res =
-        routes_.reconcile(desired_routes(*node_, *ifindex, kept), cfg_.network.network(), armed,
-                          armed ? std::vector<Ipv4Net>{} : departed_subnets(*node_, kept));
+    auto res = routes.reconcile(desired_routes<Net>(*node_, ifindex, kept), network, armed,
+                                armed ? std::vector<Net>{} : departed_subnets<Net>(*node_, kept));
     route_counters_.installed += static_cast<std::uint64_t>(res.added + res.replaced);
     route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
     route_counters_.reconcile_errors += static_cast<std::uint64_t>(res.errors);
     for (const auto& msg : res.messages) log_(res.errors ? LogLevel::Warn : LogLevel::Info, msg);
-    auto outcome = route_log_.record(std::move(res.reports));
+    auto outcome = log.record(std::move(res.reports));
     route_counters_.restored += outcome.restored;
     route_counters_.refused += outcome.refused;
     for (const auto& line : outcome.lines) log_(line);
+}
+
+void Agent::follow_address6() {
+    if (!routes6_ || !cfg_.advertise6_follows_iface) return;
+    auto now_addr = netlink::global_ipv6(cfg_.iface);
+    if (now_addr == address6_) return;
+    auto shown = [](const std::optional<Ipv6Addr>& a) {
+        return a ? ipv6_to_string(*a) : std::string("none");
+    };
+    log_(LogLevel::Info, "the global IPv6 address of " + cfg_.iface + " changed from " +
+                             shown(address6_) + " to " + shown(now_addr) + "; announcing it");
+    address6_ = now_addr;
+    node_->set_address6(monotonic_now(), address6_);
 }
 
 void Agent::ensure_masquerade() {
@@ -196,8 +217,10 @@ std::vector<std::pair<std::string, std::string>> Agent::answered_routes() const 
     for (const auto& id : host_check_.kept(true)) {
         const Member* m = node_->node().members().find(id);
         auto claim = node_->claims().claim_of(id);
-        if (m && claim)
-            kept.emplace_back(m->info.name, cfg_.network.subnet(claim->slot).to_string());
+        if (!m || !claim) continue;
+        kept.emplace_back(m->info.name, cfg_.network.subnet(claim->slot).to_string());
+        if (auto sub6 = cfg_.network.subnet6(claim->slot); sub6 && routes6_)
+            kept.emplace_back(m->info.name, sub6->to_string());
     }
     return kept;
 }
@@ -294,6 +317,7 @@ void Agent::on_kernel_event() {
             node_->set_address(monotonic_now(), Address{address_, cfg_.bind.port});
         }
     }
+    follow_address6();
     apply_routes();
     pump();
 }
@@ -374,12 +398,16 @@ Control::Reply Agent::handle_command(const std::string& line) {
     std::string cmd = line.substr(0, sp), arg = sp == std::string::npos ? "" : line.substr(sp + 1);
     bool json = arg == "json";
     if (cmd == "members")
-        return {true, render_members(
-                          member_rows(*node_, route_log_.reports(), host_check_.kept(true)), json)};
+        return {true, render_members(member_rows(*node_, route_log_.reports(),
+                                                 host_check_.kept(true), route_log6_.reports()),
+                                     json)};
     if (cmd == "routes") {
         std::set<std::string> kept;
         for (const auto& [name, subnet] : answered_routes()) kept.insert(subnet);
-        return {true, render_routes(route_rows(route_log_.reports(), cfg_.iface, kept), json)};
+        auto rows = route_rows(route_log_.reports(), cfg_.iface, kept);
+        auto rows6 = route_rows(route_log6_.reports(), cfg_.iface, kept);
+        rows.insert(rows.end(), rows6.begin(), rows6.end());
+        return {true, render_routes(rows, json)};
     }
     if (cmd == "status") {
         StatusInput in{*node_,
@@ -390,6 +418,8 @@ Control::Reply Agent::handle_command(const std::string& line) {
                        address_,
                        route_log_.reports(),
                        std::nullopt};
+        in.routes6 = &route_log6_.reports();
+        in.addr6 = address6_;
         in.forwarding = !forwarding_blocked_.empty() ? "blocked: " + forwarding_blocked_
                         : forward_chain_             ? "accepted in " + forward_chain_->to_string()
                         : !forward_warned_.empty()   ? "unknown: " + forward_warned_

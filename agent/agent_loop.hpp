@@ -43,7 +43,10 @@ class Agent {
           log_(cfg.log_level),
           files_(cfg.subnet_file, cfg.cni_conf, cfg.ip_masq),
           routes_(cfg.network.network(), cfg.route_table),
-          host_check_(HostCheckSettings{.route_hold = cfg.route_hold}, Rng::from_os()) {}
+          address6_(cfg.advertise6),
+          host_check_(HostCheckSettings{.route_hold = cfg.route_hold}, Rng::from_os()) {
+        if (auto net6 = cfg.network.network6()) routes6_.emplace(*net6, cfg.route_table);
+    }
     int run();
 
   private:
@@ -59,6 +62,13 @@ class Agent {
     void flush_outputs();
     void confirm_neighbour(const Address& peer);
     void apply_routes();
+    // One family's pass of apply_routes: reconciles, counts and logs.
+    template <class Net>
+    void reconcile_family(netlink::BasicRouteReconciler<Net>& routes, BasicRouteReportLog<Net>& log,
+                          int ifindex, const Net& network, bool armed,
+                          const std::set<NodeId>& kept);
+    // Our IPv6 address on iface changed (advertise6 not set): announce the new one.
+    void follow_address6();
     // ip-masq: shoal's nftables table written, or put back if someone changed it.
     void ensure_masquerade();
     void remove_masquerade();
@@ -121,8 +131,10 @@ class Agent {
     std::optional<LoadedIdentity> identity_;
     std::unique_ptr<SubnetNode> node_;
     netlink::RouteReconciler routes_;
-    std::optional<netlink::NftTable> masq_;  // with ip-masq
-    std::string masq_error_;                 // the failure last logged (once per change)
+    std::optional<netlink::Route6Reconciler> routes6_;  // with ipv6-network
+    std::optional<Ipv6Addr> address6_;                  // announced (dual stack)
+    std::optional<netlink::NftTable> masq_;             // with ip-masq
+    std::string masq_error_;                            // the failure last logged (once per change)
     netlink::NftOwnedRules forward_{kForwardRuleTag};
     std::optional<netlink::NftChain> forward_chain_;  // where our accept rules are
     std::string forwarding_blocked_;                  // status and /readyz; empty when fine
@@ -136,6 +148,7 @@ class Agent {
     uv_poll_t icmp_poll_{};
     uv_timer_t host_timer_{};
     RouteReportLog route_log_;
+    RouteReportLog6 route_log6_;
     SavedState saved_;  // what the state file holds, but its tombstones
     std::uint64_t saved_tombstone_changes_ = UINT64_MAX;
     std::size_t saved_revocations_ = SIZE_MAX;

@@ -7,8 +7,14 @@ std::string render_cni_conflist(const NetworkConfig& net, std::uint32_t slot, in
     Ipv4Net sub = net.subnet(slot);
     std::string ranges = "[[{\"subnet\": \"" + sub.to_string() + "\", \"gateway\": \"" +
                          ipv4_to_string(sub.addr + 1) + "\"}]";
-    std::string routes = "[{\"dst\": \"0.0.0.0/0\"}]";
+    std::string routes = "[{\"dst\": \"0.0.0.0/0\"}";
+    if (auto sub6 = net.subnet6(slot)) {
+        ranges += ", [{\"subnet\": \"" + sub6->to_string() + "\", \"gateway\": \"" +
+                  ipv6_to_string(first_address(*sub6)) + "\"}]";
+        routes += ", {\"dst\": \"::/0\"}";
+    }
     ranges += "]";
+    routes += "]";
     return "{\n"
            "  \"cniVersion\": \"0.4.0\",\n"
            "  \"name\": \"shoal\",\n"

@@ -1,10 +1,11 @@
 #pragma once
 // A CNI conflist for the node's subnet, for hosts whose container runtime reads plugin
 // configurations rather than flannel's subnet.env: the standard bridge plugin (the node's subnet
-// on cni0, which is the pods' gateway) with host-local IPAM over the subnet (IPv4 only until shoal
-// routes IPv6). The bridge plugin masquerades (ipMasq) only when shoal does not (ip-masq off), as
-// flannel's CNI plugin decides from FLANNEL_IPMASQ: the plugin's rules would also masquerade
-// pod-to-pod traffic between hosts.
+// on cni0, which is the pods' gateway) with host-local IPAM over the subnet, and over the IPv6
+// subnet too with ipv6-network (a range each: every pod gets one address of each). The bridge
+// plugin masquerades (ipMasq) only when shoal does not (ip-masq off), as flannel's CNI plugin
+// decides from FLANNEL_IPMASQ: the plugin's rules would also masquerade pod-to-pod traffic between
+// hosts.
 #include <cstdint>
 #include <string>
 

@@ -11,6 +11,22 @@ std::optional<std::string> subnet_of(const SubnetNode& node, const NodeId& id) {
     if (!claim || node.claims().owner(claim->slot) != id) return std::nullopt;
     return node.network().subnet(claim->slot).to_string();
 }
+std::optional<std::string> subnet6_of(const SubnetNode& node, const NodeId& id) {
+    auto claim = node.claims().claim_of(id);
+    if (!claim || node.claims().owner(claim->slot) != id) return std::nullopt;
+    auto sub6 = node.network().subnet6(claim->slot);
+    return sub6 ? std::optional{sub6->to_string()} : std::nullopt;
+}
+
+// Why the route to `subnet` is not installed (nullopt: it is, or none is wanted).
+template <class Net>
+std::optional<std::string> not_installed(const std::vector<netlink::BasicRouteReport<Net>>& routes,
+                                         const std::string& subnet) {
+    for (const auto& r : routes)
+        if (r.route.dst.to_string() == subnet && r.state != netlink::RouteState::Installed)
+            return r.reason.empty() ? to_string(r.state) : r.reason;
+    return std::nullopt;
+}
 
 // "a 3, b 0" of the non-zero counters, or "none".
 template <typename Reason, typename Counts>
@@ -30,19 +46,26 @@ std::pair<Record, std::string> counters(const Counts& counts, int n) {
 
 std::vector<Record> member_rows(const SubnetNode& node,
                                 const std::vector<netlink::RouteReport>& routes,
-                                const std::set<NodeId>& kept) {
-    std::map<std::string, const netlink::RouteReport*> by_subnet;
-    for (const auto& r : routes) by_subnet[r.route.dst.to_string()] = &r;
+                                const std::set<NodeId>& kept,
+                                const std::vector<netlink::RouteReport6>& routes6) {
+    bool dual = node.network().network6().has_value();
     std::vector<Record> rows;
     for (const auto& [id, m] : node.node().members().all()) {
         auto sub = subnet_of(node, id);
+        auto sub6 = dual ? subnet6_of(node, id) : std::nullopt;
+        auto ann = node.announcement_of(m);
+        std::optional<Ipv6Addr> addr6 = ann ? ann->addr6 : std::nullopt;
         bool self = id == node.node().id();
         std::optional<std::string> reason;
-        if (!self && sub && by_subnet.count(*sub) &&
-            by_subnet[*sub]->state != netlink::RouteState::Installed)
-            reason = by_subnet[*sub]->reason.empty() ? to_string(by_subnet[*sub]->state)
-                                                     : by_subnet[*sub]->reason;
+        if (!self && sub) reason = not_installed(routes, *sub);
         if (!self && holds_subnet(m.state) && !sub) reason = "owns no subnet";
+        // Its IPv4 route is what host-gw needs first; the IPv6 one is said when that is fine.
+        if (!reason && !self && sub6 && holds_subnet(m.state)) {
+            if (!addr6)
+                reason = "announces no IPv6 address: no IPv6 route";
+            else if (auto why6 = not_installed(routes6, *sub6))
+                reason = "IPv6 route: " + *why6;
+        }
         bool route_kept = !reason && kept.count(id) > 0;
         Record r;
         r.str("name", m.info.name)
@@ -53,8 +76,13 @@ std::vector<Record> member_rows(const SubnetNode& node,
             .num("port", m.info.addr.port)
             .hidden()
             .str("state", to_string(m.state))
-            .opt("subnet", sub)
-            .num("incarnation", m.inc())
+            .opt("subnet", sub);
+        if (dual)
+            r.opt("subnet6", sub6)
+                .hidden()
+                .opt("addr6", addr6 ? std::optional{ipv6_to_string(*addr6)} : std::nullopt)
+                .hidden();
+        r.num("incarnation", m.inc())
             .hidden()
             .boolean("routable", !reason && (holds_subnet(m.state) || route_kept))
             .hidden()
@@ -70,12 +98,13 @@ std::string render_members(const std::vector<Record>& rows, bool json) {
     return json ? render_json(rows) + "\n" : render_table(rows, {20, 16, 21, 8, 18});
 }
 
-std::vector<Record> route_rows(const std::vector<netlink::RouteReport>& routes,
+template <class Net>
+std::vector<Record> route_rows(const std::vector<netlink::BasicRouteReport<Net>>& routes,
                                const std::string& iface,
                                const std::set<std::string>& kept_subnets) {
     std::vector<Record> rows;
     for (const auto& r : routes) {
-        std::string via = ipv4_to_string(r.route.via);
+        std::string via = addr_to_string(r.route.via);
         std::string state = netlink::to_string(r.state);
         bool kept = kept_subnets.count(r.route.dst.to_string()) > 0;
         Record row;
@@ -94,6 +123,11 @@ std::vector<Record> route_rows(const std::vector<netlink::RouteReport>& routes,
     return rows;
 }
 
+template std::vector<Record> route_rows(const std::vector<netlink::RouteReport>&,
+                                        const std::string&, const std::set<std::string>&);
+template std::vector<Record> route_rows(const std::vector<netlink::RouteReport6>&,
+                                        const std::string&, const std::set<std::string>&);
+
 std::string render_routes(const std::vector<Record>& rows, bool json) {
     return json ? render_json(rows) + "\n" : render_table(rows, {});
 }
@@ -104,8 +138,13 @@ Record status_record(const StatusInput& in) {
     const Stats& st = n.stats();
     int installed = 0;
     for (const auto& r : in.routes) installed += r.state == netlink::RouteState::Installed;
-    std::optional<std::string> subnet;
-    if (auto slot = in.node.slot()) subnet = in.node.network().subnet(*slot).to_string();
+    if (in.routes6)
+        for (const auto& r : *in.routes6) installed += r.state == netlink::RouteState::Installed;
+    std::optional<std::string> subnet, subnet6;
+    if (auto slot = in.node.slot()) {
+        subnet = in.node.network().subnet(*slot).to_string();
+        if (auto sub6 = in.node.network().subnet6(*slot)) subnet6 = sub6->to_string();
+    }
     std::vector<std::string> fps;
     std::string fps_text;
     for (const auto& k : n.keyring().keys()) {
@@ -134,6 +173,9 @@ Record status_record(const StatusInput& in) {
         .str("profile", in.profile)
         .str("addr", ipv4_to_string(in.addr))
         .opt("subnet", subnet, "none");
+    if (in.node.network().network6())
+        r.opt("addr6", in.addr6 ? std::optional{ipv6_to_string(*in.addr6)} : std::nullopt, "none")
+            .opt("subnet6", subnet6, "none");
     if (in.lost) {
         Record lost;
         lost.str("subnet", in.lost->subnet)

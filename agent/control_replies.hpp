@@ -17,13 +17,18 @@ inline constexpr const char* kRouteKept = "route kept: host answers";
 
 // One row per member, this node included: its subnet, and why it is not routable, or that its
 // route is kept although it is dead (`kept`: the host check's members whose hosts answer).
+// With ipv6-network, its IPv6 subnet and address too, and why its IPv6 route is not installed
+// (`routes6`) when its IPv4 route is.
 std::vector<Record> member_rows(const SubnetNode& node,
                                 const std::vector<netlink::RouteReport>& routes,
-                                const std::set<NodeId>& kept = {});
+                                const std::set<NodeId>& kept = {},
+                                const std::vector<netlink::RouteReport6>& routes6 = {});
 std::string render_members(const std::vector<Record>& rows, bool json);
 
-// One row per wanted route; `kept_subnets` are those kept to dead members whose hosts answer.
-std::vector<Record> route_rows(const std::vector<netlink::RouteReport>& routes,
+// One row per wanted route of either family; `kept_subnets` are those kept to dead members whose
+// hosts answer.
+template <class Net>
+std::vector<Record> route_rows(const std::vector<netlink::BasicRouteReport<Net>>& routes,
                                const std::string& iface,
                                const std::set<std::string>& kept_subnets = {});
 std::string render_routes(const std::vector<Record>& rows, bool json);
@@ -43,6 +48,8 @@ struct StatusInput {
     std::optional<Lost> lost;
     // Where pod traffic is accepted for forwarding, or why it is not ("blocked: ..., fix: ...").
     std::string forwarding = {};
+    const std::vector<netlink::RouteReport6>* routes6 = nullptr;  // with ipv6-network
+    std::optional<Ipv6Addr> addr6 = std::nullopt;                 // announced (dual stack)
 };
 Record status_record(const StatusInput& in);
 

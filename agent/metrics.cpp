@@ -61,6 +61,7 @@ std::string render_metrics(const MetricsInput& in) {
             static_cast<double>(n.keyring().size()));
     w.family("subnet_owned", "gauge", "1 for the pod subnet this node owns.");
     if (in.subnet) w.sample("subnet_owned", label("subnet", *in.subnet), 1);
+    if (in.subnet6) w.sample("subnet_owned", label("subnet", *in.subnet6), 1);
     w.gauge("synced", "1 once the first full state exchange is done.", n.synced() ? 1 : 0);
 
     w.counter("probes_sent_total", "Regular failure-detector probes sent.", s.probes_sent);
@@ -72,6 +73,10 @@ std::string render_metrics(const MetricsInput& in) {
               s.suspicions_refuted);
     w.counter("deaths_declared_total", "Members declared dead here.", s.deaths_declared);
 
+    w.family("routes", "gauge", "Wanted routes by address family and state.");
+    for (const auto& r : in.route_states)
+        w.sample("routes", label("family", r.family) + "," + label("state", r.state),
+                 static_cast<double>(r.count));
     w.counter("routes_installed_total", "Routes added or replaced in the kernel.",
               in.routes.installed);
     w.counter("routes_withdrawn_total", "Routes deleted from the kernel.", in.routes.withdrawn);

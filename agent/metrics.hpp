@@ -27,6 +27,13 @@ struct HostCheckFigures {
     std::uint64_t replies = 0;
 };
 
+// How many wanted routes of a family are in a state (installed, conflict, not-routable...).
+struct RouteStateCount {
+    std::string family;  // "ipv4" or "ipv6"
+    std::string state;
+    std::size_t count = 0;
+};
+
 struct MetricsInput {
     const Node& node;
     std::optional<std::string> subnet;  // the subnet this node owns
@@ -36,6 +43,8 @@ struct MetricsInput {
     double uptime_seconds = 0;
     std::size_t uncertified_members = 0;  // admitted without a valid certificate (permissive)
     HostCheckFigures host_check;
+    std::optional<std::string> subnet6 = std::nullopt;  // its IPv6 subnet (dual stack)
+    std::vector<RouteStateCount> route_states = {};
 };
 
 std::string render_metrics(const MetricsInput& in);

@@ -4,9 +4,28 @@
 
 namespace shoal::agent {
 
-std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex,
-                                           const std::set<NodeId>& kept) {
-    std::vector<netlink::Route> desired;
+namespace {
+// Slot `slot`'s subnet in a family, and a member's next hop in it (none: no IPv6 announced).
+std::optional<Ipv4Net> subnet_in(const SubnetNode& node, std::uint32_t slot, const Ipv4Net*) {
+    return node.network().subnet(slot);
+}
+std::optional<Ipv6Net> subnet_in(const SubnetNode& node, std::uint32_t slot, const Ipv6Net*) {
+    return node.network().subnet6(slot);
+}
+std::optional<std::uint32_t> next_hop(const SubnetNode&, const Member& m, const Ipv4Net*) {
+    return m.info.addr.ip;
+}
+std::optional<Ipv6Addr> next_hop(const SubnetNode& node, const Member& m, const Ipv6Net*) {
+    auto ann = node.announcement_of(m);
+    return ann ? ann->addr6 : std::nullopt;
+}
+}  // namespace
+
+template <class Net>
+std::vector<netlink::BasicRoute<Net>> desired_routes(const SubnetNode& node, int ifindex,
+                                                     const std::set<NodeId>& kept) {
+    constexpr const Net* family = nullptr;
+    std::vector<netlink::BasicRoute<Net>> desired;
     const NodeId& self = node.node().id();
     for (const auto& [slot, owner] : node.claims().owners()) {
         if (owner == self) continue;
@@ -15,10 +34,16 @@ std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex,
         // Reserved for a dead node: no route, unless its host answers us.
         bool kept_dead = m->state == MemberState::Dead && kept.count(owner);
         if (!holds_subnet(m->state) && !kept_dead) continue;
-        desired.push_back(netlink::Route{node.network().subnet(slot), m->info.addr.ip, ifindex});
+        auto subnet = subnet_in(node, slot, family);
+        auto via = next_hop(node, *m, family);
+        if (subnet && via) desired.push_back(netlink::BasicRoute<Net>{*subnet, *via, ifindex});
     }
     return desired;
 }
+template std::vector<netlink::Route> desired_routes<Ipv4Net>(const SubnetNode&, int,
+                                                             const std::set<NodeId>&);
+template std::vector<netlink::Route6> desired_routes<Ipv6Net>(const SubnetNode&, int,
+                                                              const std::set<NodeId>&);
 
 std::vector<HostSubject> host_subjects(const SubnetNode& node) {
     std::vector<HostSubject> subjects;
@@ -34,22 +59,28 @@ std::vector<HostSubject> host_subjects(const SubnetNode& node) {
     return subjects;
 }
 
-std::vector<Ipv4Net> departed_subnets(const SubnetNode& node, const std::set<NodeId>& kept) {
-    std::vector<Ipv4Net> gone;
+template <class Net>
+std::vector<Net> departed_subnets(const SubnetNode& node, const std::set<NodeId>& kept) {
+    std::vector<Net> gone;
     for (const auto& [id, m] : node.node().members().all()) {
         if (id == node.node().id() || holds_subnet(m.state) || kept.count(id)) continue;
         if (auto ann = node.announcement_of(m); ann && ann->claim)
-            gone.push_back(node.network().subnet(ann->claim->slot));
+            if (auto subnet = subnet_in(node, ann->claim->slot, static_cast<const Net*>(nullptr)))
+                gone.push_back(*subnet);
     }
     return gone;
 }
+template std::vector<Ipv4Net> departed_subnets<Ipv4Net>(const SubnetNode&, const std::set<NodeId>&);
+template std::vector<Ipv6Net> departed_subnets<Ipv6Net>(const SubnetNode&, const std::set<NodeId>&);
 
 bool RouteArming::armed(Time now, bool synced) {
     if (!armed_ && ((synced && now - started_ >= 2s) || now - started_ >= 30s)) armed_ = true;
     return armed_;
 }
 
-RouteReportLog::Outcome RouteReportLog::record(std::vector<netlink::RouteReport> reports) {
+template <class Net>
+typename BasicRouteReportLog<Net>::Outcome BasicRouteReportLog<Net>::record(
+    std::vector<netlink::BasicRouteReport<Net>> reports) {
     Outcome out;
     for (const auto& r : reports) {
         if (!r.changed) continue;
@@ -63,7 +94,7 @@ RouteReportLog::Outcome RouteReportLog::record(std::vector<netlink::RouteReport>
         if (r.state != netlink::RouteState::Conflict &&
             r.state != netlink::RouteState::NotRoutable && r.state != netlink::RouteState::Refused)
             continue;
-        std::string key = r.route.dst.to_string() + " via " + ipv4_to_string(r.route.via);
+        std::string key = r.route.dst.to_string() + " via " + addr_to_string(r.route.via);
         if (!reported_.count(key)) {
             bool refused = r.state == netlink::RouteState::Refused;
             out.lines.push_back(
@@ -77,5 +108,7 @@ RouteReportLog::Outcome RouteReportLog::record(std::vector<netlink::RouteReport>
     reports_ = std::move(reports);
     return out;
 }
+template class BasicRouteReportLog<Ipv4Net>;
+template class BasicRouteReportLog<Ipv6Net>;
 
 }  // namespace shoal::agent

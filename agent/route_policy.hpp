@@ -17,13 +17,17 @@ namespace shoal::agent {
 // A host-gw route to every other member that owns a subnet and is present (alive, suspect, or
 // away for an announced restart); none for our own subnet, none for a dead member's reservation
 // unless the host check keeps it (`kept`: dead members whose hosts answer).
-std::vector<netlink::Route> desired_routes(const SubnetNode& node, int ifindex,
-                                           const std::set<NodeId>& kept = {});
+// `Net` is the family: Ipv4Net routes via the member's address, Ipv6Net (dual stack) its IPv6
+// subnet via the IPv6 address its announcement carries (none for a member without one).
+template <class Net = Ipv4Net>
+std::vector<netlink::BasicRoute<Net>> desired_routes(const SubnetNode& node, int ifindex,
+                                                     const std::set<NodeId>& kept = {});
 
 // The subnets of members we hold as left or dead (their announced claims), but those kept: while
 // the agent is not yet armed, its routes to these go at once, since their departure is known,
 // not guessed (a leave right after our restart took 2.7 s to withdraw here otherwise).
-std::vector<Ipv4Net> departed_subnets(const SubnetNode& node, const std::set<NodeId>& kept = {});
+template <class Net = Ipv4Net>
+std::vector<Net> departed_subnets(const SubnetNode& node, const std::set<NodeId>& kept = {});
 
 // What the host check follows: every other member that owns a subnet, with its address and its
 // subnet's gateway (the first address, the pod bridge on that host; none for a /31 or /32).
@@ -47,20 +51,24 @@ class RouteArming {
 // (conflict, next hop off the segment, refused) is logged once, not on every pass, until it
 // changes; a route installed by the last pass and changed by this one was put back after someone
 // else removed or changed it.
-class RouteReportLog {
+template <class Net>
+class BasicRouteReportLog {
   public:
     struct Outcome {
         std::vector<LogLine> lines;
         std::uint64_t restored = 0;
         std::uint64_t refused = 0;  // refusals seen for the first time
     };
-    Outcome record(std::vector<netlink::RouteReport> reports);
+    Outcome record(std::vector<netlink::BasicRouteReport<Net>> reports);
     // The last pass's reports, one per desired route.
-    const std::vector<netlink::RouteReport>& reports() const { return reports_; }
+    const std::vector<netlink::BasicRouteReport<Net>>& reports() const { return reports_; }
 
   private:
-    std::vector<netlink::RouteReport> reports_;
+    std::vector<netlink::BasicRouteReport<Net>> reports_;
     std::set<std::string> reported_;  // "dst via gw" of routes whose trouble was logged
 };
+
+using RouteReportLog = BasicRouteReportLog<Ipv4Net>;
+using RouteReportLog6 = BasicRouteReportLog<Ipv6Net>;
 
 }  // namespace shoal::agent

@@ -1,8 +1,8 @@
 #pragma once
 // flannel's /run/flannel/subnet.env, which flannel's CNI plugin (and anything written for it)
 // reads: the cluster network, this node's subnet as gateway-address/len, the MTU, whether the
-// network masquerades. Never the IPv6 pair (FLANNEL_IPV6_*), even with ipv6-network set: shoal
-// installs no IPv6 routes yet, and pods given IPv6 addresses would be unreachable from other hosts.
+// network masquerades, and with ipv6-network the IPv6 pair under flannel's names
+// (FLANNEL_IPV6_NETWORK, FLANNEL_IPV6_SUBNET).
 #include <cstdint>
 #include <string>
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/address.hpp"
@@ -38,9 +39,69 @@ std::string Ipv4Net::to_string() const {
 }
 
 std::string Ipv6Net::to_string() const {
+    return ipv6_to_string(addr) + "/" + std::to_string(len);
+}
+
+std::string ipv6_to_string(const Ipv6Addr& a) {
     char buf[INET6_ADDRSTRLEN];
-    inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf));
-    return std::string(buf) + "/" + std::to_string(len);
+    inet_ntop(AF_INET6, a.data(), buf, sizeof(buf));
+    return buf;
+}
+
+std::string addr_to_string(std::uint32_t ip) {
+    return ipv4_to_string(ip);
+}
+
+std::optional<Ipv6Addr> parse_ipv6(std::string_view text) {
+    Ipv6Addr a{};
+    std::string s(text);
+    if (inet_pton(AF_INET6, s.c_str(), a.data()) != 1) return std::nullopt;
+    return a;
+}
+
+bool contains(const Ipv4Net& net, std::uint32_t addr) {
+    return (addr & ipv4_mask(net.len)) == (net.addr & ipv4_mask(net.len));
+}
+
+bool contains(const Ipv6Net& net, const Ipv6Addr& addr) {
+    for (int bit = 0; bit < net.len; ++bit) {
+        std::uint8_t m = static_cast<std::uint8_t>(0x80 >> (bit % 8));
+        if ((addr[bit / 8] & m) != (net.addr[bit / 8] & m)) return false;
+    }
+    return true;
+}
+
+Ipv4Net network_of(const Ipv4Net& n) {
+    return Ipv4Net{n.addr & ipv4_mask(n.len), n.len};
+}
+
+Ipv6Net network_of(const Ipv6Net& n) {
+    Ipv6Net out{{}, n.len};
+    for (int bit = 0; bit < n.len; ++bit)
+        out.addr[bit / 8] |= static_cast<std::uint8_t>(n.addr[bit / 8] & (0x80 >> (bit % 8)));
+    return out;
+}
+
+bool strictly_inside(const Ipv6Net& net, const Ipv6Net& inner) {
+    return inner.len > net.len && contains(net, inner.addr);
+}
+
+Ipv6Addr first_address(const Ipv6Net& n) {
+    Ipv6Addr a = n.addr;
+    for (int i = 15; i >= 0; --i)
+        if (++a[i] != 0) break;  // carried on only past 0xff
+    return a;
+}
+
+bool is_unicast_global(const Ipv6Addr& a) {
+    static constexpr Ipv6Addr kZero{};
+    Ipv6Addr loopback{};
+    loopback[15] = 1;
+    Ipv6Addr mapped{};
+    mapped[10] = mapped[11] = 0xff;
+    bool is_mapped = std::equal(mapped.begin(), mapped.begin() + 12, a.begin());
+    bool link_local = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+    return a != kZero && a != loopback && a[0] != 0xff && !link_local && !is_mapped;
 }
 
 Result<Ipv4Net> parse_ipv4_net(std::string_view text) {

@@ -57,6 +57,30 @@ std::optional<std::pair<std::uint32_t, int>> primary_ipv4(const std::string& ifn
     return std::nullopt;
 }
 
+std::optional<Ipv6Addr> global_ipv6(const std::string& ifname) {
+    auto idx = interface_index(ifname);
+    auto sk = connect_route_socket();
+    nl_cache* raw = nullptr;
+    if (!idx || !sk || rtnl_addr_alloc_cache(sk.get(), &raw) < 0) return std::nullopt;
+    CachePtr cache(raw);
+    // Temporary (privacy) addresses come and go, a deprecated one is on its way out, a
+    // tentative one may still fail duplicate address detection: none is for peers to route to.
+    constexpr unsigned kSkip =
+        IFA_F_TEMPORARY | IFA_F_DEPRECATED | IFA_F_TENTATIVE | IFA_F_DADFAILED;
+    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+        auto* a = reinterpret_cast<rtnl_addr*>(o);
+        nl_addr* local = rtnl_addr_get_local(a);
+        if (rtnl_addr_get_ifindex(a) != *idx || rtnl_addr_get_family(a) != AF_INET6 || !local ||
+            nl_addr_get_len(local) != 16 || rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE ||
+            (rtnl_addr_get_flags(a) & kSkip))
+            continue;
+        Ipv6Addr out{};
+        std::memcpy(out.data(), nl_addr_get_binary_addr(local), 16);
+        if (is_unicast_global(out)) return out;
+    }
+    return std::nullopt;
+}
+
 std::optional<int> interface_mtu(const std::string& ifname) {
     auto sk = connect_route_socket();
     rtnl_link* link = nullptr;

@@ -16,7 +16,7 @@ struct KernelEvents::State {
 KernelEvents::KernelEvents() : state_(std::make_unique<State>()) {}
 KernelEvents::~KernelEvents() = default;
 
-Status KernelEvents::open() {
+Status KernelEvents::open(bool ipv6) {
     SockPtr s(nl_socket_alloc());
     if (!s) return Error{"cannot allocate a netlink socket"};
     nl_socket_disable_seq_check(s.get());
@@ -29,9 +29,11 @@ Status KernelEvents::open() {
         &state_->seen);
     if (int err = nl_connect(s.get(), NETLINK_ROUTE); err < 0)
         return Error{std::string("cannot open rtnetlink: ") + nl_geterror(err)};
-    if (int err = nl_socket_add_memberships(s.get(), RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK,
-                                            RTNLGRP_IPV4_IFADDR, 0);
-        err < 0)
+    int err = nl_socket_add_memberships(s.get(), RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK,
+                                        RTNLGRP_IPV4_IFADDR, 0);
+    if (err >= 0 && ipv6)
+        err = nl_socket_add_memberships(s.get(), RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_IFADDR, 0);
+    if (err < 0)
         return Error{std::string("cannot subscribe to route, link and address events: ") +
                      nl_geterror(err)};
     nl_socket_set_nonblocking(s.get());

@@ -1,5 +1,5 @@
 #pragma once
-// The kernel's route, link and IPv4 address notifications (rtnetlink multicast groups), for the
+// The kernel's route, link and address notifications (rtnetlink multicast groups), for the
 // agent's event loop: poll fd() for readability, then drain(). Any notification means "look
 // again": the agent re-reads the interface and reconciles, so no event needs parsing.
 #include <memory>
@@ -15,7 +15,8 @@ class KernelEvents {
     KernelEvents(const KernelEvents&) = delete;
     KernelEvents& operator=(const KernelEvents&) = delete;
 
-    [[nodiscard]] Status open();
+    // `ipv6`: IPv6 route and address notifications too (dual stack).
+    [[nodiscard]] Status open(bool ipv6 = false);
     int fd() const;
     // Reads every pending notification; true if there was at least one.
     bool drain();

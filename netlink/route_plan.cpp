@@ -4,8 +4,6 @@
 #include <set>
 #include <utility>
 
-#include "common/address.hpp"
-
 namespace shoal::netlink {
 
 const char* to_string(RouteState s) {
@@ -21,34 +19,40 @@ const char* to_string(RouteState s) {
 
 namespace {
 
-using Prefix = std::pair<std::uint32_t, int>;  // address (host order), length
-
-Prefix prefix(const Ipv4Net& n) {
-    return {n.addr, n.len};
+constexpr const char* family_name(const Ipv4Net*) {
+    return "IPv4";
+}
+constexpr const char* family_name(const Ipv6Net*) {
+    return "IPv6";
 }
 
-// An interface address's network: the address with its host bits cleared.
-Ipv4Net network(const Ipv4Net& n) {
-    return Ipv4Net{n.addr & ipv4_mask(n.len), n.len};
-}
-
+template <class Net>
 class Planner {
+    using Route = BasicRoute<Net>;
+    using RouteReport = BasicRouteReport<Net>;
+    using ReconcileResult = BasicReconcileResult<Net>;
+    using KernelRoute = BasicKernelRoute<Net>;
+    using KernelView = BasicKernelView<Net>;
+    using RouteOp = BasicRouteOp<Net>;
+    using RoutePlan = BasicRoutePlan<Net>;
+    using Prefix = Net;  // as it is to the kernel: address and length
+
   public:
     Planner(const KernelView& kernel, RoutePlan& plan) : kernel_(kernel), plan_(plan) {
         // Several routes of ours for one prefix (other metrics) count as one, the last listed: a
         // pass sends one request per prefix, and the next pass sees what is left.
         for (const KernelRoute& k : kernel.routes) {
             if (k.ours)
-                own_[prefix(k.dst)] = &k;
+                own_[k.dst] = &k;
             else
-                foreign_.insert(prefix(k.dst));
+                foreign_.insert(k.dst);
         }
     }
 
-    void desired(const Route& want, const Ipv4Net& pod_network) {
+    void desired(const Route& want, const Net& pod_network) {
         ReconcileResult& res = plan_.result;
         RouteReport rep{want, RouteState::Pending, {}};
-        Prefix p = prefix(want.dst);
+        const Prefix& p = want.dst;
         if (!strictly_inside(pod_network, want.dst)) {
             rep.state = RouteState::Refused;
             rep.reason = want.dst.to_string() + " is not inside the pod network " +
@@ -76,14 +80,14 @@ class Planner {
                 plan_.ops.push_back(RouteOp{
                     have ? RouteOp::Kind::Replace : RouteOp::Kind::Add, send, res.reports.size(),
                     (have ? "replaced route " : "added route ") + want.dst.to_string() + " via " +
-                        ipv4_to_string(want.via) + " dev " + ifname(want.ifindex)});
+                        addr_to_string(want.via) + " dev " + ifname(want.ifindex)});
             }
         }
         res.reports.push_back(std::move(rep));
     }
 
-    void unreachable(const Ipv4Net& net) {
-        Prefix p = prefix(net);
+    void unreachable(const Net& net) {
+        const Prefix& p = net;
         const KernelRoute* have = own(p);
         if (foreign_.count(p)) {
             plan_.result.messages.push_back("a foreign route for the cluster network " +
@@ -99,13 +103,10 @@ class Planner {
     }
 
     // Our routes nobody wants: all of them, or only those to `only`'s destinations.
-    void withdraw_stale(const std::vector<Ipv4Net>* only = nullptr) {
+    void withdraw_stale(const std::vector<Net>* only = nullptr) {
         for (const auto& [p, k] : own_) {
             if (keep_.count(p)) continue;
-            if (only && std::none_of(only->begin(), only->end(), [&](const Ipv4Net& n) {
-                    return Prefix{n.addr, n.len} == p;
-                }))
-                continue;
+            if (only && std::find(only->begin(), only->end(), p) == only->end()) continue;
             plan_.ops.push_back(RouteOp{RouteOp::Kind::Delete, *k, std::nullopt,
                                         "withdrew route " + k->dst.to_string()});
         }
@@ -127,13 +128,14 @@ class Planner {
     std::string off_link(const Route& r) const {
         auto it = kernel_.connected.find(r.ifindex);
         if (it == kernel_.connected.end() || it->second.empty())
-            return ifname(r.ifindex) + " has no IPv4 address";
-        for (const Ipv4Net& net : it->second)
-            if ((r.via & ipv4_mask(net.len)) == network(net).addr) return {};
+            return ifname(r.ifindex) + " has no " + family_name(static_cast<Net*>(nullptr)) +
+                   " address";
+        for (const Net& net : it->second)
+            if (contains(net, r.via)) return {};
         std::string nets;
-        for (const Ipv4Net& net : it->second)
-            nets += (nets.empty() ? "" : ", ") + network(net).to_string();
-        return "next hop " + ipv4_to_string(r.via) + " is not on " + ifname(r.ifindex) +
+        for (const Net& net : it->second)
+            nets += (nets.empty() ? "" : ", ") + network_of(net).to_string();
+        return "next hop " + addr_to_string(r.via) + " is not on " + ifname(r.ifindex) +
                "'s network (" + nets + "): host-gw needs all hosts on one L2 segment";
     }
 
@@ -146,13 +148,16 @@ class Planner {
 
 }  // namespace
 
-RoutePlan plan_routes(const std::vector<Route>& desired, const KernelView& kernel,
-                      const Ipv4Net& pod_network, const std::optional<Ipv4Net>& unreachable,
-                      bool delete_stale, const std::vector<Ipv4Net>& gone) {
-    RoutePlan plan;
-    Planner planner(kernel, plan);
+template <class Net>
+BasicRoutePlan<Net> plan_routes(const std::vector<BasicRoute<Net>>& desired,
+                                const BasicKernelView<Net>& kernel, const Net& pod_network,
+                                const std::optional<std::type_identity_t<Net>>& unreachable,
+                                bool delete_stale,
+                                const std::vector<std::type_identity_t<Net>>& gone) {
+    BasicRoutePlan<Net> plan;
+    Planner<Net> planner(kernel, plan);
     plan.result.reports.reserve(desired.size());
-    for (const Route& want : desired) planner.desired(want, pod_network);
+    for (const auto& want : desired) planner.desired(want, pod_network);
     if (unreachable) planner.unreachable(*unreachable);
     if (delete_stale)
         planner.withdraw_stale();
@@ -160,5 +165,10 @@ RoutePlan plan_routes(const std::vector<Route>& desired, const KernelView& kerne
         planner.withdraw_stale(&gone);
     return plan;
 }
+
+template RoutePlan plan_routes(const std::vector<Route>&, const KernelView&, const Ipv4Net&,
+                               const std::optional<Ipv4Net>&, bool, const std::vector<Ipv4Net>&);
+template RoutePlan6 plan_routes(const std::vector<Route6>&, const KernelView6&, const Ipv6Net&,
+                                const std::optional<Ipv6Net>&, bool, const std::vector<Ipv6Net>&);
 
 }  // namespace shoal::netlink

@@ -58,19 +58,20 @@ class Signer final : public Credentials {
           cache_(std::move(cache)) {}
 
     SignedAnnouncement announce(const SelfAnnouncement& self) const override {
-        std::optional<Claim> claim;
-        // The payload is always SubnetNode's encode_claim(); anything else would sign no claim.
-        if (!decode_claim(self.payload, claim)) claim.reset();
+        Placement placed;
+        // The payload is always SubnetNode's encode_placement(); anything else signs neither.
+        if (!decode_placement(self.payload, placed)) placed = {};
         Announcement mine{identity_.public_key(),
                           name_,
                           self.addr,
                           self.inc,
-                          claim,
+                          placed.claim,
                           network_.digest(),
                           version_,
                           self.restart_hold_ms,
                           self.boot,
-                          certificate_};
+                          certificate_,
+                          placed.addr6};
         Alive alive = seal_announcement(mine, identity_, kProtocolVersion);
         mine.cert = cert_;
         mine.cert_fingerprint = cert_fingerprint_;
@@ -144,7 +145,7 @@ class Signer final : public Credentials {
 SubnetNodeConfig prepared(SubnetNodeConfig cfg, const Identity& identity,
                           const PersistedState& saved, Rng& rng) {
     cfg.node.id = identity.id();
-    cfg.node.payload = encode_claim(saved.claim);
+    cfg.node.payload = encode_placement({saved.claim, cfg.addr6});
     // Learn the table first and announce once, with the claim in it (a saved one only if no
     // live member holds its subnet now).
     cfg.node.announce_after_sync = true;
@@ -179,6 +180,7 @@ SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring r
       own_cert_(own_certificate(cfg_)),
       own_pin_(pin_of(cfg_, own_cert_)),
       claim_(saved.claim),
+      addr6_(cfg_.addr6),
       node_(cfg_.node, std::move(ring), std::move(rng), now, start_incarnation(saved),
             std::make_shared<Signer>(identity, cfg_, own_cert_, admission_,
                                      cache ? std::move(cache) : std::make_shared<VerifyCache>())) {
@@ -189,7 +191,7 @@ SubnetNode::SubnetNode(SubnetNodeConfig cfg, const Identity& identity, Keyring r
                                       cfg_.network.subnet(*own_pin_).to_string());
         claim_.reset();
         saved.claim.reset();
-        (void)node_.set_payload(now, encode_claim(std::nullopt));
+        (void)node_.set_payload(now, encode_placement({std::nullopt, addr6_}));
     }
     for (const auto& r : saved.revocations) (void)node_.add_revocation(now, r);
     if (saved.claim) {
@@ -428,9 +430,18 @@ void SubnetNode::claim(Time now, std::optional<std::uint32_t> previous,
 }
 
 void SubnetNode::announce_claim(Time now) {
-    // A claim field is at most 15 bytes: far below the core's bound, so this cannot fail.
-    if (auto set = node_.set_payload(now, encode_claim(claim_)); !set)
+    // A placement is at most 33 bytes: far below the core's bound, so this cannot fail.
+    if (auto set = node_.set_payload(now, encode_placement({claim_, addr6_})); !set)
         say(LogLine::Level::Error, "cannot announce our claim: " + set.error());
+}
+
+void SubnetNode::set_address6(Time now, const std::optional<Ipv6Addr>& addr6) {
+    if (addr6 == addr6_) return;
+    addr6_ = addr6;
+    // Before our first announcement only kept: we announce when the claim is decided.
+    if (!node_.announced()) return;
+    announce_claim(now);
+    after(now);
 }
 
 const Member* SubnetNode::live_claimant(std::uint32_t slot) const {

@@ -65,6 +65,8 @@ struct SubnetNodeConfig {
     // Our own certificate as issued (empty: none). Under admission its name is our name, and the
     // subnet it names, if any, is the only one we claim.
     std::vector<std::uint8_t> certificate = {};
+    // Our IPv6 address for dual-stack routes (announced, signed); none: peers route no IPv6 to us.
+    std::optional<Ipv6Addr> addr6 = std::nullopt;
 };
 
 // What survives a restart (the agent writes it to its state directory).
@@ -113,6 +115,8 @@ class SubnetNode {
                                      const std::optional<ForceLeave>& order = std::nullopt);
     void set_keyring(Keyring ring) { node_.set_keyring(std::move(ring)); }
     void set_address(Time now, const Address& addr);
+    // Announces again with this IPv6 address (none: without one) if it changed.
+    void set_address6(Time now, const std::optional<Ipv6Addr>& addr6);
     // A planned restart: announces (signed) that we will be back within `hold`; peers keep our
     // subnet and routes meanwhile and declare us dead only if we are not back in time.
     void prepare_restart(Time now, Duration hold);
@@ -159,7 +163,8 @@ class SubnetNode {
     std::optional<Certificate> own_cert_;
     std::optional<std::uint32_t> own_pin_;
     bool double_pin_reported_ = false;
-    std::optional<Claim> claim_;  // ours, as announced (the core holds it as payload)
+    std::optional<Claim> claim_;     // ours, as announced (the core holds it as payload)
+    std::optional<Ipv6Addr> addr6_;  // ours, as announced (in the payload too)
     Node node_;
     ClaimTable claims_;
     std::deque<MemberEvent> events_;

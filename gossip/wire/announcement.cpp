@@ -14,6 +14,9 @@ constexpr std::uint32_t kBodyFieldsV1 = 10;
 constexpr std::uint32_t kBodyFields = 11;
 // With a certificate, which goes last so that protocol-2 readers before it skip it.
 constexpr std::uint32_t kBodyFieldsCertified = 12;
+// With an IPv6 address (and the certificate field before it, empty if none): readers before it
+// skip it.
+constexpr std::uint32_t kBodyFieldsDual = 13;
 constexpr std::size_t kMaxVersionLen = 64;
 
 // The claim field: [] or [slot, clock].
@@ -41,7 +44,7 @@ bool read_claim(MsgReader& r, std::optional<Claim>& claim) {
 std::vector<std::uint8_t> encode_body(const Announcement& a) {
     std::vector<std::uint8_t> body;
     MsgWriter w(body);
-    w.array(a.certificate.empty() ? kBodyFields : kBodyFieldsCertified);
+    w.array(a.addr6 ? kBodyFieldsDual : a.certificate.empty() ? kBodyFields : kBodyFieldsCertified);
     w.str(kAnnounceDomain);
     w.bin(a.key);
     w.str(a.name);
@@ -53,7 +56,8 @@ std::vector<std::uint8_t> encode_body(const Announcement& a) {
     w.str(a.version);
     w.uint(a.restart_hold_ms);
     w.uint(a.boot);
-    if (!a.certificate.empty()) w.bin(a.certificate);
+    if (a.addr6 || !a.certificate.empty()) w.bin(a.certificate);
+    if (a.addr6) w.bin(*a.addr6);
     return body;
 }
 
@@ -73,7 +77,10 @@ bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
     if (n > kBodyFieldsV1 && !r.uint(a.boot)) return false;
     std::span<const std::uint8_t> cert;
     if (n > kBodyFields && !r.bin(cert, kMaxCertificateLen)) return false;
-    for (std::uint32_t i = kBodyFieldsCertified; i < n; ++i)
+    std::span<const std::uint8_t> addr6;
+    if (n > kBodyFieldsCertified && (!r.bin(addr6, 16) || (addr6.size() != 16 && !addr6.empty())))
+        return false;
+    for (std::uint32_t i = kBodyFieldsDual; i < n; ++i)
         if (!r.skip()) return false;
     if (!r.at_end()) return false;
     std::copy(key.begin(), key.end(), a.key.begin());
@@ -81,6 +88,10 @@ bool decode_body(std::span<const std::uint8_t> body, Announcement& a) {
     a.name.assign(name);
     a.version.assign(version);
     a.certificate.assign(cert.begin(), cert.end());
+    if (addr6.size() == 16) {
+        a.addr6.emplace();
+        std::copy(addr6.begin(), addr6.end(), a.addr6->begin());
+    }
     return true;
 }
 
@@ -113,23 +124,32 @@ const char* to_string(Rejection r) {
         case Rejection::CertificateRevoked: return "certificate_revoked";
         case Rejection::CertificateName: return "certificate_name";
         case Rejection::ClaimOutsideCertificate: return "claim_outside_certificate";
+        case Rejection::BadAddress6: return "bad_address6";
         case Rejection::Count: break;
     }
     return "?";
 }
 
-std::vector<std::uint8_t> encode_claim(const std::optional<Claim>& claim) {
-    std::vector<std::uint8_t> field;
-    MsgWriter w(field);
-    write_claim(w, claim);
-    return field;
+std::vector<std::uint8_t> encode_placement(const Placement& p) {
+    std::vector<std::uint8_t> out;
+    MsgWriter w(out);
+    write_claim(w, p.claim);
+    if (p.addr6) w.bin(*p.addr6);
+    return out;
 }
 
-bool decode_claim(std::span<const std::uint8_t> field, std::optional<Claim>& claim) {
-    MsgReader r(field);
-    std::optional<Claim> c;
-    if (!read_claim(r, c) || !r.at_end()) return false;
-    claim = c;
+bool decode_placement(std::span<const std::uint8_t> payload, Placement& p) {
+    MsgReader r(payload);
+    Placement got;
+    std::span<const std::uint8_t> addr6;
+    if (!read_claim(r, got.claim)) return false;
+    if (!r.at_end() && (!r.bin(addr6, 16) || addr6.size() != 16)) return false;
+    if (!r.at_end()) return false;
+    if (addr6.size() == 16) {
+        got.addr6.emplace();
+        std::copy(addr6.begin(), addr6.end(), got.addr6->begin());
+    }
+    p = got;
     return true;
 }
 
@@ -162,6 +182,8 @@ std::variant<Announcement, Rejection> open_announcement(const Alive& alive, cons
     // every host to the claimant.
     if (a.claim && (a.claim->slot >= slots || a.claim->clock > kMaxClaimClock))
         return Rejection::ClaimOutOfRange;
+    // Every host would route a pod subnet through it.
+    if (a.addr6 && !is_unicast_global(*a.addr6)) return Rejection::BadAddress6;
     if (!a.certificate.empty()) {
         auto cert = open_certificate(a.certificate);
         if (cert && cert->node == a.key) {

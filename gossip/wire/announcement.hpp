@@ -5,7 +5,8 @@
 //   meta = msgpack [body: bin, signature: bin(64)], at most kMaxMetaLen (600) bytes
 //   body = msgpack ["shoal/announce/1", public key, name, ip, port, incarnation,
 //                   claim: [] or [slot, clock], network digest, agent version,
-//                   restart hold in ms, boot nonce, certificate (bin, only if it has one),
+//                   restart hold in ms, boot nonce, certificate (bin, empty: none; only if
+//                   it has one or an IPv6 address), IPv6 address (bin(16), only if it has one),
 //                   later fields...]
 //
 // The signature (Ed25519, by the node's own key) covers the body bytes exactly as sent, so there
@@ -18,6 +19,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/ip_net.hpp"
 #include "gossip/wire/certificate.hpp"
 #include "gossip/wire/identity.hpp"
 #include "gossip/wire/messages.hpp"
@@ -51,6 +53,9 @@ struct Announcement {
     std::uint64_t boot = 0;
     // The node certificate its CA issued it, as signed (empty: none).
     std::vector<std::uint8_t> certificate = {};
+    // Its address for IPv6 host-gw routes (dual stack), on the same segment as `addr`: a global
+    // unicast address, or none.
+    std::optional<Ipv6Addr> addr6 = std::nullopt;
     // Filled by open_announcement: the certificate, if it decodes, its CA's signature verifies
     // and it is for this member's key. Whether its CA is trusted is the reader's policy.
     std::optional<Certificate> cert = std::nullopt;
@@ -84,15 +89,24 @@ enum class Rejection : std::uint8_t {
     CertificateRevoked,       // its fingerprint was revoked by its CA
     CertificateName,          // announced under another name than its certificate's
     ClaimOutsideCertificate,  // claims a subnet other than the one its certificate names
+    // Signature checks again (last, so the counters above keep their numbers):
+    BadAddress6,  // an IPv6 address no host is routed through: multicast, loopback, link-local
     Count,
 };
 const char* to_string(Rejection r);
 
-// The claim field of the body on its own, exactly as the body carries it: the bytes SubnetNode
-// hands the membership core as its opaque announcement payload.
-std::vector<std::uint8_t> encode_claim(const std::optional<Claim>& claim);
-// False unless `field` is exactly one claim field.
-bool decode_claim(std::span<const std::uint8_t> field, std::optional<Claim>& claim);
+// What SubnetNode announces that the membership core does not know: its claim and its IPv6
+// address, handed to the core as its opaque payload: the claim field exactly as the body
+// carries it, then the IPv6 address (bin 16) if there is one. The core re-announces whenever
+// the payload changes.
+struct Placement {
+    std::optional<Claim> claim;
+    std::optional<Ipv6Addr> addr6;
+    bool operator==(const Placement&) const = default;
+};
+std::vector<std::uint8_t> encode_placement(const Placement& p);
+// False unless `payload` is exactly one encoded placement.
+bool decode_placement(std::span<const std::uint8_t> payload, Placement& p);
 
 // The Alive message a node sends about itself: outer fields plus the signed meta.
 Alive seal_announcement(const Announcement& a, const Identity& id, std::uint8_t proto);

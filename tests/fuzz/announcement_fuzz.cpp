@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (std::holds_alternative<Announcement>(open_announcement(a, Digest{}, 1u << 16)))
         std::abort();
-    std::optional<Claim> claim;
-    (void)decode_claim(input, claim);
+    Placement placed;
+    (void)decode_placement(input, placed);
     {
         std::vector<std::uint8_t> cert;
         MsgWriter w(cert);

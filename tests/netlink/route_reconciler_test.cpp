@@ -224,3 +224,61 @@ TEST_F(Reconciler, KernelRefusalsAreReportedPerRoute) {
     ASSERT_EQ(run("ip link set eth0 up"), "");
     EXPECT_EQ(rec.reconcile({route("10.244.2.0/24", "192.168.50.2")}, std::nullopt).added, 1);
 }
+
+// Dual stack: the IPv6 reconciler in the same namespace, with the same rules, and IPv4's
+// reconciler never touching an IPv6 route (nor the other way round).
+TEST_F(Reconciler, Ipv6RoutesAreReconciledBesideIpv4Ones) {
+    // nodad: the address is usable at once (no duplicate address detection on a private link).
+    ASSERT_EQ(run("ip -6 addr add fd10::1/64 dev eth0 nodad"), "");
+    Route6Reconciler rec6{*parse_ipv6_net("fd00:244::/56")};
+    auto opened = rec6.open();
+    ASSERT_TRUE(opened) << opened.error();
+    auto r6 = [&](const char* dst, const char* via) {
+        return Route6{*parse_ipv6_net(dst), *parse_ipv6(via), eth0};
+    };
+    rec.reconcile({route("10.244.2.0/24", "192.168.50.2")}, net("10.244.0.0/16"));
+    auto res =
+        rec6.reconcile({r6("fd00:244:0:2::/64", "fd10::2"), r6("fd00:244:0:3::/64", "fd11::3")},
+                       *parse_ipv6_net("fd00:244::/56"));
+    EXPECT_EQ(res.added, 1);
+    EXPECT_EQ(res.errors, 0);
+    EXPECT_EQ(res.reports[1].state, RouteState::NotRoutable);
+    std::string shown = run("ip -6 route show proto 77");
+    EXPECT_NE(shown.find("fd00:244:0:2::/64 via fd10::2 dev eth0"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("unreachable fd00:244::/56"), std::string::npos) << shown;
+    EXPECT_EQ(rec6.own_routes().size(), 1u);
+    auto again =
+        rec6.reconcile({r6("fd00:244:0:2::/64", "fd10::2")}, *parse_ipv6_net("fd00:244::/56"));
+    EXPECT_EQ(again.added + again.replaced + again.deleted, 0) << "a second pass changes nothing";
+    // Each family's pass leaves the other's routes alone.
+    rec.reconcile({}, std::nullopt);
+    EXPECT_NE(run("ip -6 route show proto 77").find("fd00:244:0:2::/64"), std::string::npos);
+    rec6.reconcile({r6("fd00:244:0:2::/64", "fd10::2")}, *parse_ipv6_net("fd00:244::/56"));
+    rec.reconcile({route("10.244.2.0/24", "192.168.50.2")}, std::nullopt);
+    rec6.reconcile({}, std::nullopt);
+    EXPECT_EQ(run("ip -6 route show proto 77"), "");
+    EXPECT_NE(run("ip -4 route show proto 77").find("10.244.2.0/24"), std::string::npos);
+    // Deleted by hand: put back by the next pass.
+    rec6.reconcile({r6("fd00:244:0:2::/64", "fd10::2")}, std::nullopt);
+    ASSERT_EQ(run("ip -6 route del fd00:244:0:2::/64"), "");
+    auto back = rec6.reconcile({r6("fd00:244:0:2::/64", "fd10::2")}, std::nullopt);
+    EXPECT_EQ(back.added, 1);
+}
+
+TEST_F(Reconciler, Ipv6ForwardingKeepsRouterAdvertisements) {
+    ASSERT_EQ(run("sysctl -qw net.ipv6.conf.eth0.accept_ra=1 net.ipv6.conf.peer0.accept_ra=0 "
+                  "net.ipv6.conf.all.forwarding=0"),
+              "");
+    auto done = ensure_ipv6_forwarding("eth0");
+    ASSERT_TRUE(done) << done.error();
+    EXPECT_TRUE(done->forwarding);
+    EXPECT_TRUE(done->accept_ra);
+    EXPECT_EQ(run("sysctl -n net.ipv6.conf.all.forwarding net.ipv6.conf.eth0.accept_ra "
+                  "net.ipv6.conf.peer0.accept_ra"),
+              "1\n2\n0\n");
+    auto again = ensure_ipv6_forwarding("peer0");  // accept_ra 0: the operator's; left alone
+    ASSERT_TRUE(again) << again.error();
+    EXPECT_FALSE(again->forwarding);
+    EXPECT_FALSE(again->accept_ra);
+    EXPECT_EQ(run("sysctl -n net.ipv6.conf.peer0.accept_ra"), "0\n");
+}

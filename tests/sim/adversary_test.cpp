@@ -41,6 +41,32 @@ TEST_P(Adversary, AClaimOutsideThePodNetworkIsRefusedEverywhere) {
     EXPECT_TRUE(c.owners_agree());
 }
 
+// Dual stack: every host routes a member's IPv6 subnet via the IPv6 address it announces.
+// Unchecked, a link-local one (on-link on every interface) was installed as a next hop, sending
+// the subnet to whichever host answers for it on the segment, and a multicast one to every host.
+TEST_P(Adversary, AnIpv6AddressNoHostCanBeRoutedThroughIsRefusedEverywhere) {
+    SimCluster s(4, GetParam());
+    auto& c = s.c();
+    ASSERT_TRUE(c.run_until([&] { return c.all_see_alive(s.all()); }, 30s));
+    Mallory m(GetParam() + 1000);
+    const char* attacks[] = {"fe80::1", "ff02::1", "::1", "::", "::ffff:192.168.77.1"};
+    std::uint32_t inc = 1;
+    for (const char* a6 : attacks) {
+        for (auto i : c.running()) {
+            Announcement a = m.announcement(c, inc, Claim{3, 1});
+            a.addr6 = *parse_ipv6(a6);
+            m.send(c, i, {seal_announcement(a, m.id, kProtocolVersion)});
+        }
+        ++inc;
+    }
+    c.run_for(10s);
+    for (auto i : c.running()) {
+        EXPECT_EQ(rejected(c, i, Rejection::BadAddress6), std::size(attacks)) << c.at(i).name;
+        EXPECT_EQ(c.at(i).node->node().members().find(m.id.id()), nullptr) << c.at(i).name;
+    }
+    EXPECT_TRUE(c.all_see_alive(s.all()));
+}
+
 // One accusation at incarnation 2^32 - 1: unchecked, everyone held the victim dead there, its
 // refutation wrapped to 0 and every later one was dropped as a replay; an unsigned leave then
 // freed its subnet cluster-wide while it kept using it. Only the member's own signature may

@@ -14,10 +14,10 @@ using namespace shoal::agent;
 
 namespace {
 
-sim::Cluster three_nodes() {
+sim::Cluster three_nodes(NetworkSettings network = {"10.244.0.0/16"}) {
     sim::ClusterOptions o;
     o.timing = timing_for(Profile::Lan);
-    o.network = NetworkSettings{"10.244.0.0/16"};
+    o.network = network;
     o.seed = 7;
     sim::Cluster c(o);
     c.add_node({});
@@ -85,6 +85,46 @@ TEST(RoutePolicy, NoRouteForADeadMembersReservationButOneForARestartingMember) {
     c.act(1, [&](SubnetNode& n) { n.prepare_restart(c.now(), 60s); });
     ASSERT_TRUE(c.run_until([&] { return c.view(0, 1) == MemberState::Restarting; }, 10s));
     EXPECT_EQ(desired_routes(*c.at(0).node, 5).size(), 1u);  // held with its route
+}
+
+// Dual stack: a member's IPv6 subnet is routed via the IPv6 address its signed announcement
+// carries; one that announces none gets no IPv6 route, and `members` says why.
+TEST(RoutePolicy, Ipv6RoutesGoViaTheAnnouncedIpv6Address) {
+    auto c = three_nodes({"10.244.0.0/16", 24, "", "", "fd00:244::/56", 64});
+    const Ipv6Addr a1 = *parse_ipv6("fd10::11");
+    EXPECT_TRUE(desired_routes<Ipv6Net>(*c.at(0).node, 5).empty());  // nobody announced one yet
+    c.act(1, [&](SubnetNode& n) { n.set_address6(c.now(), a1); });
+    ASSERT_TRUE(
+        c.run_until([&] { return desired_routes<Ipv6Net>(*c.at(0).node, 5).size() == 1; }, 10s));
+    auto want = desired_routes<Ipv6Net>(*c.at(0).node, 5);
+    EXPECT_EQ(want[0].dst, *c.network().subnet6(*c.at(1).node->slot()));
+    EXPECT_EQ(want[0].via, a1);
+    EXPECT_EQ(want[0].ifindex, 5);
+    EXPECT_EQ(desired_routes(*c.at(0).node, 5).size(), 2u);  // IPv4 to both, as before
+
+    auto rows = render_members(member_rows(*c.at(0).node, {}, {}, {}), true);
+    EXPECT_NE(rows.find("\"addr6\":\"fd10::11\""), std::string::npos) << rows;
+    EXPECT_NE(rows.find("announces no IPv6 address"), std::string::npos) << rows;
+
+    // A new address is announced again and replaces the route's next hop; none withdraws it.
+    const Ipv6Addr a2 = *parse_ipv6("fd10::12");
+    c.act(1, [&](SubnetNode& n) { n.set_address6(c.now(), a2); });
+    ASSERT_TRUE(c.run_until(
+        [&] {
+            auto w = desired_routes<Ipv6Net>(*c.at(0).node, 5);
+            return w.size() == 1 && w[0].via == a2;
+        },
+        10s));
+    c.act(1, [&](SubnetNode& n) { n.set_address6(c.now(), std::nullopt); });
+    ASSERT_TRUE(
+        c.run_until([&] { return desired_routes<Ipv6Net>(*c.at(0).node, 5).empty(); }, 10s));
+    // A departed member's IPv6 subnet is among those withdrawn before arming.
+    c.act(1, [&](SubnetNode& n) { n.set_address6(c.now(), a1); });
+    c.act(1, [&](SubnetNode& n) { n.leave(c.now()); });
+    ASSERT_TRUE(c.run_until([&] { return c.view(0, 1) == MemberState::Left; }, 10s));
+    auto gone = departed_subnets<Ipv6Net>(*c.at(0).node);
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0], want[0].dst);
 }
 
 TEST(RoutePolicy, StaleRoutesArmTwoSecondsAfterTheFirstSyncOrAfterThirtySeconds) {

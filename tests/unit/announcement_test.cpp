@@ -114,28 +114,72 @@ TEST(Announcement, IdentityFollowsFromTheSeed) {
     EXPECT_EQ(again.public_key(), f.me.public_key());
 }
 
-// SubnetNode hands its claim to the membership core as an opaque payload: the claim field's own
-// bytes, which must be exactly what the signed body carries (or the wire would change).
-TEST(Announcement, TheClaimFieldRoundTripsAsTheBodyCarriesIt) {
+// SubnetNode hands its claim and IPv6 address to the membership core as an opaque payload that
+// starts with the claim field's own bytes, exactly what the signed body carries.
+TEST(Announcement, ThePlacementRoundTripsAndItsClaimIsAsTheBodyCarriesIt) {
     Fixture f;
+    Ipv6Addr six = *parse_ipv6("fd00:77::2");
     for (std::optional<Claim> c : {std::optional<Claim>{}, std::optional<Claim>{Claim{9, 17}},
                                    std::optional<Claim>{Claim{UINT32_MAX, kMaxClaimClock}}}) {
-        auto field = encode_claim(c);
-        std::optional<Claim> back = Claim{1, 1};
-        ASSERT_TRUE(decode_claim(field, back));
-        EXPECT_EQ(back, c);
-        Announcement a = f.ann();
-        a.claim = c;
-        Alive sealed = seal_announcement(a, f.me, 1);
-        EXPECT_NE(std::search(sealed.meta.begin(), sealed.meta.end(), field.begin(), field.end()),
-                  sealed.meta.end());
+        for (std::optional<Ipv6Addr> a6 : {std::optional<Ipv6Addr>{}, std::optional{six}}) {
+            auto payload = encode_placement({c, a6});
+            Placement back{Claim{1, 1}, std::nullopt};
+            ASSERT_TRUE(decode_placement(payload, back));
+            EXPECT_EQ(back, (Placement{c, a6}));
+            Announcement a = f.ann();
+            a.claim = c;
+            a.addr6 = a6;
+            Alive sealed = seal_announcement(a, f.me, 1);
+            auto field = encode_placement({c, std::nullopt});
+            EXPECT_NE(
+                std::search(sealed.meta.begin(), sealed.meta.end(), field.begin(), field.end()),
+                sealed.meta.end());
+            if (c && c->slot >= f.net.slots()) continue;
+            auto opened = open_announcement(sealed, f.net.digest(), f.net.slots());
+            ASSERT_TRUE(std::holds_alternative<Announcement>(opened));
+            EXPECT_EQ(std::get<Announcement>(opened).addr6, a6);
+        }
     }
-    std::optional<Claim> out;
-    EXPECT_FALSE(decode_claim(std::vector<std::uint8_t>{}, out));
-    auto one = encode_claim(Claim{9, 17});
-    one.push_back(0);  // trailing bytes
-    EXPECT_FALSE(decode_claim(one, out));
-    EXPECT_FALSE(decode_claim(std::vector<std::uint8_t>{0x91, 0x01}, out));  // [1]: one element
+    Placement out;
+    EXPECT_FALSE(decode_placement(std::vector<std::uint8_t>{}, out));
+    auto one = encode_placement({Claim{9, 17}, std::nullopt});
+    one.push_back(0);  // trailing bytes: not an address
+    EXPECT_FALSE(decode_placement(one, out));
+    EXPECT_FALSE(decode_placement(std::vector<std::uint8_t>{0x91, 0x01}, out));  // [1]: one element
+    auto short6 = encode_placement({Claim{9, 17}, std::nullopt});
+    short6.insert(short6.end(), {0xc4, 0x04, 1, 2, 3, 4});  // bin(4): not an IPv6 address
+    EXPECT_FALSE(decode_placement(short6, out));
+}
+
+// An IPv6 address every host would route a pod subnet through is checked like a claim: a key
+// holder announcing a multicast, loopback, link-local or unspecified one is refused outright.
+TEST(Announcement, AnAddressNoHostCanBeRoutedThroughIsRefused) {
+    Fixture f;
+    for (const char* bad : {"::", "::1", "ff02::1", "fe80::1", "::ffff:10.0.0.1"}) {
+        Announcement a = f.ann();
+        a.addr6 = *parse_ipv6(bad);
+        auto opened = open_announcement(seal_announcement(a, f.me, 2), f.net.digest(), 16);
+        ASSERT_TRUE(std::holds_alternative<Rejection>(opened)) << bad;
+        EXPECT_EQ(std::get<Rejection>(opened), Rejection::BadAddress6) << bad;
+    }
+    for (const char* good : {"2001:db8::7", "fd00:77::2"}) {
+        Announcement a = f.ann();
+        a.addr6 = *parse_ipv6(good);
+        auto opened = open_announcement(seal_announcement(a, f.me, 2), f.net.digest(), 16);
+        EXPECT_TRUE(std::holds_alternative<Announcement>(opened)) << good;
+    }
+}
+
+// A certified announcement with an IPv6 address: the certificate field stays where readers
+// before dual stack look for it, and one with an address but no certificate has none.
+TEST(Announcement, TheAddressGoesAfterTheCertificateField) {
+    Fixture f;
+    Announcement a = f.ann();
+    a.addr6 = *parse_ipv6("fd00:77::2");
+    auto opened = open_announcement(seal_announcement(a, f.me, 2), f.net.digest(), 16);
+    ASSERT_TRUE(std::holds_alternative<Announcement>(opened));
+    EXPECT_TRUE(std::get<Announcement>(opened).certificate.empty());
+    EXPECT_EQ(std::get<Announcement>(opened).addr6, a.addr6);
 }
 
 TEST(Announcement, AccusationsAreSignedPerKindMemberAndIncarnation) {
@@ -186,8 +230,9 @@ TEST(Announcement, TheBootNonceTravelsAndAProtocolOneBodyHasNone) {
     EXPECT_FALSE(std::get<Announcement>(old).claim);
 }
 
-// The largest honest announcement (a 253-character name, a 64-character version, a claim) fits
-// the 600-byte bound with room to spare; a longer meta does not decode.
+// The largest honest announcement without a certificate (a 253-character name, a 64-character
+// version, a claim, an IPv6 address) fits the 600-byte bound with room to spare (519 bytes); a
+// longer meta does not decode.
 TEST(Announcement, TheLargestAnnouncementFitsTheBound) {
     Fixture f;
     Announcement a = f.ann();
@@ -197,8 +242,9 @@ TEST(Announcement, TheLargestAnnouncementFitsTheBound) {
     a.claim = Claim{UINT32_MAX, kMaxClaimClock};
     a.restart_hold_ms = UINT32_MAX;
     a.boot = UINT64_MAX;
+    a.addr6 = *parse_ipv6("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
     Alive sealed = seal_announcement(a, f.me, 2);
-    EXPECT_LE(sealed.meta.size(), kMaxMetaLen - 100);
+    EXPECT_LE(sealed.meta.size(), kMaxMetaLen - 64);
     std::vector<std::uint8_t> enc;
     Alive big = sealed;
     big.meta.resize(kMaxMetaLen + 1);

@@ -22,14 +22,21 @@ TEST(CniConf, BridgeWithHostLocalOverTheNodesSubnet) {
     EXPECT_EQ(text.find("::/0"), std::string::npos);
 }
 
-// No IPv6 range until shoal routes IPv6: another host could not reach such an address.
-TEST(CniConf, DualStackSettingsGiveNoIpv6RangeYet) {
+// Dual stack: a range per family (host-local gives a pod one address from each) and a default
+// route per family; IPv4 only without ipv6-network.
+TEST(CniConf, DualStackSettingsGiveARangeAndARoutePerFamily) {
     auto text = agent::render_cni_conflist(config({"10.42.0.0/16", 24, "", "", "fd00:42::/56", 64}),
                                            4, 1500, true);
-    EXPECT_NE(text.find("{\"subnet\": \"10.42.5.0/24\", \"gateway\": \"10.42.5.1\"}"),
-              std::string::npos);
-    EXPECT_EQ(text.find("fd00"), std::string::npos) << text;
-    EXPECT_EQ(text.find("::/0"), std::string::npos) << text;
+    EXPECT_NE(
+        text.find("\"ranges\": [[{\"subnet\": \"10.42.5.0/24\", \"gateway\": \"10.42.5.1\"}], "
+                  "[{\"subnet\": \"fd00:42:0:5::/64\", \"gateway\": \"fd00:42:0:5::1\"}]]"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(text.find("\"routes\": [{\"dst\": \"0.0.0.0/0\"}, {\"dst\": \"::/0\"}]"),
+              std::string::npos)
+        << text;
+    auto v4 = agent::render_cni_conflist(config({"10.42.0.0/16"}), 4, 1500, true);
+    EXPECT_EQ(v4.find("::/0"), std::string::npos) << v4;
 }
 
 // The bridge plugin's masquerade would also rewrite pod-to-pod traffic between hosts: it is on

@@ -291,3 +291,66 @@ TEST(RoutePlan, SendsDesiredRoutesThenTheUnreachableRouteThenWithdrawals) {
     EXPECT_EQ(p.ops[3],
               (RouteOp{Kind::Delete, stale, std::nullopt, "withdrew route 10.244.1.0/24"}));
 }
+
+// ---- IPv6 (dual stack): the same rules, planned by the same code ---------------------------
+
+namespace {
+
+Ipv6Net net6(const char* cidr) {
+    return *parse_ipv6_net(cidr);
+}
+Ipv6Addr ip6(const char* a) {
+    return *parse_ipv6(a);
+}
+const Ipv6Net kPod6 = net6("fd00:244::/56");
+
+// eth0 with fd10::1/64 (the segment) and its link-local address, which routes nothing here.
+KernelView6 host6(std::vector<KernelRoute6> more = {}) {
+    KernelView6 k;
+    k.routes = std::move(more);
+    k.connected[kEth0] = {Ipv6Net{ip6("fd10::1"), 64}, Ipv6Net{ip6("fe80::1"), 64}};
+    k.ifnames[kEth0] = "eth0";
+    return k;
+}
+
+}  // namespace
+
+TEST(RoutePlan6, AddsAMissingRouteViaThePeersAddressOnTheSegment) {
+    Route6 want{net6("fd00:244:0:5::/64"), ip6("fd10::5"), kEth0};
+    auto plan = plan_routes(std::vector{want}, host6(), kPod6, std::nullopt, true);
+    ASSERT_EQ(plan.ops.size(), 1u);
+    EXPECT_EQ(plan.ops[0].kind, RouteOp6::Kind::Add);
+    EXPECT_EQ(plan.ops[0].route.via, want.via);
+    EXPECT_EQ(plan.ops[0].message, "added route fd00:244:0:5::/64 via fd10::5 dev eth0");
+}
+
+TEST(RoutePlan6, ANextHopOffTheSegmentIsNotRoutableAndOutsideThePodNetworkIsRefused) {
+    std::vector<Route6> want{{net6("fd00:244:0:5::/64"), ip6("fd11::5"), kEth0},
+                             {net6("fd00:245::/64"), ip6("fd10::5"), kEth0}};
+    auto plan = plan_routes(want, host6(), kPod6, std::nullopt, true);
+    EXPECT_TRUE(plan.ops.empty());
+    ASSERT_EQ(plan.result.reports.size(), 2u);
+    EXPECT_EQ(plan.result.reports[0].state, RouteState::NotRoutable);
+    EXPECT_NE(plan.result.reports[0].reason.find("fd10::/64"), std::string::npos)
+        << plan.result.reports[0].reason;
+    EXPECT_EQ(plan.result.reports[1].state, RouteState::Refused);
+    KernelView6 bare = host6();
+    bare.connected.clear();
+    auto none = plan_routes(std::vector{want[0]}, bare, kPod6, std::nullopt, true);
+    EXPECT_EQ(none.result.reports[0].reason, "eth0 has no IPv6 address");
+}
+
+TEST(RoutePlan6, KeepsTheUnreachableRouteAndWithdrawsStaleOnesButNeverForeignOnes) {
+    KernelRoute6 stale{
+        .dst = net6("fd00:244:0:9::/64"), .ours = true, .via = ip6("fd10::9"), .ifindex = kEth0};
+    KernelRoute6 theirs{.dst = net6("fd00:244:0:7::/64"), .via = ip6("fd10::7"), .ifindex = kEth0};
+    std::vector<Route6> want{{net6("fd00:244:0:7::/64"), ip6("fd10::8"), kEth0}};
+    auto plan = plan_routes(want, host6({stale, theirs}), kPod6, kPod6, true);
+    ASSERT_EQ(plan.ops.size(), 2u);
+    EXPECT_EQ(plan.ops[0].kind, RouteOp6::Kind::Add);
+    EXPECT_EQ(plan.ops[0].route.type, RouteType::Unreachable);
+    EXPECT_EQ(plan.ops[0].route.dst, kPod6);
+    EXPECT_EQ(plan.ops[1].kind, RouteOp6::Kind::Delete);
+    EXPECT_EQ(plan.ops[1].route, stale);
+    EXPECT_EQ(plan.result.reports[0].state, RouteState::Conflict);
+}

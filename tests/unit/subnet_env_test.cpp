@@ -43,12 +43,16 @@ TEST(SubnetEnv, SaysWhetherShoalMasquerades) {
         "false");
 }
 
-// No IPv6 keys until shoal routes IPv6: pods would get addresses no other host reaches.
-TEST(SubnetEnv, DualStackSettingsWriteNoIpv6KeysYet) {
+// Dual stack: flannel's IPv6 pair, the subnet written as its gateway (the first address) and
+// length, as FLANNEL_SUBNET is; without ipv6-network neither key.
+TEST(SubnetEnv, DualStackSettingsWriteFlannelsIpv6Keys) {
     auto kv = parse(agent::render_subnet_env(
         config({"10.42.0.0/16", 24, "", "", "fd00:42::/56", 64}), 4, 9000, true));
-    EXPECT_EQ(kv.count("FLANNEL_IPV6_NETWORK"), 0u);
-    EXPECT_EQ(kv.count("FLANNEL_IPV6_SUBNET"), 0u);
+    EXPECT_EQ(kv["FLANNEL_IPV6_NETWORK"], "fd00:42::/56");
+    EXPECT_EQ(kv["FLANNEL_IPV6_SUBNET"], "fd00:42:0:5::1/64");
+    auto v4 = parse(agent::render_subnet_env(config({"10.42.0.0/16"}), 4, 9000, true));
+    EXPECT_EQ(v4.count("FLANNEL_IPV6_NETWORK"), 0u);
+    EXPECT_EQ(v4.count("FLANNEL_IPV6_SUBNET"), 0u);
     EXPECT_EQ(kv["FLANNEL_SUBNET"], "10.42.5.1/24");
     EXPECT_EQ(kv["FLANNEL_MTU"], "9000");
 }
