@@ -99,68 +99,16 @@ void Agent::remove_masquerade() {
 void Agent::ensure_forwarding() {
     if (phase_ == Phase::Stopped) return;
     std::string blocked;
-    auto found = forward_.forward_chain();
-    if (!found) {
-        // Could not look (not the same as a chain that drops): said once, shown in status, and
-        // not a reason to report the node unready on a host where nothing may be wrong.
-        if (found.error() != forward_warned_)
-            log_(LogLevel::Warn, "cannot read the host's FORWARD chain: " + found.error());
-        forward_warned_ = found.error();
-        forward_chain_.reset();
-    } else if (!*found) {
-        forward_warned_.clear();
-        forward_chain_.reset();  // no iptables filter table: nothing drops pod traffic there
-    } else if (!cfg_.forward_rules) {
-        forward_warned_.clear();
-        // Off means not ours to manage: what an earlier run added goes.
-        if (forward_chain_ || !forwarding_checked_) (void)forward_.remove((*found)->chain);
-        forward_chain_.reset();
-        if ((*found)->drops)
-            blocked =
-                "pod traffic between hosts is dropped: the FORWARD chain's policy is drop "
-                "and forward-rules is off; fix: " +
-                forward_fix(cfg_.network);
-    } else {
-        const auto& chain = (*found)->chain;
-        if (forward_chain_ && *forward_chain_ != chain) (void)forward_.remove(*forward_chain_);
-        auto done = forward_.ensure(chain, forward_rules(cfg_.network));
-        if (!done) {
-            blocked = "cannot add accept rules for " + cfg_.network.network().to_string() + " to " +
-                      chain.to_string() + " (" + done.error() + ")" +
-                      ((*found)->drops ? ", whose policy drops pod traffic" : "") +
-                      "; fix: " + forward_fix(cfg_.network);
-            // Its policy accepts: nothing is blocked yet, but say it (once per change).
-            if (!(*found)->drops) {
-                if (blocked != forward_warned_) log_(LogLevel::Warn, blocked);
-                forward_warned_ = std::exchange(blocked, {});
-            }
-        } else {
-            forward_warned_.clear();
-            forward_chain_ = chain;
-            if (*done == netlink::NftTable::Outcome::Written)
-                log_(LogLevel::Info, "accepting the pod network's traffic in " + chain.to_string() +
-                                         ((*found)->drops ? " (its policy is drop)" : ""));
-            else if (*done == netlink::NftTable::Outcome::Restored)
-                log_(LogLevel::Warn, "shoal's accept rules in " + chain.to_string() +
-                                         " were deleted or changed by someone else; put back");
-        }
+    for (auto& family : forwarding_) {
+        for (const auto& line : family.ensure(cfg_.forward_rules)) log_(line);
+        if (!family.blocked().empty()) blocked += (blocked.empty() ? "" : "; ") + family.blocked();
     }
-    forwarding_checked_ = true;
-    if (blocked != forwarding_blocked_ && !blocked.empty()) log_(LogLevel::Error, blocked);
-    if (blocked != forwarding_blocked_ && blocked.empty() && !forwarding_blocked_.empty())
-        log_(LogLevel::Info, "pod traffic is forwarded again");
     forwarding_blocked_ = std::move(blocked);
 }
 
 void Agent::remove_forwarding() {
-    if (!forward_chain_) return;
-    if (auto removed = forward_.remove(*forward_chain_); !removed)
-        log_(LogLevel::Warn, "cannot remove shoal's accept rules from " +
-                                 forward_chain_->to_string() + ": " + removed.error());
-    else
-        log_(LogLevel::Info, "removed shoal's accept rules from " + forward_chain_->to_string() +
-                                 " (left the cluster)");
-    forward_chain_.reset();
+    for (auto& family : forwarding_)
+        for (const auto& line : family.remove()) log_(line);
 }
 
 void Agent::start_host_check() {
@@ -420,11 +368,9 @@ Control::Reply Agent::handle_command(const std::string& line) {
                        std::nullopt};
         in.routes6 = &route_log6_.reports();
         in.addr6 = address6_;
-        in.forwarding = !forwarding_blocked_.empty() ? "blocked: " + forwarding_blocked_
-                        : forward_chain_             ? "accepted in " + forward_chain_->to_string()
-                        : !forward_warned_.empty()   ? "unknown: " + forward_warned_
-                        : cfg_.forward_rules         ? "no iptables filter table (nothing to open)"
-                                                     : "forward-rules off";
+        for (const auto& family : forwarding_)
+            in.forwarding +=
+                (in.forwarding.empty() ? "" : "; ") + family.describe(cfg_.forward_rules);
         if (lost_)
             in.lost = StatusInput::Lost{
                 lost_->subnet, lost_->winner,

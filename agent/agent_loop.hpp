@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <uv.h>
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -21,6 +22,7 @@
 #include "agent/masquerade.hpp"
 #include "agent/metrics.hpp"
 #include "agent/notify.hpp"
+#include "agent/pod_forwarding.hpp"
 #include "agent/readiness.hpp"
 #include "agent/route_policy.hpp"
 #include "agent/state_dir.hpp"
@@ -45,7 +47,11 @@ class Agent {
           routes_(cfg.network.network(), cfg.route_table),
           address6_(cfg.advertise6),
           host_check_(HostCheckSettings{.route_hold = cfg.route_hold}, Rng::from_os()) {
-        if (auto net6 = cfg.network.network6()) routes6_.emplace(*net6, cfg.route_table);
+        forwarding_.emplace_back("ip", cfg.network.network().to_string());
+        if (auto net6 = cfg.network.network6()) {
+            routes6_.emplace(*net6, cfg.route_table);
+            forwarding_.emplace_back("ip6", net6->to_string());
+        }
     }
     int run();
 
@@ -135,13 +141,9 @@ class Agent {
     std::optional<Ipv6Addr> address6_;                  // announced (dual stack)
     std::optional<netlink::NftTable> masq_;             // with ip-masq
     std::string masq_error_;                            // the failure last logged (once per change)
-    netlink::NftOwnedRules forward_{kForwardRuleTag};
-    std::optional<netlink::NftChain> forward_chain_;  // where our accept rules are
-    std::string forwarding_blocked_;                  // status and /readyz; empty when fine
-    bool forwarding_checked_ = false;                 // ensure_forwarding has run once
-    // A failure that blocks nothing yet (the FORWARD chain unreadable, or accepting and our
-    // rules refused): said once per change, shown in status.
-    std::string forward_warned_;
+    // forward-rules, per family: IPv4's, and IPv6's with ipv6-network.
+    std::deque<PodForwarding> forwarding_;
+    std::string forwarding_blocked_;  // status and /readyz; empty when fine
     std::optional<RouteArming> arming_;
     HostCheck host_check_;
     std::optional<IcmpEcho> icmp_;

@@ -26,15 +26,4 @@ std::string masquerade_rules(const NetworkConfig& net) {
     return out + "  }\n";
 }
 
-std::vector<std::string> forward_rules(const NetworkConfig& net) {
-    const std::string pods = net.network().to_string();
-    return {"ip saddr " + pods + " accept", "ip daddr " + pods + " accept"};
-}
-
-std::string forward_fix(const NetworkConfig& net) {
-    const std::string pods = net.network().to_string();
-    return "iptables -I FORWARD -s " + pods + " -j ACCEPT && iptables -I FORWARD -d " + pods +
-           " -j ACCEPT";
-}
-
 }  // namespace shoal::agent

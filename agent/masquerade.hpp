@@ -1,6 +1,5 @@
 #pragma once
-// What shoal masquerades (ip-masq), and what it accepts in the host's FORWARD chain
-// (forward-rules). What shoal masquerades: pods reaching anything outside the pod network leave
+// What shoal masquerades (ip-masq): pods reaching anything outside the pod network leave
 // with their host's address; pod-to-pod traffic, between hosts too, keeps the pod's own address,
 // and so does multicast. The rules live in shoal's own nftables table (netlink/nft_table.hpp), for
 // both families when the IPv6 pod network is set.
@@ -16,11 +15,5 @@ inline constexpr const char* kNftTable = "shoal";
 
 // The body of `table inet shoal { ... }`.
 std::string masquerade_rules(const NetworkConfig& net);
-
-// forward-rules: what shoal accepts in the host's FORWARD chain, tagged with kForwardRuleTag;
-// and the commands an operator runs when shoal cannot (forward-rules off, or refused).
-inline constexpr const char* kForwardRuleTag = "shoal: pod network";
-std::vector<std::string> forward_rules(const NetworkConfig& net);
-std::string forward_fix(const NetworkConfig& net);
 
 }  // namespace shoal::agent

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measurement 8: the data plane. Pod-to-pod TCP throughput (iperf3) and round-trip latency (ping)
-# between pods on two hosts over (a) shoal's host-gw routes with the agents running, (b) the same
-# routes added by hand with the agents stopped, (c) a flannel-style VXLAN overlay, (d) two
-# namespaces on one veth pair; the setups alternate a,b,c,d,a,b,... so noise hits all alike.
+# between pods on two hosts over (a) shoal's host-gw routes with the agents running, (e) the same
+# over IPv6 (the agents' IPv6 routes, the same pods' IPv6 addresses), (b) the IPv4 routes added by
+# hand with the agents stopped, (c) a flannel-style VXLAN overlay, (d) two namespaces on one veth
+# pair; the setups alternate a,e,b,c,d,a,e,... so noise hits all alike.
 # Hosts, bridge and pods are made as in tests/e2e/lib.sh (pods through the real CNI plugins).
 # Writes DIR/dataplane.{md,tsv} and DIR/dataplane-*.png.
 # Usage: bash bench/dataplane.sh --out DIR --build BUILDDIR [--quick]   (as root)
@@ -36,32 +37,52 @@ trap 'exit 130' INT TERM
 die() { echo "dataplane: $*" >&2; exit 1; }
 
 subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
+subnet6_of() { sed -n 's/^FLANNEL_IPV6_SUBNET=\(.*\)::1\/\(.*\)/\1::\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
 peer_of() { echo $((3 - $1)); }
-# The route to the peer's pod subnet that shoal installs, present on both hosts.
+# The routes to the peer's pod subnets that shoal installs, IPv4 and IPv6, present on both hosts.
 shoal_routes_up() {
     local n p
     for n in 1 2; do
         p=$(peer_of $n)
         routes_of $n | grep -q "^$(subnet_of "$p") via $SEGMENT.$p dev eth0" || return 1
+        on $n ip -6 route show proto 77 | grep -q "^$(subnet6_of "$p") via $SEGMENT6::$p dev eth0" || return 1
     done
 }
 agents_alive() { kill -0 "${E2E_PID[1]}" 2>/dev/null && kill -0 "${E2E_PID[2]}" 2>/dev/null; }
 
 # --- setup --------------------------------------------------------------------------------------
+# Dual stack: each host also has $SEGMENT6::N on eth0 (nodad, added before its agent starts, which
+# announces it), and the agents route each peer's IPv6 pod subnet (fd00:244:0:N::/64) via it.
+# The segment's prefix is this run's own, like its names.
+SEGMENT6=fd77:$(printf '%x' $(($$ % 65535 + 1)))
+NETWORK6=fd00:244::/56
+agent_args=(--ipv6-network "$NETWORK6")
+
 echo "dataplane: setting up 2 hosts, shoal agents, pods, VXLAN, veth pair ($reps repetitions)" >&2
 e2e_switch
 add_host 1
 add_host 2
-start_agent 1
-start_agent 2
-for n in 1 2; do wait_for 15 test -s "$E2E_DIR/h$n/subnet.env" >/dev/null || die "h$n got no subnet"; done
+for n in 1 2; do on $n ip -6 addr add "$SEGMENT6::$n/64" dev eth0 nodad; done
+start_agent 1 "${agent_args[@]}"
+start_agent 2 "${agent_args[@]}"
+for n in 1 2; do
+    wait_for 15 test -s "$E2E_DIR/h$n/subnet.env" >/dev/null || die "h$n got no subnet"
+    wait_for 15 test -s "$E2E_DIR/h$n/10-shoal.conflist" >/dev/null || die "h$n wrote no CNI conflist"
+done
 wait_for 15 shoal_routes_up >/dev/null || die "shoal installed no routes within 15 s"
-s1=$(subnet_of 1) s2=$(subnet_of 2)
+s1=$(subnet_of 1) s2=$(subnet_of 2) s1_6=$(subnet6_of 1) s2_6=$(subnet6_of 2)
+[ -n "$s1_6" ] && [ -n "$s2_6" ] || die "subnet.env has no IPv6 subnet"
 
-# (a), (b): one pod per host on cni0 (MTU 1500), addresses from the agent's subnet.env.
-pod_a1=$(add_pod 1)
-pod_a2=$(add_pod 2)
+# (a), (b), (e): one pod per host on cni0 (MTU 1500), made from the conflist the agent wrote
+# (bridge cni0, gateway, no ipMasq: the same IPv4 setup as a hand-written one), so with an address
+# of each family: (a) and (b) use the IPv4 one, (e) the IPv6 one.
+pod_a1=$(add_pod_from_conflist 1)
+pod_a2=$(add_pod_from_conflist 2)
 [ -n "$pod_a1" ] && [ -n "$pod_a2" ] || die "CNI gave the host-gw pods no address"
+[[ $pod_a1 != *:* && $pod_a2 != *:* ]] || die "the host-gw pods' first address is not IPv4 ($pod_a1, $pod_a2)"
+pod6_of() { pod "$1" ip -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
+pod_e2=$(pod6_of 2)
+[ -n "$pod_e2" ] && [ -n "$(pod6_of 1)" ] || die "CNI gave the host-gw pods no IPv6 address"
 
 # (c): flannel's vxlan backend by hand. flannel.1 (VNI 1, UDP 8472, no learning) holds the
 # subnet's .0 as a /32; the peer's subnet is routed via the peer's .0, onlink, whose MAC is a
@@ -109,6 +130,7 @@ pod_d2=10.99.0.2
 declare -A SRC DST
 SRC[a]="shoal-p1-$E2E_ID" DST[a]=$pod_a2
 SRC[b]="shoal-p1-$E2E_ID" DST[b]=$pod_a2
+SRC[e]="shoal-p1-$E2E_ID" DST[e]=$pod_e2
 SRC[c]="shoal-q1-$E2E_ID" DST[c]=$pod_c2
 SRC[d]="shoal-d1-$E2E_ID" DST[d]=$pod_d2
 for ns in "shoal-p2-$E2E_ID" "shoal-q2-$E2E_ID" "shoal-d2-$E2E_ID"; do
@@ -116,22 +138,26 @@ for ns in "shoal-p2-$E2E_ID" "shoal-q2-$E2E_ID" "shoal-d2-$E2E_ID"; do
     dp_pids+=($!)
 done
 
-# --- switching between (a) and (b) -------------------------------------------------------------
-to_a() { # agents running, their proto-77 routes installed, no hand-made route
+# --- switching between (a), (e) and (b) -------------------------------------------------------
+to_a() { # agents running, their proto-77 routes (both families) installed, no hand-made route
     [ -n "${E2E_PID[1]:-}" ] && return 0
     on 1 ip route del "$s2" via "$SEGMENT.2" dev eth0
     on 2 ip route del "$s1" via "$SEGMENT.1" dev eth0
-    start_agent 1
-    start_agent 2
+    start_agent 1 "${agent_args[@]}"
+    start_agent 2 "${agent_args[@]}"
     wait_for 15 shoal_routes_up >/dev/null || die "shoal did not reinstall its routes within 15 s"
-    [ "$(subnet_of 1) $(subnet_of 2)" = "$s1 $s2" ] || die "an agent came back with another subnet"
+    [ "$(subnet_of 1) $(subnet_of 2) $(subnet6_of 1) $(subnet6_of 2)" = "$s1 $s2 $s1_6 $s2_6" ] ||
+        die "an agent came back with another subnet"
 }
-to_b() { # agents stopped, their routes gone, the same routes by hand
+to_b() { # agents stopped, their routes gone, the same IPv4 routes by hand
     [ -z "${E2E_PID[1]:-}" ] && return 0
     stop_agent 1 TERM || true
     stop_agent 2 TERM || true
+    # Both families' protocol-77 routes (SIGTERM keeps them), so the agents install them anew.
     on 1 ip route flush proto 77
     on 2 ip route flush proto 77
+    on 1 ip -6 route flush proto 77
+    on 2 ip -6 route flush proto 77
     # ip-masq's table outlives the agent (SIGTERM keeps it): (b) runs without it, so (a) against
     # (b) is also the cost of the masquerade table on pod-to-pod traffic.
     on 1 nft delete table inet shoal
@@ -153,6 +179,9 @@ check_path() {
         c) route=$(on 1 ip -4 route get "$pod_c2")
            [[ $route == *"dev flannel.1"* ]] || die "(c): h1 routes $pod_c2 as '$route'" ;;
         d) : ;;
+        e) agents_alive || die "an agent died"
+           route=$(on 1 ip -6 route show "$s2_6")
+           [[ $route == *"via $SEGMENT6::2 dev eth0 proto 77"* ]] || die "(e): h1's route to $s2_6 is '$route'" ;;
     esac
 }
 
@@ -162,20 +191,21 @@ tsv="$out/dataplane.tsv"
 printf 'rep\tsetup\tgbit_s\tretransmits\trtt_p50_us\trtt_avg_us\trtt_mdev_us\tping_loss_pct\tvxlan_tx_packets\tcpu_pct_per_gbit\n' > "$tsv"
 tmp=$E2E_DIR/run
 measure() { # rep setup
-    local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 gbit retr cpu p50 avg mdev loss
+    local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 gbit retr cpu p50 avg mdev loss fam=()
+    [ "$s" = e ] && fam=(-6)
     check_path "$s"
     # The same pause before every run: (a) follows the wait for the agents' routes, and must not
     # be the only one that starts after a quiet moment.
     sleep 1
     tx0=$(vx_tx)
-    ip netns exec "$src" iperf3 -c "$dst" -t "$secs" -J > "$tmp.iperf" || die "($s) iperf3 to $dst failed"
+    ip netns exec "$src" iperf3 "${fam[@]}" -c "$dst" -t "$secs" -J > "$tmp.iperf" || die "($s) iperf3 to $dst failed"
     gbit=$(jq '.end.sum_received.bits_per_second / 1e9' "$tmp.iperf")
     retr=$(jq '.end.sum_sent.retransmits // 0' "$tmp.iperf")
     # CPU the two iperf3 processes were charged (user + system, kernel work done on their
     # behalf included), per Gbit/s: what a byte costs on each path.
     cpu=$(jq '(.end.cpu_utilization_percent.host_total + .end.cpu_utilization_percent.remote_total)
               / (.end.sum_received.bits_per_second / 1e9)' "$tmp.iperf")
-    ip netns exec "$src" ping -n -c "$pings" -i 0.002 "$dst" > "$tmp.ping" || die "($s) ping to $dst failed"
+    ip netns exec "$src" ping "${fam[@]}" -n -c "$pings" -i 0.002 "$dst" > "$tmp.ping" || die "($s) ping to $dst failed"
     p50=$(sed -n 's/.*time=\([0-9.]*\) ms/\1/p' "$tmp.ping" | sort -g |
         awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) * 1000 }')
     read -r avg mdev < <(sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/[0-9.]*/\([0-9.]*\) ms|\1 \2|p' "$tmp.ping" |
@@ -190,6 +220,7 @@ measure() { # rep setup
 # --- runs ---------------------------------------------------------------------------------------
 for rep in $(seq 1 "$reps"); do
     to_a; measure "$rep" a
+    measure "$rep" e
     to_b; measure "$rep" b
     measure "$rep" c
     measure "$rep" d
@@ -220,13 +251,14 @@ compare() { # x y column
               printf "%.2f %d %d %.3f\n", r, w, n, p }'
 }
 # The vxlan device must have carried (c) and nothing else.
-for s in a b d; do
+for s in a b d e; do
     [ "$(col $s 9 | maxof)" -lt 50 ] || die "($s) traffic went through flannel.1"
 done
 [ "$(col c 9 | minof)" -gt 1000 ] || die "(c) traffic did not go through flannel.1"
 
 declare -A NAME=([a]="(a) shoal host-gw, agents running" [b]="(b) same routes by hand"
-    [c]="(c) VXLAN, flannel style (MTU 1450)" [d]="(d) one veth pair")
+    [c]="(c) VXLAN, flannel style (MTU 1450)" [d]="(d) one veth pair"
+    [e]="(e) shoal host-gw over IPv6, agents running")
 bm=$(col b 3 | median) bl=$(col b 5 | median) bc=$(col b 10 | median)
 md="$out/dataplane.md"
 {
@@ -241,10 +273,16 @@ md="$out/dataplane.md"
     echo "  route to the peer's pod subnet installed by it (\`via <peer> dev eth0 proto 77\`), its"
     echo "  masquerade table \`inet shoal\` in place (ip-masq, the default: pod-to-pod traffic"
     echo "  passes its postrouting chain and is not rewritten);"
+    echo "- (e) the same over IPv6: the agents run with \`--ipv6-network $NETWORK6\`, each host has"
+    echo "  an address in \`fd77:<per run>::/64\` on eth0 (nodad, before its agent starts), and the"
+    echo "  route to the peer's IPv6 pod subnet is the agent's (\`via <peer's IPv6> dev eth0 proto"
+    echo "  77\`); the same pods as (a), measured to the peer pod's IPv6 address (\`iperf3 -6\`,"
+    echo "  \`ping -6\`). The pods of (a), (b) and (e) are made from the conflist the agent writes,"
+    echo "  one host-local range per family;"
     echo "- (b) the agents stopped (SIGTERM), their protocol-77 routes flushed and their masquerade"
     echo "  tables deleted, and the same routes added by hand (\`ip route add <peer subnet> via"
-    echo "  <peer> dev eth0\`); the same pods as (a). (a) against (b) is the cost of the agent and of"
-    echo "  the masquerade table on pod-to-pod traffic (target: none);"
+    echo "  <peer> dev eth0\`; the IPv6 ones flushed too); the same pods as (a). (a) against (b) is"
+    echo "  the cost of the agent and of the masquerade table on pod-to-pod traffic (target: none);"
     echo "- (c) flannel's vxlan backend, set up by hand: \`flannel.1\` (vxlan id 1, local <host>,"
     echo "  dstport 8472, nolearning, MTU 1450, the subnet's .0/32 on it), route"
     echo "  \`<peer subnet> via <peer subnet .0> dev flannel.1 onlink\`, permanent neighbour entry"
@@ -253,22 +291,25 @@ md="$out/dataplane.md"
     echo "  10.245.N.0/24) on the same two hosts;"
     echo "- (d) two namespaces directly on one veth pair (no bridge, no routing), MTU 1500."
     echo
-    echo "Each repetition runs a, b, c, d in that order ($reps repetitions), so noise hits all"
-    echo "alike. (a) restarts both agents and waits for their routes; every run starts after the same"
-    echo "1 s pause, so (a), which follows the wait for the agents' routes, starts like the others. Before and"
-    echo "after each measurement the script checks the path (the route's gateway, device and"
-    echo "protocol; the agents alive), and that only (c) moved packets through flannel.1."
+    echo "Each repetition runs a, e, b, c, d in that order ($reps repetitions), so noise hits all"
+    echo "alike; (e) needs the agents running, so it follows (a). (a) restarts both agents and waits"
+    echo "for their routes of both families; every run starts after the same 1 s pause, so (a), which"
+    echo "follows the wait for the agents' routes, starts like the others. Before and after each"
+    echo "measurement the script checks the path (the route's gateway, device and protocol; the"
+    echo "agents alive), and that only (c) moved packets through flannel.1."
     echo
     echo '```'
     if [ "$quick" = 1 ]; then echo "bash bench/dataplane.sh --out DIR --build BUILDDIR --quick"
     else echo "bash bench/dataplane.sh --out DIR --build BUILDDIR"; fi
     echo "ip netns exec <pod1> iperf3 -c <pod2> -t $secs -J"
     echo "ip netns exec <pod1> ping -n -c $pings -i 0.002 <pod2>"
+    echo "ip netns exec <pod1> iperf3 -6 -c <pod2's IPv6> -t $secs -J          # (e)"
+    echo "ip netns exec <pod1> ping -6 -n -c $pings -i 0.002 <pod2's IPv6>     # (e)"
     echo '```'
     echo
     echo "| setup | throughput median (Gbit/s) | max | ratio to (b), medians | ratio to (b), paired median | RTT p50 median (µs) | max | ratio to (b) | RTT mdev median (µs) | iperf3 CPU % per Gbit/s, median | ratio to (b) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for s in a b c d; do
+    for s in a e b c d; do
         m=$(col $s 3 | median) x=$(col $s 3 | maxof) l=$(col $s 5 | median) lx=$(col $s 5 | maxof)
         cp=$(col $s 10 | median)
         printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %.1f | %s |\n' "${NAME[$s]}" "$m" "$x" "$(div "$m" "$bm")" \
@@ -279,6 +320,8 @@ md="$out/dataplane.md"
     read -r lr lw ln lp <<<"$(compare a b 5)"
     read -r cr cw cn _ <<<"$(compare a c 3)"
     read -r clr clw cln _ <<<"$(compare a c 5)"
+    read -r er ew en ep <<<"$(compare e a 3)"
+    read -r elr elw eln elp <<<"$(compare e a 5)"
     same() { awk -v r="$1" -v p="$2" 'BEGIN { d = r - 1; if (d < 0) d = -d; print (p >= 0.05 || d <= 0.05 ? "met" : "**missed**") }'; }
     echo "Targets, from the per-repetition ratios (paired: the same moment, the same noise)."
     echo "(a) equal to (b) within noise, meaning a sign test over the repetitions finds no"
@@ -290,6 +333,10 @@ md="$out/dataplane.md"
         'BEGIN { print (r >= 1.1 && w >= 0.8 * n ? "met" : "**missed**") }') (median ratio $cr, higher in $cw of $cn),"
     echo "RTT $(awk -v r="$clr" -v w="$clw" -v n="$cln" \
         'BEGIN { print (r <= 0.9 && n - w >= 0.8 * n ? "met" : "**missed**") }') (median ratio $clr, lower in $((cln - clw)) of $cln without a tie)."
+    echo "(e) equal to (a) within noise, the same test: throughput $(same "$er" "$ep") (median ratio"
+    echo "(e)/(a) $er; (e) higher in $ew of $en repetitions, p = $ep), RTT $(same "$elr" "$elp") (median"
+    echo "ratio $elr; (e) higher in $elw of $eln repetitions without a tie, p = $elp)."
+    [ "$reps" -lt 6 ] && echo "With $reps repetitions the sign test cannot reach p < 0.05, so there only the median ratio can find a difference."
     echo "The CPU column is iperf3's own accounting (client + server, user + system, which includes"
     echo "most of the kernel's per-packet work on this path), divided by the throughput: the cost of"
     echo "a byte, less sensitive than the throughput to what else runs on the machine."
@@ -304,18 +351,18 @@ md="$out/dataplane.md"
 
 plot() { # column ylabel title file
     local spec="" s
-    for s in a b c d; do
+    for s in a e b c d; do
         awk -F'\t' -v s="$s" -v c="$1" 'NR > 1 && $2 == s { print $1, $c }' "$tsv" > "$E2E_DIR/plot-$s.dat"
         spec+="${spec:+, }'$E2E_DIR/plot-$s.dat' using 1:2 with linespoints title '${NAME[$s]}'"
     done
     gnuplot <<EOF
-set terminal pngcairo size 800,450
+set terminal pngcairo size 800,520
 set output '$out/$4'
 set title '$3'
-set xlabel 'repetition (setups alternate a, b, c, d within each)'
+set xlabel 'repetition (setups alternate a, e, b, c, d within each)'
 set ylabel '$2'
 set yrange [0:*]
-set key bottom right
+set key below
 set xtics 1
 set grid
 plot $spec

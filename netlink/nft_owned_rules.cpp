@@ -11,14 +11,15 @@ bool absent(const std::string& error) {
 }
 }  // namespace
 
-Result<std::optional<NftOwnedRules::ForwardChain>> NftOwnedRules::forward_chain() {
-    auto forward = nft_.run("list chain ip filter FORWARD\n");
+Result<std::optional<NftOwnedRules::ForwardChain>> NftOwnedRules::forward_chain(
+    const std::string& family) {
+    auto forward = nft_.run("list chain " + family + " filter FORWARD\n");
     if (!forward && !absent(forward.error())) return Error{forward.error()};
-    if (!forward) return std::optional<ForwardChain>{};  // no iptables filter table or chain
+    if (!forward) return std::optional<ForwardChain>{};  // no filter table or chain
     const bool drops = forward->find("policy drop;") != std::string::npos;
-    if (nft_.run("list chain ip filter DOCKER-USER\n"))
-        return std::optional<ForwardChain>{ForwardChain{{"ip", "filter", "DOCKER-USER"}, drops}};
-    return std::optional<ForwardChain>{ForwardChain{{"ip", "filter", "FORWARD"}, drops}};
+    if (nft_.run("list chain " + family + " filter DOCKER-USER\n"))
+        return std::optional<ForwardChain>{ForwardChain{{family, "filter", "DOCKER-USER"}, drops}};
+    return std::optional<ForwardChain>{ForwardChain{{family, "filter", "FORWARD"}, drops}};
 }
 
 Result<NftOwnedRules::Ours> NftOwnedRules::ours_in(const NftChain& chain) {

@@ -27,10 +27,11 @@ class NftOwnedRules {
         NftChain chain;
         bool drops = false;  // FORWARD's policy is drop: pod traffic needs our rules
     };
-    // Where forwarded traffic meets iptables-nft's filtering: DOCKER-USER when Docker made it
-    // (Docker's FORWARD jumps there first), otherwise filter FORWARD; nullopt when the host has
-    // no iptables filter table (nothing there drops pod traffic); an error when nft could not look.
-    [[nodiscard]] Result<std::optional<ForwardChain>> forward_chain();
+    // Where forwarded traffic of `family` ("ip", "ip6") meets iptables-nft's filtering:
+    // DOCKER-USER when Docker made it (Docker's FORWARD jumps there first), otherwise filter
+    // FORWARD; nullopt when the host has no filter table of that family (nothing there drops pod
+    // traffic); an error when nft could not look.
+    [[nodiscard]] Result<std::optional<ForwardChain>> forward_chain(const std::string& family);
     // Our rules in `chain` made exactly `rules` (each without its comment), inserted at the top,
     // in one transaction; cheap when they already are.
     [[nodiscard]] Result<NftTable::Outcome> ensure(const NftChain& chain,

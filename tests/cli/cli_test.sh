@@ -86,6 +86,8 @@ expect_msg "agent: bad seed" "seed: 'nowhere'" agent --network 10.244.0.0/16 --c
 expect_msg "agent: bad timer" "probe-interval" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --probe-interval 5
 expect_msg "agent: bad route table" "route-table:" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --route-table 255
 expect_msg "agent: unknown interface" "iface: no interface named 'nosuch0'" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --iface nosuch0
+expect_msg "agent: advertise6 without ipv6-network" "advertise6: set, but ipv6-network is not" agent --network 10.244.0.0/16 --cluster-key-file "$dir/key" --iface lo --advertise 127.0.0.1 --advertise6 fd10::1
+expect_msg "agent: a link-local advertise6" "advertise6: 'fe80::1' is not a global unicast IPv6 address" agent --network 10.244.0.0/16 --ipv6-network fd00:244::/56 --cluster-key-file "$dir/key" --iface lo --advertise 127.0.0.1 --advertise6 fe80::1
 printf 'network = "10.244.0.0/16"\nno-such-setting = 1\n' > "$dir/bad.toml"
 expect_msg "agent: unknown key in the config file" "no-such-setting" agent --config "$dir/bad.toml" --cluster-key-file "$dir/key"
 check "agent: missing config file" 2 agent --config "$dir/missing.toml"

@@ -3,8 +3,9 @@
 # routes each peer's IPv6 subnet via the IPv6 address the peer announced (taken from its eth0,
 # followed when it changes), pods get an address of each family from shoal's conflist and reach
 # each other over IPv6 through those routes, keeping their source address, and reach the outside
-# masqueraded. Forwarding is turned on with accept_ra = 2 on eth0 first. A graceful leave takes
-# the IPv6 routes too.
+# masqueraded. Forwarding is turned on with accept_ra = 2 on eth0 first; a FORWARD policy of drop
+# in ip6tables (as Docker sets it) is opened for the IPv6 pod network. A graceful leave takes the
+# IPv6 routes and rules too.
 #
 # h1 and h2 run agents; h3 is on the segment but in no cluster: "the outside".
 # Usage: dual_stack_test.sh path/to/shoal
@@ -47,7 +48,11 @@ for n in 1 2 3; do
     on $n ip -6 addr add "$SEGMENT6::$n/64" dev eth0 nodad
     on $n sysctl -qw net.ipv6.conf.eth0.accept_ra=1 net.ipv6.conf.all.forwarding=0
 done
-start_agent 1 --ipv6-network "$NETWORK6"
+# As Docker leaves a host with ip6tables on: nothing is forwarded in either family unless a rule
+# accepts it.
+for n in 1 2; do on $n iptables -P FORWARD DROP; on $n ip6tables -P FORWARD DROP; done
+M=127.0.0.1:9477  # each host namespace has its own loopback
+start_agent 1 --ipv6-network "$NETWORK6" --metrics "$M"
 start_agent 2 --ipv6-network "$NETWORK6"
 check "h1 and h2 each have a subnet" wait_for 20 bash -c \
     "test -s $E2E_DIR/h1/subnet.env && test -s $E2E_DIR/h2/subnet.env"
@@ -58,6 +63,10 @@ check "the conflist has a range per family" \
 check "h1 kept router advertisements (accept_ra 2) before turning on IPv6 forwarding" \
     test "$(on 1 sysctl -n net.ipv6.conf.eth0.accept_ra net.ipv6.conf.all.forwarding | tr '\n' ' ')" = "2 1 "
 check "the agent said both" bash -c "grep -q 'set accept_ra = 2 on eth0' $E2E_DIR/h1.log && grep -q 'turned on IPv6 forwarding' $E2E_DIR/h1.log"
+check "h1 accepts the IPv6 pod network in ip6tables' FORWARD chain, whose policy is drop" \
+    wait_for 10 bash -c "[ \"\$(ip netns exec $(host 1) ip6tables -S FORWARD | grep -c 'shoal: pod network')\" = 2 ]"
+check "status says where, for each family" bash -c "$(declare -f shoal_at); SHOAL=$SHOAL E2E_DIR=$E2E_DIR \
+    shoal_at 1 status --json | jq -e '.forwarding == \"accepted in ip filter FORWARD; accepted in ip6 filter FORWARD\"'"
 
 s1=$(subnet6_of 1) s2=$(subnet6_of 2)
 check "h1 routes h2's IPv6 subnet ($s2) via h2's IPv6 address" wait_for 20 has_route6 1 "$s2" "$SEGMENT6::2"
@@ -67,6 +76,8 @@ check "h1 keeps the IPv6 pod network unreachable" bash -c \
     "ip netns exec $(host 1) ip -6 route show proto 77 | grep -q '^unreachable $NETWORK6'"
 check "members shows h2's IPv6 address and subnet" bash -c "$(declare -f shoal_at); SHOAL=$SHOAL E2E_DIR=$E2E_DIR \
     shoal_at 1 members --json | jq -e '.[] | select(.name == \"h2\") | .addr6 == \"$SEGMENT6::2\" and .subnet6 == \"$s2\"'"
+check "/metrics counts an installed route of each family" wait_for 5 bash -c \
+    "ip netns exec $(host 1) curl -s http://$M/metrics | grep -q '^shoal_routes{family=\"ipv6\",state=\"installed\"} 1\$' && ip netns exec $(host 1) curl -s http://$M/metrics | grep -q '^shoal_routes{family=\"ipv4\",state=\"installed\"} 1\$'"
 check "routes lists the IPv6 route installed" bash -c "$(declare -f shoal_at); SHOAL=$SHOAL E2E_DIR=$E2E_DIR \
     shoal_at 1 routes --json | jq -e '.[] | select(.subnet == \"$s2\") | .via == \"$SEGMENT6::2\" and .state == \"installed\"'"
 
@@ -100,4 +111,6 @@ check "after h2's graceful leave h1 routes neither of its subnets" wait_for 10 b
     "! ip netns exec $(host 1) ip route show proto 77 | grep -q '$(subnet_of 2)' && ! ip netns exec $(host 1) ip -6 route show proto 77 | grep -q '^$s2'"
 check "... and h2, its leave complete, holds no shoal route of either family" wait_for 10 bash -c \
     "[ -z \"\$(ip netns exec $(host 2) ip route show proto 77; ip netns exec $(host 2) ip -6 route show proto 77)\" ]"
+check "... nor an accept rule in either FORWARD chain" bash -c \
+    "! ip netns exec $(host 2) sh -c 'iptables -S FORWARD; ip6tables -S FORWARD' | grep -q 'shoal: pod network'"
 check_summary

@@ -31,14 +31,14 @@ class ForwardRules : public ::testing::Test {
 }  // namespace
 
 TEST_F(ForwardRules, WithoutAnIptablesFilterTableThereIsNothingToOpen) {
-    auto chain = rules.forward_chain();
+    auto chain = rules.forward_chain("ip");
     ASSERT_TRUE(chain) << chain.error();
     EXPECT_FALSE(chain->has_value());
 }
 
 TEST_F(ForwardRules, AcceptsPodTrafficAheadOfADropPolicyAndKeepsOthersRules) {
     ASSERT_EQ(run("iptables -P FORWARD DROP && iptables -A FORWARD -s 192.0.2.0/24 -j ACCEPT"), "");
-    auto chain = rules.forward_chain();
+    auto chain = rules.forward_chain("ip");
     ASSERT_TRUE(chain && chain->has_value());
     EXPECT_EQ((*chain)->chain.name, "FORWARD");
     EXPECT_TRUE((*chain)->drops);
@@ -75,7 +75,7 @@ TEST_F(ForwardRules, DockersUserChainIsWhereTheRulesGo) {
     ASSERT_EQ(run("iptables -P FORWARD DROP && iptables -N DOCKER-USER && "
                   "iptables -A FORWARD -j DOCKER-USER"),
               "");
-    auto chain = rules.forward_chain();
+    auto chain = rules.forward_chain("ip");
     ASSERT_TRUE(chain && chain->has_value());
     EXPECT_EQ((*chain)->chain.name, "DOCKER-USER");
     ASSERT_TRUE(rules.ensure((*chain)->chain, kRules));
@@ -92,4 +92,26 @@ TEST_F(ForwardRules, RulesLeftByAnEarlierRunAreAdoptedNotDoubled) {
     ASSERT_TRUE(adopted) << adopted.error();
     std::string listed = run("iptables -S FORWARD");
     EXPECT_EQ(listed.find("-s 10.244.0.0/16"), listed.rfind("-s 10.244.0.0/16")) << listed;
+}
+
+// Dual stack: IPv6 pod traffic meets ip6tables' FORWARD chain, with its own policy (Docker sets
+// ip6tables' to drop too). Each family's chain is found and opened on its own.
+TEST_F(ForwardRules, Ip6tablesForwardChainIsOpenedForTheIpv6PodNetwork) {
+    ASSERT_EQ(run("ip6tables -P FORWARD DROP"), "");
+    auto v4 = rules.forward_chain("ip");
+    ASSERT_TRUE(v4) << v4.error();
+    EXPECT_FALSE(v4->has_value()) << "no iptables (IPv4) filter table here";
+    auto chain = rules.forward_chain("ip6");
+    ASSERT_TRUE(chain && chain->has_value());
+    EXPECT_EQ((*chain)->chain.to_string(), "ip6 filter FORWARD");
+    EXPECT_TRUE((*chain)->drops);
+    const std::vector<std::string> six = {"ip6 saddr fd00:244::/56 accept",
+                                          "ip6 daddr fd00:244::/56 accept"};
+    auto done = rules.ensure((*chain)->chain, six);
+    ASSERT_TRUE(done) << done.error();
+    std::string listed = run("ip6tables -S FORWARD");
+    EXPECT_NE(listed.find("-s fd00:244::/56"), std::string::npos) << listed;
+    EXPECT_NE(listed.find("-d fd00:244::/56"), std::string::npos) << listed;
+    ASSERT_TRUE(rules.remove((*chain)->chain));
+    EXPECT_EQ(run("ip6tables -S FORWARD").find("fd00:244::/56"), std::string::npos);
 }
