@@ -63,7 +63,7 @@ class Planner {
             rep.reason = "another route for " + want.dst.to_string() +
                          " exists in this table (not ours; left alone)";
             ++res.conflicts;
-        } else if (auto why = off_link(want); !why.empty()) {
+        } else if (auto why = want.onlink ? std::string{} : off_link(want); !why.empty()) {
             rep.state = RouteState::NotRoutable;
             rep.reason = std::move(why);
             ++res.unroutable;
@@ -71,16 +71,20 @@ class Planner {
             keep_.insert(p);
             const KernelRoute* have = own(p);
             if (have && have->type == RouteType::Unicast && have->via == want.via &&
-                have->ifindex == want.ifindex) {
+                have->ifindex == want.ifindex && have->onlink == want.onlink) {
                 rep.state = RouteState::Installed;
                 ++res.unchanged;
             } else {
-                KernelRoute send{
-                    .dst = want.dst, .ours = true, .via = want.via, .ifindex = want.ifindex};
+                KernelRoute send{.dst = want.dst,
+                                 .ours = true,
+                                 .via = want.via,
+                                 .ifindex = want.ifindex,
+                                 .onlink = want.onlink};
                 plan_.ops.push_back(RouteOp{
                     have ? RouteOp::Kind::Replace : RouteOp::Kind::Add, send, res.reports.size(),
                     (have ? "replaced route " : "added route ") + want.dst.to_string() + " via " +
-                        addr_to_string(want.via) + " dev " + ifname(want.ifindex)});
+                        addr_to_string(want.via) + " dev " + ifname(want.ifindex) +
+                        (want.onlink ? " onlink" : "")});
             }
         }
         res.reports.push_back(std::move(rep));

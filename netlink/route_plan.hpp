@@ -22,6 +22,9 @@ struct BasicRoute {
     Net dst;
     typename Net::Addr via{};  // the next hop (IPv4 in host byte order)
     int ifindex = 0;
+    // The next hop is on the link whatever the interface's addresses say (a VXLAN peer's
+    // address, answered by a static neighbour entry): no on-segment check, `onlink` to the kernel.
+    bool onlink = false;
     bool operator==(const BasicRoute&) const = default;
 };
 
@@ -56,6 +59,7 @@ struct BasicKernelRoute {
     bool ours = false;         // tagged with our route protocol
     typename Net::Addr via{};  // the first next hop's gateway, zero if none
     int ifindex = 0;           // the first next hop's interface, 0 if none
+    bool onlink = false;       // the first next hop's onlink flag
     bool operator==(const BasicKernelRoute&) const = default;
 };
 

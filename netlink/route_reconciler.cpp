@@ -88,6 +88,7 @@ BasicKernelRoute<Net> parse_route(rtnl_route* r, std::uint8_t protocol) {
         rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
         k.via = addr_of<Net>(rtnl_route_nh_get_gateway(nh)).value_or(typename Net::Addr{});
         k.ifindex = rtnl_route_nh_get_ifindex(nh);
+        k.onlink = (rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0;
     }
     return k;
 }
@@ -105,6 +106,7 @@ RoutePtr build_route(const BasicKernelRoute<Net>& k, int table, std::uint8_t pro
     if (k.type == RouteType::Unicast) {
         rtnl_nexthop* nh = rtnl_route_nh_alloc();
         rtnl_route_nh_set_ifindex(nh, k.ifindex);
+        if (k.onlink) rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
         AddrPtr gw = make_addr(k.via, Net::kBits);
         rtnl_route_nh_set_gateway(nh, gw.get());
         rtnl_route_add_nexthop(r.get(), nh);  // the route owns it now
@@ -241,7 +243,8 @@ std::vector<BasicRoute<Net>> BasicRouteReconciler<Net>::own_routes() {
     auto routes = read_routes();
     if (!routes) return out;
     for (const KernelRoute& k : *routes)
-        if (k.ours && k.type == RouteType::Unicast) out.push_back(Route{k.dst, k.via, k.ifindex});
+        if (k.ours && k.type == RouteType::Unicast)
+            out.push_back(Route{k.dst, k.via, k.ifindex, k.onlink});
     return out;
 }
 

@@ -354,3 +354,22 @@ TEST(RoutePlan6, KeepsTheUnreachableRouteAndWithdrawsStaleOnesButNeverForeignOne
     EXPECT_EQ(plan.ops[1].route, stale);
     EXPECT_EQ(plan.result.reports[0].state, RouteState::Conflict);
 }
+
+// A VXLAN peer's route: its next hop (the peer's VTEP address) is on no network of the device,
+// and needs none: `onlink` skips that check and goes to the kernel; a route of ours that lacks
+// the flag is replaced.
+TEST(RoutePlan, AnOnlinkRouteSkipsTheSegmentCheckAndCarriesTheFlag) {
+    Route want = route("10.244.7.0/24", "10.244.7.0", kEth1);
+    want.onlink = true;
+    auto plan = plan_routes(std::vector{want}, host(), kPod, std::nullopt, true);
+    ASSERT_EQ(plan.ops.size(), 1u);
+    EXPECT_TRUE(plan.ops[0].route.onlink);
+    EXPECT_NE(plan.ops[0].message.find(" onlink"), std::string::npos) << plan.ops[0].message;
+    KernelRoute plain = ours("10.244.7.0/24", "10.244.7.0", kEth1);
+    auto fix = plan_routes(std::vector{want}, host({plain}), kPod, std::nullopt, true);
+    ASSERT_EQ(fix.ops.size(), 1u);
+    EXPECT_EQ(fix.ops[0].kind, Kind::Replace);
+    plain.onlink = true;
+    EXPECT_TRUE(
+        plan_routes(std::vector{want}, host({plain}), kPod, std::nullopt, true).ops.empty());
+}

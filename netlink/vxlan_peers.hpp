@@ -1,0 +1,31 @@
+#pragma once
+// The static entries on shoal's VXLAN device that make a peer reachable through it, as flannel's
+// vxlan backend writes them: a permanent neighbour entry (the peer's VTEP address -> its VTEP
+// MAC), so the kernel never asks for it, and a forwarding-database entry (that MAC -> the peer's
+// underlay address), so the encapsulated frame goes to that host alone. The device is ours:
+// every entry on it that is not desired is removed.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "netlink/vxlan_device.hpp"
+
+namespace shoal::netlink {
+
+struct VxlanPeer {
+    std::uint32_t vtep = 0;      // its VTEP address: its subnet's network address (host order)
+    Mac mac{};                   // its VTEP MAC, derived from its node id
+    std::uint32_t underlay = 0;  // where its VXLAN packets go (host order)
+    bool operator==(const VxlanPeer&) const = default;
+};
+
+struct VxlanPeersResult {
+    int added = 0, removed = 0, errors = 0;
+    std::vector<std::string> messages;  // one line per change or failure, for the log
+};
+
+// Brings the neighbour and forwarding entries of device `ifindex` to exactly `peers`.
+VxlanPeersResult reconcile_vxlan_peers(int ifindex, const std::vector<VxlanPeer>& peers);
+
+}  // namespace shoal::netlink
