@@ -381,7 +381,12 @@ void Agent::pump() {
         // Datagrams are fire and forget: a full socket buffer is loss, which the protocol handles.
         uv_udp_try_send(&udp_, &buf, 1, reinterpret_cast<const sockaddr*>(&to));
     }
-    while (auto a = node_->poll_reachable()) confirm_neighbour(*a);
+    while (auto a = node_->poll_reachable()) {
+        confirm_neighbour(*a);
+        // vxlan: an off-segment member's forwarding entry only points at an address that
+        // answered us.
+        if (cfg_.vxlan && answered_.insert(a->ip).second) membership_changed_ = true;
+    }
     bool membership_changed = false;
     while (auto l = node_->poll_log()) log_(*l);
     while (auto e = node_->poll_event()) {
@@ -395,6 +400,13 @@ void Agent::pump() {
                 auto res6 = routes6_->reconcile({}, std::nullopt);
                 route_counters_.withdrawn += static_cast<std::uint64_t>(res6.deleted);
                 for (const auto& msg : res6.messages) log_(LogLevel::Info, msg);
+            }
+            if (cfg_.vxlan && netlink::VxlanDevice::index(cfg_.vxlan_device)) {
+                if (auto removed = vxlan_.remove(cfg_.vxlan_device); !removed)
+                    log_(LogLevel::Warn, removed.error());
+                else
+                    log_(LogLevel::Info,
+                         "removed VXLAN device " + cfg_.vxlan_device + " (left the cluster)");
             }
             remove_masquerade();
             remove_forwarding();

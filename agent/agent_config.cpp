@@ -27,6 +27,10 @@ struct AgentOptions::Raw {
     bool leave_on_terminate = false;
     bool ip_masq = true;
     bool forward_rules = true;
+    bool vxlan = true;
+    std::uint32_t vxlan_vni = 1;
+    std::uint16_t vxlan_port = 8472;
+    std::string vxlan_device;
     bool accept_protocol_1 = false;
     std::string admission = "off", ca_file, node_cert, revocations_file;
     std::map<std::string, std::string> timers;  // setting name -> value, only those given
@@ -143,6 +147,12 @@ AgentOptions::AgentOptions(CLI::App* cmd) : raw_(std::make_shared<Raw>()) {
     cmd->add_flag("--ip-masq,!--no-ip-masq", r.ip_masq,
                   "Masquerade pods' traffic to outside the pod network (nftables table inet "
                   "shoal; on unless --no-ip-masq); pod-to-pod traffic keeps its addresses");
+    cmd->add_flag("--vxlan,!--no-vxlan", r.vxlan,
+                  "Reach members off iface's network through a VXLAN device (default on)");
+    cmd->add_option("--vxlan-vni", r.vxlan_vni, "VXLAN network identifier")->capture_default_str();
+    cmd->add_option("--vxlan-port", r.vxlan_port, "VXLAN UDP port")->capture_default_str();
+    cmd->add_option("--vxlan-device", r.vxlan_device,
+                    "Name of shoal's VXLAN device (default shoal.<vni>)");
     cmd->add_flag("--forward-rules,!--no-forward-rules", r.forward_rules,
                   "Accept the pod network's traffic in the host's FORWARD chain (iptables-nft's "
                   "filter FORWARD, or DOCKER-USER), ahead of a drop policy; on unless "
@@ -412,6 +422,19 @@ Result<AgentConfig> AgentOptions::finish() const {
     c.leave_on_terminate = r.leave_on_terminate;
     c.ip_masq = r.ip_masq;
     c.forward_rules = r.forward_rules;
+    c.vxlan = r.vxlan;
+    if (r.vxlan_vni < 1 || r.vxlan_vni > 0xffffff)
+        return Error{"vxlan-vni: " + std::to_string(r.vxlan_vni) + " is not 1..16777215"};
+    if (r.vxlan_port == 0) return Error{"vxlan-port: 0 is not a port"};
+    c.vxlan_vni = r.vxlan_vni;
+    c.vxlan_port = r.vxlan_port;
+    c.vxlan_device =
+        r.vxlan_device.empty() ? "shoal." + std::to_string(r.vxlan_vni) : r.vxlan_device;
+    // An interface name: at most 15 bytes, no '/', no white space, not "." or "..".
+    if (c.vxlan_device.size() > 15 || c.vxlan_device == "." || c.vxlan_device == ".." ||
+        c.vxlan_device.find_first_of("/ \t\n:") != std::string::npos)
+        return Error{"vxlan-device: '" + c.vxlan_device +
+                     "' is not an interface name (at most 15 characters, no '/', ':' or space)"};
     c.accept_protocol_1 = r.accept_protocol_1;
     c.config_file = r.config;
     return c;

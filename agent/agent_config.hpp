@@ -45,6 +45,10 @@ struct AgentConfig {
     bool leave_on_terminate = false;
     bool ip_masq = true;        // shoal's nftables table masquerades pods' traffic to the outside
     bool forward_rules = true;  // accept rules for the pod network in the host's FORWARD chain
+    bool vxlan = true;          // members off iface's network reached through a VXLAN device
+    std::uint32_t vxlan_vni = 1;
+    std::uint16_t vxlan_port = 8472;
+    std::string vxlan_device;        // default "shoal.<vni>"
     bool accept_protocol_1 = false;  // a rolling upgrade from protocol 1 (NodeConfig)
     LogLevel log_level = LogLevel::Info;
     std::string config_file;  // --config, re-read for log-level on SIGHUP

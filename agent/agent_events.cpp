@@ -30,18 +30,81 @@ void Agent::apply_routes() {
     // when it goes, not a failure per route and event).
     if (!carrier_) return;
     std::set<NodeId> kept = host_check_.kept();  // empty without an ICMP socket
-    reconcile_family(routes_, route_log_, *ifindex, cfg_.network.network(), armed, kept);
+    reconcile_family(
+        routes_, route_log_,
+        cfg_.vxlan ? routes_with_vxlan(*ifindex, kept) : desired_routes(*node_, *ifindex, kept),
+        cfg_.network.network(), armed, kept);
     if (routes6_)
-        reconcile_family(*routes6_, route_log6_, *ifindex, *cfg_.network.network6(), armed, kept);
+        reconcile_family(*routes6_, route_log6_, desired_routes<Ipv6Net>(*node_, *ifindex, kept),
+                         *cfg_.network.network6(), armed, kept);
+}
+
+std::vector<netlink::Route> Agent::routes_with_vxlan(int ifindex, const std::set<NodeId>& kept) {
+    const auto segment = netlink::ipv4_networks(cfg_.iface);
+    // Answers from addresses no member has any more are forgotten.
+    std::set<std::uint32_t> members;
+    for (const auto& [id, m] : node_->node().members().all()) members.insert(m.info.addr.ip);
+    std::erase_if(answered_, [&](std::uint32_t a) { return !members.count(a); });
+    auto plan = vxlan_plan(*node_, ifindex, segment, vxlan_index_.value_or(0), answered_, kept);
+    // Made when a member is first off the segment (or adopted from the last run), kept after.
+    if (plan.off_segment > 0 || vxlan_index_ || netlink::VxlanDevice::index(cfg_.vxlan_device)) {
+        bool had = vxlan_index_.has_value();
+        ensure_vxlan_device(ifindex);
+        if (!had && vxlan_index_)
+            plan = vxlan_plan(*node_, ifindex, segment, *vxlan_index_, answered_, kept);
+    }
+    if (vxlan_index_) {
+        auto res = netlink::reconcile_vxlan_peers(*vxlan_index_, plan.peers);
+        for (const auto& msg : res.messages)
+            log_(res.errors ? LogLevel::Warn : LogLevel::Info, cfg_.vxlan_device + ": " + msg);
+    }
+    return plan.routes;
+}
+
+void Agent::ensure_vxlan_device(int ifindex) {
+    netlink::VxlanSpec spec{.name = cfg_.vxlan_device,
+                            .vni = cfg_.vxlan_vni,
+                            .port = cfg_.vxlan_port,
+                            .local = address_,
+                            .underlay = ifindex,
+                            .mtu = pod_mtu(),
+                            .mac = vtep_mac(node_->node().id()),
+                            .address = std::nullopt};
+    if (auto slot = node_->slot()) spec.address = cfg_.network.subnet(*slot).addr;
+    auto done = vxlan_.ensure(spec);
+    if (!done) {
+        if (done.error() != vxlan_error_)
+            log_(LogLevel::Error, done.error() + "; members off " + cfg_.iface +
+                                      "'s network are not routed (tried again every second)");
+        vxlan_error_ = done.error();
+        vxlan_index_.reset();
+        return;
+    }
+    vxlan_error_.clear();
+    vxlan_index_ = netlink::VxlanDevice::index(cfg_.vxlan_device);
+    if (*done == netlink::VxlanDevice::Outcome::Created)
+        log_(LogLevel::Info,
+             "made VXLAN device " + cfg_.vxlan_device + " (VNI " + std::to_string(cfg_.vxlan_vni) +
+                 ", UDP " + std::to_string(cfg_.vxlan_port) + ", MTU " + std::to_string(spec.mtu) +
+                 ") for members off " + cfg_.iface + "'s network");
+    else if (*done == netlink::VxlanDevice::Outcome::Changed)
+        log_(LogLevel::Info,
+             "VXLAN device " + cfg_.vxlan_device + " put right (MTU, address, MAC or state)");
+}
+
+int Agent::pod_mtu() const {
+    int mtu = netlink::interface_mtu(cfg_.iface).value_or(1500);
+    return cfg_.vxlan ? mtu - kVxlanOverhead : mtu;
 }
 
 template <class Net>
 void Agent::reconcile_family(netlink::BasicRouteReconciler<Net>& routes,
-                             BasicRouteReportLog<Net>& log, int ifindex, const Net& network,
+                             BasicRouteReportLog<Net>& log,
+                             std::vector<netlink::BasicRoute<Net>> desired, const Net& network,
                              bool armed, const std::set<NodeId>& kept) {
     // Until armed, our stale routes already in the kernel are kept as they are, but for those
     // to members we know have left or died.
-    auto res = routes.reconcile(desired_routes<Net>(*node_, ifindex, kept), network, armed,
+    auto res = routes.reconcile(desired, network, armed,
                                 armed ? std::vector<Net>{} : departed_subnets<Net>(*node_, kept));
     route_counters_.installed += static_cast<std::uint64_t>(res.added + res.replaced);
     route_counters_.withdrawn += static_cast<std::uint64_t>(res.deleted);
@@ -202,8 +265,8 @@ void Agent::on_subnet_event(const SubnetEvent& e) {
     }
     std::vector<LogLine> lines;
     if (e.slot) {
-        int mtu = netlink::interface_mtu(cfg_.iface).value_or(1500);
-        lines = files_.write(cfg_.network, *e.slot, mtu);
+        files_mtu_ = pod_mtu();
+        lines = files_.write(cfg_.network, *e.slot, files_mtu_);
     } else {
         lines =
             files_.withdraw(lost_ && e.previous ? "lost subnet " + lost_->subnet + " to " +
@@ -266,6 +329,14 @@ void Agent::on_kernel_event() {
         }
     }
     follow_address6();
+    // iface's MTU changed: pods made from now on get the new one.
+    if (auto slot = node_->slot(); slot && files_.written() && pod_mtu() != files_mtu_) {
+        log_(LogLevel::Info, "the MTU of " + cfg_.iface + " changed: pods get " +
+                                 std::to_string(pod_mtu()) + " (was " + std::to_string(files_mtu_) +
+                                 ")");
+        files_mtu_ = pod_mtu();
+        for (const auto& l : files_.write(cfg_.network, *slot, files_mtu_)) log_(l);
+    }
     apply_routes();
     pump();
 }
@@ -352,7 +423,9 @@ Control::Reply Agent::handle_command(const std::string& line) {
     if (cmd == "routes") {
         std::set<std::string> kept;
         for (const auto& [name, subnet] : answered_routes()) kept.insert(subnet);
-        auto rows = route_rows(route_log_.reports(), cfg_.iface, kept);
+        std::map<int, std::string> devices;
+        if (vxlan_index_) devices[*vxlan_index_] = cfg_.vxlan_device;
+        auto rows = route_rows(route_log_.reports(), cfg_.iface, kept, devices);
         auto rows6 = route_rows(route_log6_.reports(), cfg_.iface, kept);
         rows.insert(rows.end(), rows6.begin(), rows6.end());
         return {true, render_routes(rows, json)};

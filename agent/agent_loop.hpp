@@ -27,6 +27,7 @@
 #include "agent/route_policy.hpp"
 #include "agent/state_dir.hpp"
 #include "agent/subnet_files.hpp"
+#include "agent/vxlan_policy.hpp"
 #include "netlink/kernel_events.hpp"
 #include "netlink/nft_owned_rules.hpp"
 #include "netlink/nft_table.hpp"
@@ -71,8 +72,14 @@ class Agent {
     // One family's pass of apply_routes: reconciles, counts and logs.
     template <class Net>
     void reconcile_family(netlink::BasicRouteReconciler<Net>& routes, BasicRouteReportLog<Net>& log,
-                          int ifindex, const Net& network, bool armed,
-                          const std::set<NodeId>& kept);
+                          std::vector<netlink::BasicRoute<Net>> desired, const Net& network,
+                          bool armed, const std::set<NodeId>& kept);
+    // vxlan: the IPv4 routes, host-gw on the segment and through the VXLAN device off it; the
+    // device made when first needed and its peers' entries brought to the plan.
+    std::vector<netlink::Route> routes_with_vxlan(int ifindex, const std::set<NodeId>& kept);
+    void ensure_vxlan_device(int ifindex);
+    // The MTU pods get: iface's, less VXLAN's overhead with vxlan on.
+    int pod_mtu() const;
     // Our IPv6 address on iface changed (advertise6 not set): announce the new one.
     void follow_address6();
     // ip-masq: shoal's nftables table written, or put back if someone changed it.
@@ -150,6 +157,11 @@ class Agent {
     uv_poll_t icmp_poll_{};
     uv_timer_t host_timer_{};
     RouteReportLog route_log_;
+    netlink::VxlanDevice vxlan_;
+    std::optional<int> vxlan_index_;    // the device, once made (vxlan)
+    std::set<std::uint32_t> answered_;  // member addresses that answered our own probes
+    std::string vxlan_error_;           // the device failure last logged (once per change)
+    int files_mtu_ = 0;                 // the MTU subnet.env and the conflist were written with
     RouteReportLog6 route_log6_;
     SavedState saved_;  // what the state file holds, but its tombstones
     std::uint64_t saved_tombstone_changes_ = UINT64_MAX;

@@ -100,19 +100,21 @@ std::string render_members(const std::vector<Record>& rows, bool json) {
 
 template <class Net>
 std::vector<Record> route_rows(const std::vector<netlink::BasicRouteReport<Net>>& routes,
-                               const std::string& iface,
-                               const std::set<std::string>& kept_subnets) {
+                               const std::string& iface, const std::set<std::string>& kept_subnets,
+                               const std::map<int, std::string>& devices) {
     std::vector<Record> rows;
     for (const auto& r : routes) {
         std::string via = addr_to_string(r.route.via);
+        auto named = devices.find(r.route.ifindex);
+        const std::string& dev = named != devices.end() ? named->second : iface;
         std::string state = netlink::to_string(r.state);
         bool kept = kept_subnets.count(r.route.dst.to_string()) > 0;
         Record row;
         row.str("subnet", r.route.dst.to_string())
             .str("via", via)
             .text("via " + via)
-            .str("dev", iface)
-            .text("dev " + iface)
+            .str("dev", dev)
+            .text("dev " + dev + (r.route.onlink ? " onlink" : ""))
             .str("state", state)
             .text((r.reason.empty() ? state : state + ": " + r.reason) +
                   (kept ? std::string(", ") + kRouteKept + " (member dead)" : ""))
@@ -124,9 +126,11 @@ std::vector<Record> route_rows(const std::vector<netlink::BasicRouteReport<Net>>
 }
 
 template std::vector<Record> route_rows(const std::vector<netlink::RouteReport>&,
-                                        const std::string&, const std::set<std::string>&);
+                                        const std::string&, const std::set<std::string>&,
+                                        const std::map<int, std::string>&);
 template std::vector<Record> route_rows(const std::vector<netlink::RouteReport6>&,
-                                        const std::string&, const std::set<std::string>&);
+                                        const std::string&, const std::set<std::string>&,
+                                        const std::map<int, std::string>&);
 
 std::string render_routes(const std::vector<Record>& rows, bool json) {
     return json ? render_json(rows) + "\n" : render_table(rows, {});

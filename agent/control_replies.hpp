@@ -1,6 +1,7 @@
 #pragma once
 // The bodies of the control socket's replies (`shoal members`, `routes`, `status`, `keys list`),
 // built from the agent's state as records and rendered as text or JSON (agent/reply.hpp).
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -26,11 +27,12 @@ std::vector<Record> member_rows(const SubnetNode& node,
 std::string render_members(const std::vector<Record>& rows, bool json);
 
 // One row per wanted route of either family; `kept_subnets` are those kept to dead members whose
-// hosts answer.
+// hosts answer; `devices` names the interfaces other than iface (the VXLAN device).
 template <class Net>
 std::vector<Record> route_rows(const std::vector<netlink::BasicRouteReport<Net>>& routes,
                                const std::string& iface,
-                               const std::set<std::string>& kept_subnets = {});
+                               const std::set<std::string>& kept_subnets = {},
+                               const std::map<int, std::string>& devices = {});
 std::string render_routes(const std::vector<Record>& rows, bool json);
 
 struct StatusInput {

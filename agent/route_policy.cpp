@@ -26,18 +26,11 @@ std::vector<netlink::BasicRoute<Net>> desired_routes(const SubnetNode& node, int
                                                      const std::set<NodeId>& kept) {
     constexpr const Net* family = nullptr;
     std::vector<netlink::BasicRoute<Net>> desired;
-    const NodeId& self = node.node().id();
-    for (const auto& [slot, owner] : node.claims().owners()) {
-        if (owner == self) continue;
-        const Member* m = node.node().members().find(owner);
-        if (!m) continue;
-        // Reserved for a dead node: no route, unless its host answers us.
-        bool kept_dead = m->state == MemberState::Dead && kept.count(owner);
-        if (!holds_subnet(m->state) && !kept_dead) continue;
+    for_each_routed_owner(node, kept, [&](std::uint32_t slot, const Member& m) {
         auto subnet = subnet_in(node, slot, family);
-        auto via = next_hop(node, *m, family);
+        auto via = next_hop(node, m, family);
         if (subnet && via) desired.push_back(netlink::BasicRoute<Net>{*subnet, *via, ifindex});
-    }
+    });
     return desired;
 }
 template std::vector<netlink::Route> desired_routes<Ipv4Net>(const SubnetNode&, int,

@@ -19,6 +19,21 @@ namespace shoal::agent {
 // unless the host check keeps it (`kept`: dead members whose hosts answer).
 // `Net` is the family: Ipv4Net routes via the member's address, Ipv6Net (dual stack) its IPv6
 // subnet via the IPv6 address its announcement carries (none for a member without one).
+// Calls fn(slot, member) for every other member that owns a subnet and is to be routed: present
+// (alive, suspect, or away for an announced restart), or dead but kept by the host check.
+template <class Fn>
+void for_each_routed_owner(const SubnetNode& node, const std::set<NodeId>& kept, Fn&& fn) {
+    const NodeId& self = node.node().id();
+    for (const auto& [slot, owner] : node.claims().owners()) {
+        if (owner == self) continue;
+        const Member* m = node.node().members().find(owner);
+        if (!m) continue;
+        // Reserved for a dead node: no route, unless its host answers us.
+        bool kept_dead = m->state == MemberState::Dead && kept.count(owner);
+        if (holds_subnet(m->state) || kept_dead) fn(slot, *m);
+    }
+}
+
 template <class Net = Ipv4Net>
 std::vector<netlink::BasicRoute<Net>> desired_routes(const SubnetNode& node, int ifindex,
                                                      const std::set<NodeId>& kept = {});

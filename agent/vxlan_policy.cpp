@@ -1,5 +1,9 @@
 #include "agent/vxlan_policy.hpp"
 
+#include <algorithm>
+
+#include "agent/route_policy.hpp"
+
 namespace shoal::agent {
 
 netlink::Mac vtep_mac(const NodeId& id) {
@@ -7,6 +11,27 @@ netlink::Mac vtep_mac(const NodeId& id) {
     for (std::size_t i = 0; i < mac.size(); ++i) mac[i] = id.bytes[i];
     mac[0] = static_cast<std::uint8_t>((mac[0] & 0xfe) | 0x02);
     return mac;
+}
+
+VxlanPlan vxlan_plan(const SubnetNode& node, int iface_index, const std::vector<Ipv4Net>& segment,
+                     int vxlan_index, const std::set<std::uint32_t>& answered,
+                     const std::set<NodeId>& kept) {
+    VxlanPlan plan;
+    for_each_routed_owner(node, kept, [&](std::uint32_t slot, const Member& m) {
+        const std::uint32_t addr = m.info.addr.ip;
+        const Ipv4Net subnet = node.network().subnet(slot);
+        bool on_segment = std::any_of(segment.begin(), segment.end(),
+                                      [&](const Ipv4Net& net) { return contains(net, addr); });
+        if (on_segment) {
+            plan.routes.push_back(netlink::Route{subnet, addr, iface_index});
+            return;
+        }
+        ++plan.off_segment;
+        if (vxlan_index <= 0 || !answered.count(addr)) return;
+        plan.routes.push_back(netlink::Route{subnet, subnet.addr, vxlan_index, true});
+        plan.peers.push_back(netlink::VxlanPeer{subnet.addr, vtep_mac(m.id()), addr});
+    });
+    return plan;
 }
 
 }  // namespace shoal::agent

@@ -81,6 +81,26 @@ std::optional<Ipv6Addr> global_ipv6(const std::string& ifname) {
     return std::nullopt;
 }
 
+std::vector<Ipv4Net> ipv4_networks(const std::string& ifname) {
+    std::vector<Ipv4Net> out;
+    auto idx = interface_index(ifname);
+    auto sk = connect_route_socket();
+    nl_cache* raw = nullptr;
+    if (!idx || !sk || rtnl_addr_alloc_cache(sk.get(), &raw) < 0) return out;
+    CachePtr cache(raw);
+    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+        auto* a = reinterpret_cast<rtnl_addr*>(o);
+        nl_addr* local = rtnl_addr_get_local(a);
+        if (rtnl_addr_get_ifindex(a) != *idx || rtnl_addr_get_family(a) != AF_INET || !local ||
+            nl_addr_get_len(local) != 4)
+            continue;
+        std::uint32_t be;
+        std::memcpy(&be, nl_addr_get_binary_addr(local), 4);
+        out.push_back(network_of(Ipv4Net{ntohl(be), rtnl_addr_get_prefixlen(a)}));
+    }
+    return out;
+}
+
 std::optional<int> interface_mtu(const std::string& ifname) {
     auto sk = connect_route_socket();
     rtnl_link* link = nullptr;

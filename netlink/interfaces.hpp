@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/ip_net.hpp"
 
@@ -14,6 +15,8 @@ namespace shoal::netlink {
 std::optional<std::string> default_route_interface();
 // The first IPv4 address on `ifname` (host byte order) and its prefix length.
 std::optional<std::pair<std::uint32_t, int>> primary_ipv4(const std::string& ifname);
+// Every IPv4 network on `ifname` (the addresses with their host bits cleared): the segment.
+std::vector<Ipv4Net> ipv4_networks(const std::string& ifname);
 // The first global IPv6 address on `ifname` that is neither temporary, deprecated nor tentative.
 std::optional<Ipv6Addr> global_ipv6(const std::string& ifname);
 std::optional<int> interface_mtu(const std::string& ifname);

@@ -14,7 +14,7 @@ netns_switch() {
 # eth0 = ADDR/LEN and lo up, plugged into SWITCH's bridge. The veth pair is born in the calling
 # namespace, shared with every other run, hence link names of the caller's choosing. COMMAND runs
 # in HOST before its link moves in, so that a change to the namespace's defaults (IPv6 off)
-# already holds for eth0.
+# already holds for eth0. NETNS_BRIDGE names another bridge of SWITCH than br0 (a second segment).
 netns_host() {
     local sw=$1 h=$2 addr=$3 hl=$4 sl=$5; shift 5
     ip netns add "$h"
@@ -26,7 +26,7 @@ netns_host() {
     ip -n "$h" link set lo up
     ip -n "$h" addr add "$addr" dev eth0
     ip -n "$h" link set eth0 up
-    ip -n "$sw" link set "$sl" master br0
+    ip -n "$sw" link set "$sl" master "${NETNS_BRIDGE:-br0}"
     ip -n "$sw" link set "$sl" up
 }
 

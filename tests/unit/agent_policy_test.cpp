@@ -7,6 +7,7 @@
 #include "agent/readiness.hpp"
 #include "agent/reply.hpp"
 #include "agent/route_policy.hpp"
+#include "agent/vxlan_policy.hpp"
 #include "gossip/sim/cluster.hpp"
 
 using namespace shoal;
@@ -125,6 +126,32 @@ TEST(RoutePolicy, Ipv6RoutesGoViaTheAnnouncedIpv6Address) {
     auto gone = departed_subnets<Ipv6Net>(*c.at(0).node);
     ASSERT_EQ(gone.size(), 1u);
     EXPECT_EQ(gone[0], want[0].dst);
+}
+
+// vxlan: a member on iface's network keeps its host-gw route; one off it is routed through the
+// VXLAN device, onlink via its VTEP address, with its entries (the MAC from its id), but only
+// once the device exists and only after its address answered our own probes.
+TEST(RoutePolicy, MembersOffTheSegmentGoThroughTheVxlanDeviceOnceTheyAnswered) {
+    auto c = three_nodes();
+    const std::vector<Ipv4Net> segment{Ipv4Net{c.at(1).addr.ip, 32}};  // node 1 only
+    const auto& far = c.at(2);
+    const Ipv4Net far_subnet = c.network().subnet(*far.node->slot());
+    auto before = vxlan_plan(*c.at(0).node, 5, segment, 0, {far.addr.ip});
+    EXPECT_EQ(before.off_segment, 1u);
+    ASSERT_EQ(before.routes.size(), 1u);  // no device yet: node 2 waits
+    EXPECT_EQ(before.routes[0], route_to(c, 1, 5));
+    EXPECT_TRUE(before.peers.empty());
+    auto unanswered = vxlan_plan(*c.at(0).node, 5, segment, 9, {});
+    EXPECT_EQ(unanswered.routes.size(), 1u);
+    EXPECT_TRUE(unanswered.peers.empty());
+    auto plan = vxlan_plan(*c.at(0).node, 5, segment, 9, {far.addr.ip});
+    ASSERT_EQ(plan.routes.size(), 2u);
+    EXPECT_NE(std::find(plan.routes.begin(), plan.routes.end(),
+                        netlink::Route{far_subnet, far_subnet.addr, 9, true}),
+              plan.routes.end());
+    ASSERT_EQ(plan.peers.size(), 1u);
+    EXPECT_EQ(plan.peers[0],
+              (netlink::VxlanPeer{far_subnet.addr, vtep_mac(far.node->node().id()), far.addr.ip}));
 }
 
 TEST(RoutePolicy, StaleRoutesArmTwoSecondsAfterTheFirstSyncOrAfterThirtySeconds) {

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Hosts on two segments joined by a router (issue 16): members on a host's own segment are
+# routed host-gw as before, members behind the router through shoal's VXLAN device (a route
+# onlink via the peer's VTEP address, a static neighbour entry, a forwarding entry to the peer's
+# address), with real CNI pods and packets. A dead off-segment host is withdrawn everywhere,
+# route, neighbour and forwarding entry; a graceful leave takes the device.
+#
+# 192.168.1.0/24 (br0): h1, h2      192.168.2.0/24 (br1): h3, h4      router r: .254 on both
+# Usage: vxlan_test.sh path/to/shoal
+SHOAL=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
+E2E_SEED=192.168.1.1:7946
+R="shoal-r-$E2E_ID"
+
+segment_of() { [ "$1" -le 2 ] && echo 192.168.1 || echo 192.168.2; }
+bridge_of() { [ "$1" -le 2 ] && echo br0 || echo br1; }
+# add_seg_host N: host N on its segment, its default route via the router.
+add_seg_host() {
+    local n=$1 seg; seg=$(segment_of "$1")
+    NETNS_BRIDGE=$(bridge_of "$n") netns_host "$E2E_SW" "$(host "$n")" "$seg.$n/24" "ve$n-$E2E_ID" "vp$n-$E2E_ID"
+    on "$n" ip route add default via "$seg.254"
+    mkdir -p "$E2E_DIR/h$n"
+}
+vx_routes() { on "$1" ip -4 route show proto 77 dev shoal.1 2>/dev/null; }
+# routed_via N SUBNET DEV: host N's route to SUBNET goes out DEV.
+routed_via() { on "$1" ip -4 route show proto 77 | grep "^$2 " | grep -q "dev $3"; }
+fdb_to() { on "$1" bridge fdb show dev shoal.1 2>/dev/null | grep -q "dst $2 self permanent"; }
+dev_of_path() { on "$1" ip -4 route get "$2" | grep -o 'dev [^ ]*' | cut -d' ' -f2; }
+
+e2e_switch
+ip -n "$E2E_SW" link add br1 type bridge
+ip -n "$E2E_SW" link set br1 up
+netns_host "$E2E_SW" "$R" 192.168.1.254/24 "vr0-$E2E_ID" "vq0-$E2E_ID"
+ip link add "vr1-$E2E_ID" type veth peer name "vq1-$E2E_ID"
+ip link set "vr1-$E2E_ID" netns "$R"
+ip link set "vq1-$E2E_ID" netns "$E2E_SW"
+ip -n "$R" link set "vr1-$E2E_ID" name eth1
+ip -n "$R" addr add 192.168.2.254/24 dev eth1
+ip -n "$R" link set eth1 up
+ip -n "$E2E_SW" link set "vq1-$E2E_ID" master br1
+ip -n "$E2E_SW" link set "vq1-$E2E_ID" up
+ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
+for n in 1 2 3 4; do add_seg_host $n; done
+for n in 1 2 3 4; do start_agent $n; done
+check "every host has a subnet" wait_for 20 bash -c \
+    "for n in 1 2 3 4; do test -s $E2E_DIR/h\$n/subnet.env || exit 1; done"
+check "pods get iface's MTU less VXLAN's 50 bytes" grep -qx FLANNEL_MTU=1450 "$E2E_DIR/h1/subnet.env"
+
+s2=$(subnet_of 2) s3=$(subnet_of 3) s4=$(subnet_of 4) s1=$(subnet_of 1)
+check "h1 routes h2 (same segment) host-gw on eth0" wait_for 20 routed_via 1 "$s2" eth0
+check "h1 routes h3 and h4 (behind the router) through shoal.1" wait_for 30 bash -c \
+    "$(declare -f on host routed_via); E2E_ID=$E2E_ID; routed_via 1 $s3 shoal.1 && routed_via 1 $s4 shoal.1"
+check "... onlink via their VTEP addresses" bash -c \
+    "ip netns exec $(host 1) ip -4 route show proto 77 | grep -q '^$s3 via ${s3%/*} dev shoal.1 onlink'"
+check "h3 routes h4 host-gw and h1, h2 through its own shoal.1" wait_for 30 bash -c \
+    "$(declare -f on host routed_via); E2E_ID=$E2E_ID; routed_via 3 $s4 eth0 && routed_via 3 $s1 shoal.1 && routed_via 3 $s2 shoal.1"
+check "shoal routes shows them on shoal.1" bash -c "$(declare -f shoal_at); SHOAL=$SHOAL E2E_DIR=$E2E_DIR \
+    shoal_at 1 routes --json | jq -e '.[] | select(.subnet == \"$s3\") | .dev == \"shoal.1\" and .state == \"installed\"'"
+check "h1 forwards h3's VXLAN traffic to h3's address" fdb_to 1 192.168.2.3
+check "... and holds its VTEP address's neighbour entry" bash -c \
+    "ip netns exec $(host 1) ip neigh show dev shoal.1 | grep -q '^${s3%/*} lladdr .* PERMANENT'"
+check "h1 has no VXLAN entry for h2, its neighbour on the segment" not fdb_to 1 192.168.1.2
+
+for n in 1 2 3; do p[$n]=$(add_pod_from_conflist $n); done
+check "pods on h1, h2, h3 (${p[1]} ${p[2]} ${p[3]})" test -n "${p[1]}" -a -n "${p[2]}" -a -n "${p[3]}"
+check "h1's pod reaches h3's pod across the router (VXLAN)" pod 1 ping -c 3 -i 0.2 -W 2 "${p[3]}"
+check "h1's pod reaches h2's pod on the segment" pod 1 ping -c 2 -i 0.2 -W 2 "${p[2]}"
+check "the path to h3's pod leaves h1 on shoal.1, to h2's on eth0" bash -c \
+    "[ \"\$(ip netns exec $(host 1) ip -4 route get ${p[3]} | grep -o 'dev [^ ]*')\" = 'dev shoal.1' ] && [ \"\$(ip netns exec $(host 1) ip -4 route get ${p[2]} | grep -o 'dev [^ ]*')\" = 'dev eth0' ]"
+check "a full-size packet fits the tunnel (1422 bytes of ICMP, do not fragment)" \
+    pod 1 ping -c 1 -W 2 -M do -s 1422 "${p[3]}"
+
+# h3 dies: agent killed, its link down.
+stop_agent 3 KILL
+on 3 ip link set eth0 down
+ms=$(wait_for 15 bash -c "$(declare -f on host routed_via fdb_to); E2E_ID=$E2E_ID; \
+    ! routed_via 1 $s3 shoal.1 && ! fdb_to 1 192.168.2.3 && ! routed_via 4 $s3 eth0")
+check "a dead off-segment host is withdrawn: route and forwarding entry on h1, route on h4 (${ms:-never} ms)" test -n "$ms"
+check "... and its neighbour entry on h1" bash -c \
+    "! ip netns exec $(host 1) ip neigh show dev shoal.1 | grep -q '^${s3%/*} '"
+check "... while h4 stays routed through the tunnel" routed_via 1 "$s4" shoal.1
+
+shoal_at 1 leave >/dev/null
+check "a graceful leave takes h1's VXLAN device" wait_for 10 bash -c \
+    "! ip netns exec $(host 1) ip link show shoal.1 >/dev/null 2>&1"
+check_summary
