@@ -123,7 +123,7 @@ int Agent::prepare() {
             return 1;
         }
     }
-    if (cfg_.ip_masq) {
+    if (cfg_.ip_masq || cfg_.vxlan) {
         masq_.emplace(kNftFamily, kNftTable);
         ensure_masquerade();
     }
@@ -356,6 +356,8 @@ void Agent::flush_outputs() {
     outputs_due_ = false;
     bool changed = std::exchange(membership_changed_, false);
     if (changed) apply_routes();
+    // The VXLAN filter follows the members at once, not at the next second.
+    if (changed && cfg_.vxlan) ensure_masquerade();
     save_state(changed);
     if (changed) publish();
 }

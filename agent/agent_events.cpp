@@ -30,21 +30,30 @@ void Agent::apply_routes() {
     // when it goes, not a failure per route and event).
     if (!carrier_) return;
     std::set<NodeId> kept = host_check_.kept();  // empty without an ICMP socket
-    reconcile_family(
-        routes_, route_log_,
-        cfg_.vxlan ? routes_with_vxlan(*ifindex, kept) : desired_routes(*node_, *ifindex, kept),
-        cfg_.network.network(), armed, kept);
+    reconcile_family(routes_, route_log_,
+                     cfg_.vxlan ? routes_with_vxlan(*ifindex, kept, armed)
+                                : desired_routes(*node_, *ifindex, kept),
+                     cfg_.network.network(), armed, kept);
     if (routes6_)
         reconcile_family(*routes6_, route_log6_, desired_routes<Ipv6Net>(*node_, *ifindex, kept),
                          *cfg_.network.network6(), armed, kept);
 }
 
-std::vector<netlink::Route> Agent::routes_with_vxlan(int ifindex, const std::set<NodeId>& kept) {
+std::vector<netlink::Route> Agent::routes_with_vxlan(int ifindex, const std::set<NodeId>& kept,
+                                                     bool armed) {
     const auto segment = netlink::ipv4_networks(cfg_.iface);
-    // Answers from addresses no member has any more are forgotten.
+    // A restart adopts the last run's peers without a gap: their addresses answered that run,
+    // and nothing it wrote is removed until the agent knows the cluster (armed), as its routes.
+    if (!vxlan_adopted_) {
+        vxlan_adopted_ = true;
+        if (auto index = netlink::VxlanDevice::index(cfg_.vxlan_device))
+            for (auto a : netlink::vxlan_peer_underlays(*index)) answered_.insert(a);
+    }
+    // Answers from addresses no member has any more are forgotten (once the agent knows the
+    // cluster: those adopted above may belong to members it has not heard of yet).
     std::set<std::uint32_t> members;
     for (const auto& [id, m] : node_->node().members().all()) members.insert(m.info.addr.ip);
-    std::erase_if(answered_, [&](std::uint32_t a) { return !members.count(a); });
+    if (armed) std::erase_if(answered_, [&](std::uint32_t a) { return !members.count(a); });
     auto plan = vxlan_plan(*node_, ifindex, segment, vxlan_index_.value_or(0), answered_, kept);
     // Made when a member is first off the segment (or adopted from the last run), kept after.
     if (plan.off_segment > 0 || vxlan_index_ || netlink::VxlanDevice::index(cfg_.vxlan_device)) {
@@ -54,7 +63,7 @@ std::vector<netlink::Route> Agent::routes_with_vxlan(int ifindex, const std::set
             plan = vxlan_plan(*node_, ifindex, segment, *vxlan_index_, answered_, kept);
     }
     if (vxlan_index_) {
-        auto res = netlink::reconcile_vxlan_peers(*vxlan_index_, plan.peers);
+        auto res = netlink::reconcile_vxlan_peers(*vxlan_index_, plan.peers, armed);
         for (const auto& msg : res.messages)
             log_(res.errors ? LogLevel::Warn : LogLevel::Info, cfg_.vxlan_device + ": " + msg);
     }
@@ -131,21 +140,49 @@ void Agent::follow_address6() {
 
 void Agent::ensure_masquerade() {
     if (!masq_ || phase_ == Phase::Stopped) return;
-    auto done = masq_->ensure(masquerade_rules(cfg_.network));
+    // The VXLAN filter needs the members: until the core exists, the table the last run left
+    // stays as it is (no moment without its rules).
+    if (cfg_.vxlan && !node_) return;
+    std::string body = cfg_.ip_masq ? masquerade_rules(cfg_.network) : "";
+    std::size_t allowed = 0;
+    if (cfg_.vxlan) {
+        // Every member's address but ours and the departed: a dead member's host may still
+        // send (its route may be kept), and it was one of us.
+        std::vector<std::uint32_t> members;
+        for (const auto& [id, m] : node_->node().members().all())
+            if (id != node_->node().id() && m.state != MemberState::Left)
+                members.push_back(m.info.addr.ip);
+        allowed = members.size();
+        body += vxlan_filter_rules(cfg_.vxlan_port, std::move(members));
+    }
+    auto done = masq_->ensure(body);
     if (!done) {
         if (done.error() != masq_error_)
-            log_(LogLevel::Error, done.error() +
-                                      "; pods' traffic to outside the pod network is not "
-                                      "masqueraded (tried again every second)");
+            log_(LogLevel::Error,
+                 done.error() +
+                     (cfg_.ip_masq ? "; pods' traffic to outside the pod network is "
+                                     "not masqueraded"
+                                   : "; VXLAN is not filtered") +
+                     " (tried again every second)");
         masq_error_ = done.error();
         return;
     }
     masq_error_.clear();
     const std::string table = std::string("nftables table ") + kNftFamily + " " + kNftTable;
-    if (*done == netlink::NftTable::Outcome::Written)
-        log_(LogLevel::Info, "masquerading pods' traffic to outside " +
-                                 cfg_.network.network().to_string() + " (" + table + ")");
-    else if (*done == netlink::NftTable::Outcome::Restored)
+    if (*done == netlink::NftTable::Outcome::Written && !masq_written_) {
+        masq_written_ = true;
+        log_(LogLevel::Info,
+             (cfg_.ip_masq ? "masquerading pods' traffic to outside " +
+                                 cfg_.network.network().to_string() + (cfg_.vxlan ? "; " : "")
+                           : std::string()) +
+                 (cfg_.vxlan ? "accepting VXLAN (UDP " + std::to_string(cfg_.vxlan_port) +
+                                   ") only from members' addresses"
+                             : std::string()) +
+                 " (" + table + ")");
+    } else if (*done == netlink::NftTable::Outcome::Written) {
+        log_(LogLevel::Debug, "VXLAN accepted from " + std::to_string(allowed) +
+                                  " member addresses (" + table + ")");
+    } else if (*done == netlink::NftTable::Outcome::Restored)
         log_(LogLevel::Warn, table + " was deleted or changed by someone else; put back");
 }
 

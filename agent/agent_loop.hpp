@@ -76,7 +76,8 @@ class Agent {
                           bool armed, const std::set<NodeId>& kept);
     // vxlan: the IPv4 routes, host-gw on the segment and through the VXLAN device off it; the
     // device made when first needed and its peers' entries brought to the plan.
-    std::vector<netlink::Route> routes_with_vxlan(int ifindex, const std::set<NodeId>& kept);
+    std::vector<netlink::Route> routes_with_vxlan(int ifindex, const std::set<NodeId>& kept,
+                                                  bool armed);
     void ensure_vxlan_device(int ifindex);
     // The MTU pods get: iface's, less VXLAN's overhead with vxlan on.
     int pod_mtu() const;
@@ -146,6 +147,7 @@ class Agent {
     netlink::RouteReconciler routes_;
     std::optional<netlink::Route6Reconciler> routes6_;  // with ipv6-network
     std::optional<Ipv6Addr> address6_;                  // announced (dual stack)
+    bool masq_written_ = false;                         // the first write was logged
     std::optional<netlink::NftTable> masq_;             // with ip-masq
     std::string masq_error_;                            // the failure last logged (once per change)
     // forward-rules, per family: IPv4's, and IPv6's with ipv6-network.
@@ -160,6 +162,7 @@ class Agent {
     netlink::VxlanDevice vxlan_;
     std::optional<int> vxlan_index_;    // the device, once made (vxlan)
     std::set<std::uint32_t> answered_;  // member addresses that answered our own probes
+    bool vxlan_adopted_ = false;        // the last run's forwarding entries were read
     std::string vxlan_error_;           // the device failure last logged (once per change)
     int files_mtu_ = 0;                 // the MTU subnet.env and the conflist were written with
     RouteReportLog6 route_log6_;

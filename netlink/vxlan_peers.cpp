@@ -110,7 +110,16 @@ Result<std::vector<Entry>> read(int ifindex, int family) {
 
 }  // namespace
 
-VxlanPeersResult reconcile_vxlan_peers(int ifindex, const std::vector<VxlanPeer>& peers) {
+std::vector<std::uint32_t> vxlan_peer_underlays(int ifindex) {
+    std::vector<std::uint32_t> out;
+    if (auto have = read(ifindex, AF_BRIDGE))
+        for (const Entry& e : *have)
+            if (e.ip != 0) out.push_back(e.ip);
+    return out;
+}
+
+VxlanPeersResult reconcile_vxlan_peers(int ifindex, const std::vector<VxlanPeer>& peers,
+                                       bool remove_stale) {
     VxlanPeersResult res;
     auto sk = connect_route_socket();
     if (!sk) {
@@ -131,7 +140,7 @@ VxlanPeersResult reconcile_vxlan_peers(int ifindex, const std::vector<VxlanPeer>
             continue;
         }
         for (const Entry& e : *have) {
-            if (std::find(want.begin(), want.end(), e) != want.end()) continue;
+            if (!remove_stale || std::find(want.begin(), want.end(), e) != want.end()) continue;
             NeighPtr n = build(ifindex, e);
             if (int err = rtnl_neigh_delete(sk.get(), n.get(), 0); err < 0) {
                 ++res.errors;

@@ -25,7 +25,12 @@ struct VxlanPeersResult {
     std::vector<std::string> messages;  // one line per change or failure, for the log
 };
 
-// Brings the neighbour and forwarding entries of device `ifindex` to exactly `peers`.
-VxlanPeersResult reconcile_vxlan_peers(int ifindex, const std::vector<VxlanPeer>& peers);
+// Brings the neighbour and forwarding entries of device `ifindex` to exactly `peers`;
+// `remove_stale` false only adds (after a restart, until the agent knows the cluster).
+VxlanPeersResult reconcile_vxlan_peers(int ifindex, const std::vector<VxlanPeer>& peers,
+                                       bool remove_stale = true);
+// The underlay addresses the forwarding entries of device `ifindex` send to (what the last run
+// of the agent wrote, after those addresses answered it).
+std::vector<std::uint32_t> vxlan_peer_underlays(int ifindex);
 
 }  // namespace shoal::netlink

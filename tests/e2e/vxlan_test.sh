@@ -70,6 +70,46 @@ check "the path to h3's pod leaves h1 on shoal.1, to h2's on eth0" bash -c \
 check "a full-size packet fits the tunnel (1422 bytes of ICMP, do not fragment)" \
     pod 1 ping -c 1 -W 2 -M do -s 1422 "${p[3]}"
 
+# VXLAN is neither encrypted nor authenticated: only members' addresses may send it. The router,
+# no member, makes a VXLAN device of its own aimed at h1 (h1's VTEP MAC and address, as anyone on
+# the path can learn them) and pings h1's pod through it.
+rx1() { on 1 cat /sys/class/net/shoal.1/statistics/rx_packets; }
+mac1=$(on 1 cat /sys/class/net/shoal.1/address)
+ip -n "$R" link add vx0 type vxlan id 1 local 192.168.1.254 dev eth0 dstport 8472 nolearning
+ip -n "$R" addr add 10.244.250.1/32 dev vx0
+ip -n "$R" link set vx0 up
+ip netns exec "$R" bridge fdb append "$mac1" dev vx0 dst 192.168.1.1
+ip -n "$R" neigh add "${s1%/*}" lladdr "$mac1" dev vx0 nud permanent
+ip -n "$R" route add "$s1" via "${s1%/*}" dev vx0 onlink
+check "h1 accepts VXLAN from its members' addresses only" bash -c \
+    "ip netns exec $(host 1) nft list chain inet shoal vxlan-input | grep -q 'udp dport 8472 ip saddr != { 192.168.1.2, 192.168.2.3, 192.168.2.4 } drop'"
+before=$(rx1); pod 3 ping -c 2 -i 0.2 -W 2 "${p[1]}" >/dev/null; after=$(rx1)
+check "a member's VXLAN reaches h1's device ($before -> $after packets)" test "$after" -gt "$before"
+before=$(rx1); ip netns exec "$R" ping -c 3 -i 0.2 -W 1 "${p[1]}" >/dev/null; after=$(rx1)
+check "a non-member's VXLAN is dropped before h1's device sees it ($before -> $after)" \
+    test "$after" = "$before"
+# The same without the filter (deleted; the agent puts it back within a second): it gets in.
+on 1 nft delete table inet shoal
+before=$(rx1); ip netns exec "$R" ping -c 1 -W 1 "${p[1]}" >/dev/null; after=$(rx1)
+check "... which, unfiltered, reaches h1's device ($before -> $after)" test "$after" -gt "$before"
+check "... and the filter is back" wait_for 5 bash -c \
+    "ip netns exec $(host 1) nft list chain inet shoal vxlan-input >/dev/null 2>&1"
+
+# A planned restart of h1's agent (SIGTERM, started again) keeps its VXLAN path: the device, its
+# entries and routes are adopted, nothing is removed until the agent knows the cluster again.
+pod 1 ping -i 0.05 -c 100 -W 1 "${p[3]}" >"$E2E_DIR/restart-ping" 2>&1 &
+ping_pid=$!
+sleep 0.5
+stop_agent 1 TERM
+start_agent 1
+wait "$ping_pid"
+lost=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$E2E_DIR/restart-ping")
+check "a restart of h1's agent loses no pod packet to h3 across the tunnel (${lost:-?} % lost)" \
+    test "$lost" = 0
+check "... and h1 still routes h3 through shoal.1 afterwards" wait_for 10 routed_via 1 "$s3" shoal.1
+check "... without making the device again" bash -c \
+    "! sed -n '/SIGTERM/,\$p' $E2E_DIR/h1.log | grep -q 'made VXLAN device'"
+
 # h3 dies: agent killed, its link down.
 stop_agent 3 KILL
 on 3 ip link set eth0 down
