@@ -1,5 +1,6 @@
 #include "agent/control_replies.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace shoal::agent {
@@ -58,6 +59,12 @@ std::vector<Record> member_rows(const SubnetNode& node,
         bool self = id == node.node().id();
         std::optional<std::string> reason;
         if (!self && sub) reason = not_installed(routes, *sub);
+        // Owns a subnet, present, and no route wanted: with vxlan, a member off the segment
+        // whose address has not answered this host's probes yet.
+        if (!self && sub && holds_subnet(m.state) &&
+            std::none_of(routes.begin(), routes.end(),
+                         [&](const auto& r) { return r.route.dst.to_string() == *sub; }))
+            reason = "no route yet: off the segment, its address has not answered our probes";
         if (!self && holds_subnet(m.state) && !sub) reason = "owns no subnet";
         // Its IPv4 route is what host-gw needs first; the IPv6 one is said when that is fine.
         if (!reason && !self && sub6 && holds_subnet(m.state)) {

@@ -103,7 +103,10 @@ TEST(RoutePolicy, Ipv6RoutesGoViaTheAnnouncedIpv6Address) {
     EXPECT_EQ(want[0].ifindex, 5);
     EXPECT_EQ(desired_routes(*c.at(0).node, 5).size(), 2u);  // IPv4 to both, as before
 
-    auto rows = render_members(member_rows(*c.at(0).node, {}, {}, {}), true);
+    std::vector<netlink::RouteReport> v4;  // both IPv4 routes installed
+    for (const auto& r : desired_routes(*c.at(0).node, 5))
+        v4.push_back({r, netlink::RouteState::Installed, {}, false});
+    auto rows = render_members(member_rows(*c.at(0).node, v4, {}, {}), true);
     EXPECT_NE(rows.find("\"addr6\":\"fd10::11\""), std::string::npos) << rows;
     EXPECT_NE(rows.find("announces no IPv6 address"), std::string::npos) << rows;
 
@@ -152,6 +155,15 @@ TEST(RoutePolicy, MembersOffTheSegmentGoThroughTheVxlanDeviceOnceTheyAnswered) {
     ASSERT_EQ(plan.peers.size(), 1u);
     EXPECT_EQ(plan.peers[0],
               (netlink::VxlanPeer{far_subnet.addr, vtep_mac(far.node->node().id()), far.addr.ip}));
+
+    // Until it answers, `members` says why it has no route instead of calling it routable.
+    std::vector<netlink::RouteReport> reports;
+    for (const auto& r : unanswered.routes)
+        reports.push_back({r, netlink::RouteState::Installed, {}, false});
+    auto rows = render_members(member_rows(*c.at(0).node, reports), true);
+    EXPECT_NE(rows.find("its address has not answered our probes"), std::string::npos) << rows;
+    EXPECT_EQ(rows.find("\"routable\":true,\"route_kept\":false,\"reason\":\"no route"),
+              std::string::npos);
 }
 
 TEST(RoutePolicy, StaleRoutesArmTwoSecondsAfterTheFirstSyncOrAfterThirtySeconds) {
