@@ -2,8 +2,9 @@
 # Measurement 8: the data plane. Pod-to-pod TCP throughput (iperf3) and round-trip latency (ping)
 # between pods on two hosts over (a) shoal's host-gw routes with the agents running, (e) the same
 # over IPv6 (the agents' IPv6 routes, the same pods' IPv6 addresses), (b) the IPv4 routes added by
-# hand with the agents stopped, (c) a flannel-style VXLAN overlay, (d) two namespaces on one veth
-# pair; the setups alternate a,e,b,c,d,a,e,... so noise hits all alike.
+# hand with the agents stopped, (c) a flannel-style VXLAN overlay, (f) shoal's own VXLAN path
+# (two more hosts, each off the other's network, with their own agents), (d) two namespaces on one
+# veth pair; the setups alternate a,e,b,c,f,d,a,e,... so noise hits all alike.
 # Hosts, bridge and pods are made as in tests/e2e/lib.sh (pods through the real CNI plugins).
 # Writes DIR/dataplane.{md,tsv} and DIR/dataplane-*.png.
 # Usage: bash bench/dataplane.sh --out DIR --build BUILDDIR [--quick]   (as root)
@@ -49,6 +50,11 @@ shoal_routes_up() {
     done
 }
 agents_alive() { kill -0 "${E2E_PID[1]}" 2>/dev/null && kill -0 "${E2E_PID[2]}" 2>/dev/null; }
+vx_agents_alive() { kill -0 "${E2E_PID[5]}" 2>/dev/null && kill -0 "${E2E_PID[6]}" 2>/dev/null; }
+mtu_is() { # MTU NAMESPACE DEVICE: DEVICE in NAMESPACE has that MTU, or the run stops
+    local m; m=$(ip netns exec "$2" cat "/sys/class/net/$3/mtu")
+    [ "$m" = "$1" ] || die "the MTU of $3 in $2 is $m, not $1"
+}
 
 # --- setup --------------------------------------------------------------------------------------
 # Dual stack: each host also has $SEGMENT6::N on eth0 (nodad, added before its agent starts, which
@@ -56,9 +62,12 @@ agents_alive() { kill -0 "${E2E_PID[1]}" 2>/dev/null && kill -0 "${E2E_PID[2]}" 
 # The segment's prefix is this run's own, like its names.
 SEGMENT6=fd77:$(printf '%x' $(($$ % 65535 + 1)))
 NETWORK6=fd00:244::/56
-agent_args=(--ipv6-network "$NETWORK6")
+# --no-vxlan: hosts 1 and 2 share a network, so their agents route host-gw either way; without
+# VXLAN their pods keep eth0's MTU (1500), as host-gw pods do and as in the runs before issue 16
+# (with it on, the conflist says 1450 even when no member is off the segment).
+agent_args=(--ipv6-network "$NETWORK6" --no-vxlan)
 
-echo "dataplane: setting up 2 hosts, shoal agents, pods, VXLAN, veth pair ($reps repetitions)" >&2
+echo "dataplane: setting up 2+2 hosts, shoal agents, pods, VXLAN, veth pair ($reps repetitions)" >&2
 e2e_switch
 add_host 1
 add_host 2
@@ -115,6 +124,46 @@ pod_c1=$(add_vx_pod 1)
 pod_c2=$(add_vx_pod 2)
 [ -n "$pod_c1" ] && [ -n "$pod_c2" ] || die "CNI gave the VXLAN pods no address"
 
+# (f): shoal's own VXLAN path. Hosts 5 and 6 on the same bridge, but each on a network of its
+# own (192.168.101.5/24, 192.168.102.6/24) with an on-link route to the other's: the underlay
+# packets go straight across the bridge, and each agent sees the other's address off its iface's
+# networks, so it routes the other's subnet through shoal.1 (VNI 1, UDP 8472, MTU 1450). A cluster
+# of their own (seed host 5), agents with their defaults (vxlan, ip-masq) and kept running for the
+# whole run; pods from their conflists (MTU 1450, like (c)'s), on cni0 of hosts 5 and 6.
+add_vx_host() { # N ADDR/LEN OTHER_NETWORK
+    netns_host "$E2E_SW" "$(host "$1")" "$2" "ve$1-$E2E_ID" "vp$1-$E2E_ID"
+    on "$1" ip route add "$3" dev eth0
+    mkdir -p "$E2E_DIR/h$1"
+}
+add_vx_host 5 192.168.101.5/24 192.168.102.0/24
+add_vx_host 6 192.168.102.6/24 192.168.101.0/24
+E2E_SEED=192.168.101.5:7946 start_agent 5
+E2E_SEED=192.168.101.5:7946 start_agent 6
+for n in 5 6; do
+    wait_for 15 test -s "$E2E_DIR/h$n/subnet.env" >/dev/null || die "h$n got no subnet"
+    wait_for 15 test -s "$E2E_DIR/h$n/10-shoal.conflist" >/dev/null || die "h$n wrote no CNI conflist"
+done
+s5=$(subnet_of 5) s6=$(subnet_of 6)
+# N SUBNET: host N's shoal route to SUBNET goes through shoal.1, onlink via the subnet's network
+# address (the peer's VTEP address), protocol 77.
+vx_route_ok() {
+    local r; r=$(on "$1" ip -4 route show "$2")
+    [[ $r == *"via ${2%/*} dev shoal.1 proto 77 onlink"* ]]
+}
+vx_routes_up() { vx_route_ok 5 "$s6" && vx_route_ok 6 "$s5"; }
+# The entries appear once the peer's address has answered the agent's own probes.
+wait_for 30 vx_routes_up >/dev/null ||
+    die "(f): no shoal.1 routes within 30 s (h5: '$(on 5 ip -4 route show proto 77 | tr '\n' ';')', h6: '$(on 6 ip -4 route show proto 77 | tr '\n' ';')')"
+on 5 bridge fdb show dev shoal.1 | grep -q "dst 192.168.102.6 self permanent" || die "(f): h5 has no FDB entry to h6"
+on 5 ip neigh show dev shoal.1 | grep -q "^${s6%/*} lladdr .* PERMANENT" || die "(f): h5 has no neighbour entry for ${s6%/*}"
+pod_f5=$(add_pod_from_conflist 5)
+pod_f6=$(add_pod_from_conflist 6)
+[ -n "$pod_f5" ] && [ -n "$pod_f6" ] || die "CNI gave the shoal VXLAN pods no address"
+# Same MTUs as (c): pods and tunnel 1450; (a)'s pods (no VXLAN) 1500.
+for n in 5 6; do mtu_is 1450 "shoal-p$n-$E2E_ID" eth0; mtu_is 1450 "$(host $n)" shoal.1; done
+for n in 1 2; do mtu_is 1450 "shoal-q$n-$E2E_ID" eth0; mtu_is 1450 "$(host $n)" flannel.1; done
+for n in 1 2; do mtu_is 1500 "shoal-p$n-$E2E_ID" eth0; done
+
 # (d): two namespaces on one veth pair.
 ip netns add "shoal-d1-$E2E_ID"
 ip netns add "shoal-d2-$E2E_ID"
@@ -132,8 +181,9 @@ SRC[a]="shoal-p1-$E2E_ID" DST[a]=$pod_a2
 SRC[b]="shoal-p1-$E2E_ID" DST[b]=$pod_a2
 SRC[e]="shoal-p1-$E2E_ID" DST[e]=$pod_e2
 SRC[c]="shoal-q1-$E2E_ID" DST[c]=$pod_c2
+SRC[f]="shoal-p5-$E2E_ID" DST[f]=$pod_f6
 SRC[d]="shoal-d1-$E2E_ID" DST[d]=$pod_d2
-for ns in "shoal-p2-$E2E_ID" "shoal-q2-$E2E_ID" "shoal-d2-$E2E_ID"; do
+for ns in "shoal-p2-$E2E_ID" "shoal-q2-$E2E_ID" "shoal-p6-$E2E_ID" "shoal-d2-$E2E_ID"; do
     ip netns exec "$ns" iperf3 -s >/dev/null 2>&1 &
     dp_pids+=($!)
 done
@@ -177,7 +227,13 @@ check_path() {
         b) route=$(on 1 ip -4 route show "$s2")
            [[ $route == *"via $SEGMENT.2 dev eth0"* && $route != *"proto 77"* ]] || die "(b): h1's route to $s2 is '$route'" ;;
         c) route=$(on 1 ip -4 route get "$pod_c2")
-           [[ $route == *"dev flannel.1"* ]] || die "(c): h1 routes $pod_c2 as '$route'" ;;
+           [[ $route == *"dev flannel.1"* ]] || die "(c): h1 routes $pod_c2 as '$route'"
+           ! on 1 test -e /sys/class/net/shoal.1 || die "(c): h1 has a shoal.1" ;;
+        f) vx_agents_alive || die "an agent of hosts 5 and 6 died"
+           vx_route_ok 5 "$s6" || die "(f): h5's route to $s6 is '$(on 5 ip -4 route show "$s6")'"
+           vx_route_ok 6 "$s5" || die "(f): h6's route to $s5 is '$(on 6 ip -4 route show "$s5")'"
+           route=$(on 5 ip -4 route get "$pod_f6")
+           [[ $route == *"dev shoal.1"* ]] || die "(f): h5 routes $pod_f6 as '$route'" ;;
         d) : ;;
         e) agents_alive || die "an agent died"
            route=$(on 1 ip -6 route show "$s2_6")
@@ -186,18 +242,19 @@ check_path() {
 }
 
 vx_tx() { on 1 cat /sys/class/net/flannel.1/statistics/tx_packets; }
+shoal_vx_tx() { on 5 cat /sys/class/net/shoal.1/statistics/tx_packets; }
 
 tsv="$out/dataplane.tsv"
-printf 'rep\tsetup\tgbit_s\tretransmits\trtt_p50_us\trtt_avg_us\trtt_mdev_us\tping_loss_pct\tvxlan_tx_packets\tcpu_pct_per_gbit\n' > "$tsv"
+printf 'rep\tsetup\tgbit_s\tretransmits\trtt_p50_us\trtt_avg_us\trtt_mdev_us\tping_loss_pct\tvxlan_tx_packets\tcpu_pct_per_gbit\tshoal_vxlan_tx_packets\n' > "$tsv"
 tmp=$E2E_DIR/run
 measure() { # rep setup
-    local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 gbit retr cpu p50 avg mdev loss fam=()
+    local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 stx0 gbit retr cpu p50 avg mdev loss fam=()
     [ "$s" = e ] && fam=(-6)
     check_path "$s"
     # The same pause before every run: (a) follows the wait for the agents' routes, and must not
     # be the only one that starts after a quiet moment.
     sleep 1
-    tx0=$(vx_tx)
+    tx0=$(vx_tx) stx0=$(shoal_vx_tx)
     ip netns exec "$src" iperf3 "${fam[@]}" -c "$dst" -t "$secs" -J > "$tmp.iperf" || die "($s) iperf3 to $dst failed"
     gbit=$(jq '.end.sum_received.bits_per_second / 1e9' "$tmp.iperf")
     retr=$(jq '.end.sum_sent.retransmits // 0' "$tmp.iperf")
@@ -212,8 +269,8 @@ measure() { # rep setup
         awk '{ printf "%.0f %.0f\n", $1 * 1000, $2 * 1000 }')
     loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$tmp.ping")
     check_path "$s"
-    printf '%s\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n' "$rep" "$s" "$gbit" "$retr" "$p50" "$avg" "$mdev" "$loss" \
-        "$(($(vx_tx) - tx0))" "$cpu" >> "$tsv"
+    printf '%s\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\n' "$rep" "$s" "$gbit" "$retr" "$p50" "$avg" "$mdev" "$loss" \
+        "$(($(vx_tx) - tx0))" "$cpu" "$(($(shoal_vx_tx) - stx0))" >> "$tsv"
     echo "dataplane: rep $rep ($s): $gbit Gbit/s, rtt p50 $p50 us" >&2
 }
 
@@ -223,6 +280,7 @@ for rep in $(seq 1 "$reps"); do
     measure "$rep" e
     to_b; measure "$rep" b
     measure "$rep" c
+    measure "$rep" f
     measure "$rep" d
 done
 
@@ -250,15 +308,20 @@ compare() { # x y column
               p = n ? 2 * s / 2 ^ n : 1; if (p > 1) p = 1
               printf "%.2f %d %d %.3f\n", r, w, n, p }'
 }
-# The vxlan device must have carried (c) and nothing else.
-for s in a b d e; do
+# Each vxlan device must have carried its own setup's traffic and nothing else: flannel.1 (c),
+# shoal.1 (f).
+for s in a b d e f; do
     [ "$(col $s 9 | maxof)" -lt 50 ] || die "($s) traffic went through flannel.1"
 done
 [ "$(col c 9 | minof)" -gt 1000 ] || die "(c) traffic did not go through flannel.1"
+for s in a b c d e; do
+    [ "$(col $s 11 | maxof)" -lt 50 ] || die "h5's shoal.1 sent packets during ($s)"
+done
+[ "$(col f 11 | minof)" -gt 1000 ] || die "(f) traffic did not go through shoal.1"
 
 declare -A NAME=([a]="(a) shoal host-gw, agents running" [b]="(b) same routes by hand"
     [c]="(c) VXLAN, flannel style (MTU 1450)" [d]="(d) one veth pair"
-    [e]="(e) shoal host-gw over IPv6, agents running")
+    [e]="(e) shoal host-gw over IPv6, agents running" [f]="(f) shoal VXLAN (shoal.1, MTU 1450), agents running")
 bm=$(col b 3 | median) bl=$(col b 5 | median) bc=$(col b 10 | median)
 md="$out/dataplane.md"
 {
@@ -269,10 +332,12 @@ md="$out/dataplane.md"
     echo "The hosts are network namespaces on one bridge, pods are made by the real CNI bridge and"
     echo "host-local plugins, as in tests/e2e/lib.sh. Setups:"
     echo
-    echo "- (a) shoal's host-gw routes: \`shoal agent\` running on both hosts (profile fast), the"
-    echo "  route to the peer's pod subnet installed by it (\`via <peer> dev eth0 proto 77\`), its"
-    echo "  masquerade table \`inet shoal\` in place (ip-masq, the default: pod-to-pod traffic"
-    echo "  passes its postrouting chain and is not rewritten);"
+    echo "- (a) shoal's host-gw routes: \`shoal agent\` running on both hosts (profile fast,"
+    echo "  \`--no-vxlan\`: the hosts share a network, so the routes are host-gw either way, and the"
+    echo "  pods keep eth0's MTU, 1500, as before issue 16), the route to the peer's pod subnet"
+    echo "  installed by it (\`via <peer> dev eth0 proto 77\`), its masquerade table \`inet shoal\`"
+    echo "  in place (ip-masq, the default: pod-to-pod traffic passes its postrouting chain and is"
+    echo "  not rewritten);"
     echo "- (e) the same over IPv6: the agents run with \`--ipv6-network $NETWORK6\`, each host has"
     echo "  an address in \`fd77:<per run>::/64\` on eth0 (nodad, before its agent starts), and the"
     echo "  route to the peer's IPv6 pod subnet is the agent's (\`via <peer's IPv6> dev eth0 proto"
@@ -289,14 +354,26 @@ md="$out/dataplane.md"
     echo "  for the peer's VTEP address, FDB entry VTEP MAC -> peer host. Its pods are other pod"
     echo "  namespaces (on a second CNI bridge, cni1, with \`\"mtu\": 1450\` as flannel writes it, in"
     echo "  10.245.N.0/24) on the same two hosts;"
+    echo "- (f) shoal's own VXLAN path (issue 16): two more hosts on the same bridge, each on a"
+    echo "  network of its own (192.168.101.5/24 and 192.168.102.6/24, with an on-link route to the"
+    echo "  other's /24, so the underlay goes straight across the bridge), a cluster of their own with"
+    echo "  \`shoal agent\` at its defaults (profile fast; vxlan and ip-masq on), running for the whole"
+    echo "  run. Each sees the other's address off its own network and routes its subnet through"
+    echo "  shoal's device: \`shoal.1\` (VNI 1, UDP 8472, nolearning, MTU 1450), \`<peer subnet> via"
+    echo "  <peer subnet .0> dev shoal.1 proto 77 onlink\`, the permanent neighbour and FDB entries"
+    echo "  the agent adds, and its \`inet shoal\` table (masquerade chain, VXLAN accepted only from"
+    echo "  members). Pods from the agents' conflists (MTU 1450, like (c)'s). (f) against (c) is"
+    echo "  what shoal's VXLAN path costs next to the same overlay by hand (target: nothing; like"
+    echo "  (a) against (b), that includes the agents and their table);"
     echo "- (d) two namespaces directly on one veth pair (no bridge, no routing), MTU 1500."
     echo
-    echo "Each repetition runs a, e, b, c, d in that order ($reps repetitions), so noise hits all"
+    echo "Each repetition runs a, e, b, c, f, d in that order ($reps repetitions), so noise hits all"
     echo "alike; (e) needs the agents running, so it follows (a). (a) restarts both agents and waits"
     echo "for their routes of both families; every run starts after the same 1 s pause, so (a), which"
     echo "follows the wait for the agents' routes, starts like the others. Before and after each"
-    echo "measurement the script checks the path (the route's gateway, device and protocol; the"
-    echo "agents alive), and that only (c) moved packets through flannel.1."
+    echo "measurement the script checks the path (the route's gateway, device, flags and protocol;"
+    echo "the agents alive), and that only (c) moved packets through flannel.1 and only (f) through"
+    echo "shoal.1 (hosts 1 and 2 have no shoal.1 at all)."
     echo
     echo '```'
     if [ "$quick" = 1 ]; then echo "bash bench/dataplane.sh --out DIR --build BUILDDIR --quick"
@@ -309,7 +386,7 @@ md="$out/dataplane.md"
     echo
     echo "| setup | throughput median (Gbit/s) | max | ratio to (b), medians | ratio to (b), paired median | RTT p50 median (µs) | max | ratio to (b) | RTT mdev median (µs) | iperf3 CPU % per Gbit/s, median | ratio to (b) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for s in a e b c d; do
+    for s in a e b c f d; do
         m=$(col $s 3 | median) x=$(col $s 3 | maxof) l=$(col $s 5 | median) lx=$(col $s 5 | maxof)
         cp=$(col $s 10 | median)
         printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %.1f | %s |\n' "${NAME[$s]}" "$m" "$x" "$(div "$m" "$bm")" \
@@ -322,6 +399,8 @@ md="$out/dataplane.md"
     read -r clr clw cln _ <<<"$(compare a c 5)"
     read -r er ew en ep <<<"$(compare e a 3)"
     read -r elr elw eln elp <<<"$(compare e a 5)"
+    read -r fr fw fn fp <<<"$(compare f c 3)"
+    read -r flr flw fln flp <<<"$(compare f c 5)"
     same() { awk -v r="$1" -v p="$2" 'BEGIN { d = r - 1; if (d < 0) d = -d; print (p >= 0.05 || d <= 0.05 ? "met" : "**missed**") }'; }
     echo "Targets, from the per-repetition ratios (paired: the same moment, the same noise)."
     echo "(a) equal to (b) within noise, meaning a sign test over the repetitions finds no"
@@ -336,13 +415,17 @@ md="$out/dataplane.md"
     echo "(e) equal to (a) within noise, the same test: throughput $(same "$er" "$ep") (median ratio"
     echo "(e)/(a) $er; (e) higher in $ew of $en repetitions, p = $ep), RTT $(same "$elr" "$elp") (median"
     echo "ratio $elr; (e) higher in $elw of $eln repetitions without a tie, p = $elp)."
+    echo "(f) equal to (c) within noise, the same test: throughput $(same "$fr" "$fp") (median ratio"
+    echo "(f)/(c) $fr; (f) higher in $fw of $fn repetitions, p = $fp), RTT $(same "$flr" "$flp") (median"
+    echo "ratio $flr; (f) higher in $flw of $fln repetitions without a tie, p = $flp)."
     [ "$reps" -lt 6 ] && echo "With $reps repetitions the sign test cannot reach p < 0.05, so there only the median ratio can find a difference."
     echo "The CPU column is iperf3's own accounting (client + server, user + system, which includes"
     echo "most of the kernel's per-packet work on this path), divided by the throughput: the cost of"
     echo "a byte, less sensitive than the throughput to what else runs on the machine."
     echo "Raw samples: \`dataplane.tsv\` (retransmits, ping avg/mdev/loss and the packets flannel.1"
-    echo "sent are there too). Everything shares this machine's cores (iperf3 is CPU-bound on veth;"
-    echo "nothing else is kept off them), so absolute figures are noisy; compare the ratios."
+    echo "and host 5's shoal.1 sent are there too). Everything shares this machine's cores (iperf3"
+    echo "is CPU-bound on veth; nothing else is kept off them), so absolute figures are noisy;"
+    echo "compare the ratios."
     echo
     echo "![throughput](bench/dataplane-throughput.png)"
     echo "![latency](bench/dataplane-latency.png)"
@@ -351,15 +434,17 @@ md="$out/dataplane.md"
 
 plot() { # column ylabel title file
     local spec="" s
-    for s in a e b c d; do
+    # gnuplot's first colours for a, e, b, c as before; (f) one that stands apart from (c)'s.
+    local -A color=([a]='#9400d3' [e]='#009e73' [b]='#56b4e9' [c]='#e69f00' [f]='#d55e00' [d]='#0072b2')
+    for s in a e b c f d; do
         awk -F'\t' -v s="$s" -v c="$1" 'NR > 1 && $2 == s { print $1, $c }' "$tsv" > "$E2E_DIR/plot-$s.dat"
-        spec+="${spec:+, }'$E2E_DIR/plot-$s.dat' using 1:2 with linespoints title '${NAME[$s]}'"
+        spec+="${spec:+, }'$E2E_DIR/plot-$s.dat' using 1:2 with linespoints lc rgb '${color[$s]}' title '${NAME[$s]}'"
     done
     gnuplot <<EOF
 set terminal pngcairo size 800,520
 set output '$out/$4'
 set title '$3'
-set xlabel 'repetition (setups alternate a, e, b, c, d within each)'
+set xlabel 'repetition (setups alternate a, e, b, c, f, d within each)'
 set ylabel '$2'
 set yrange [0:*]
 set key below

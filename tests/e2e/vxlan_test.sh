@@ -70,6 +70,14 @@ check "the path to h3's pod leaves h1 on shoal.1, to h2's on eth0" bash -c \
 check "a full-size packet fits the tunnel (1422 bytes of ICMP, do not fragment)" \
     pod 1 ping -c 1 -W 2 -M do -s 1422 "${p[3]}"
 
+# iface's MTU changes (jumbo frames turned on, say): pods made from now on, and the device, follow.
+on 2 ip link set eth0 mtu 1400
+check "h2's subnet.env follows eth0's MTU less 50" wait_for 5 grep -qx FLANNEL_MTU=1350 "$E2E_DIR/h2/subnet.env"
+check "... and so does its conflist" wait_for 5 bash -c "[ \"\$(jq '.plugins[0].mtu' $E2E_DIR/h2/10-shoal.conflist)\" = 1350 ]"
+check "... and its VXLAN device" wait_for 5 bash -c \
+    "ip netns exec $(host 2) ip link show shoal.1 | grep -q 'mtu 1350 '"
+on 2 ip link set eth0 mtu 1500
+
 # VXLAN is neither encrypted nor authenticated: only members' addresses may send it. The router,
 # no member, makes a VXLAN device of its own aimed at h1 (h1's VTEP MAC and address, as anyone on
 # the path can learn them) and pings h1's pod through it.
