@@ -15,8 +15,12 @@ namespace shoal::agent {
 void Agent::apply_routes() {
     if (!node_ || phase_ == Phase::Stopped) return;
     Time now = monotonic_now();
+    // With VXLAN, iface's networks decide which members go through the tunnel (routes, and the
+    // host check's echoes).
+    std::vector<Ipv4Net> segment;
+    if (cfg_.vxlan) segment = netlink::ipv4_networks(cfg_.iface);
     if (icmp_) {
-        host_check_.follow(now, host_subjects(*node_));
+        host_check_.follow(now, host_subjects(*node_, cfg_.vxlan ? &segment : nullptr));
         (void)host_check_.take_changed();  // this pass applies whatever changed
         drive_host_check(false);
     }
@@ -31,7 +35,7 @@ void Agent::apply_routes() {
     if (!carrier_) return;
     std::set<NodeId> kept = host_check_.kept();  // empty without an ICMP socket
     reconcile_family(routes_, route_log_,
-                     cfg_.vxlan ? routes_with_vxlan(*ifindex, kept, armed)
+                     cfg_.vxlan ? routes_with_vxlan(*ifindex, segment, kept, armed)
                                 : desired_routes(*node_, *ifindex, kept),
                      cfg_.network.network(), armed, kept);
     if (routes6_)
@@ -39,9 +43,9 @@ void Agent::apply_routes() {
                          *cfg_.network.network6(), armed, kept);
 }
 
-std::vector<netlink::Route> Agent::routes_with_vxlan(int ifindex, const std::set<NodeId>& kept,
-                                                     bool armed) {
-    const auto segment = netlink::ipv4_networks(cfg_.iface);
+std::vector<netlink::Route> Agent::routes_with_vxlan(int ifindex,
+                                                     const std::vector<Ipv4Net>& segment,
+                                                     const std::set<NodeId>& kept, bool armed) {
     // A restart adopts the last run's peers without a gap: their addresses answered that run,
     // and nothing it wrote is removed until the agent knows the cluster (armed), as its routes.
     if (!vxlan_adopted_) {

@@ -48,7 +48,7 @@ struct HostCheckSettings {
 struct HostSubject {
     NodeId id;
     std::string name;
-    std::uint32_t addr = 0;     // its advertised address
+    std::uint32_t addr = 0;     // its advertised address (off the segment: its VTEP address)
     std::uint32_t gateway = 0;  // its pod subnet's gateway (.1, the bridge on that host)
     MemberState state = MemberState::Alive;
 };

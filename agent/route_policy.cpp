@@ -38,7 +38,8 @@ template std::vector<netlink::Route> desired_routes<Ipv4Net>(const SubnetNode&, 
 template std::vector<netlink::Route6> desired_routes<Ipv6Net>(const SubnetNode&, int,
                                                               const std::set<NodeId>&);
 
-std::vector<HostSubject> host_subjects(const SubnetNode& node) {
+std::vector<HostSubject> host_subjects(const SubnetNode& node,
+                                       const std::vector<Ipv4Net>* segment) {
     std::vector<HostSubject> subjects;
     const NodeId& self = node.node().id();
     for (const auto& [slot, owner] : node.claims().owners()) {
@@ -47,7 +48,11 @@ std::vector<HostSubject> host_subjects(const SubnetNode& node) {
         if (!m) continue;
         Ipv4Net subnet = node.network().subnet(slot);
         std::uint32_t gateway = subnet.len <= 30 ? subnet.addr + 1 : 0;
-        subjects.push_back(HostSubject{owner, m->info.name, m->info.addr.ip, gateway, m->state});
+        std::uint32_t addr = m->info.addr.ip;
+        if (segment && std::none_of(segment->begin(), segment->end(),
+                                    [&](const Ipv4Net& net) { return contains(net, addr); }))
+            addr = subnet.addr;
+        subjects.push_back(HostSubject{owner, m->info.name, addr, gateway, m->state});
     }
     return subjects;
 }

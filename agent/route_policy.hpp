@@ -46,7 +46,11 @@ std::vector<Net> departed_subnets(const SubnetNode& node, const std::set<NodeId>
 
 // What the host check follows: every other member that owns a subnet, with its address and its
 // subnet's gateway (the first address, the pod bridge on that host; none for a /31 or /32).
-std::vector<HostSubject> host_subjects(const SubnetNode& node);
+// With VXLAN (`segment`: iface's networks), a member off them is echoed at its VTEP address
+// instead (its subnet's network address, on its VXLAN device): both echoes then go through the
+// tunnel its route uses, so a host whose tunnel is cut does not count as answering.
+std::vector<HostSubject> host_subjects(const SubnetNode& node,
+                                       const std::vector<Ipv4Net>* segment = nullptr);
 
 // Hitless restart: on start the agent adopts the routes of ours already in the kernel and
 // withdraws none until it has the cluster's view: its first full state transfer and 2 s to hear

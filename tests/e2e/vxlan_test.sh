@@ -118,6 +118,25 @@ check "... and h1 still routes h3 through shoal.1 afterwards" wait_for 10 routed
 check "... without making the device again" bash -c \
     "! sed -n '/SIGTERM/,\$p' $E2E_DIR/h1.log | grep -q 'made VXLAN device'"
 
+# The host check echoes a member off the segment through the tunnel (its VTEP address and its
+# pod gateway), not at its underlay address: h3's frozen agent keeps its route on h1 while the
+# tunnel answers, and a cut tunnel is no answer even though h3's own address still replies.
+kept_on_1() { shoal_at 1 members | grep -Eq "^h3 .* dead .*route kept: host answers"; }
+kill -STOP "${E2E_PID[3]}"
+check "h3's agent frozen: h1 holds it dead with its route kept, its host answering" \
+    wait_for 30 kept_on_1
+check "... still through shoal.1" routed_via 1 "$s3" shoal.1
+check "... and h1's pod reaches h3's pod" pod 1 ping -c 1 -W 2 "${p[3]}"
+on 3 nft add table ip cut-vxlan
+on 3 nft add chain ip cut-vxlan in '{ type filter hook input priority -10; }'
+on 3 nft add rule ip cut-vxlan in udp dport 8472 ip saddr 192.168.1.1 drop
+check "with h3's VXLAN from h1 cut, h1 withdraws the route (two rounds unanswered)" \
+    wait_for 10 not routed_via 1 "$s3" shoal.1
+check "... though h3's own address still answers h1's echoes" on 1 ping -c 1 -W 1 192.168.2.3
+on 3 nft delete table ip cut-vxlan
+kill -CONT "${E2E_PID[3]}"
+check "h3's agent back: h1 routes it through shoal.1 again" wait_for 20 routed_via 1 "$s3" shoal.1
+
 # h3 dies: agent killed, its link down.
 stop_agent 3 KILL
 on 3 ip link set eth0 down

@@ -83,6 +83,19 @@ TEST(RoutePolicy, NoRouteForADeadMembersReservationButOneForARestartingMember) {
     EXPECT_EQ(s2->state, MemberState::Dead);
     EXPECT_EQ(s2->addr, dead_route.via);
     EXPECT_EQ(s2->gateway, dead_route.dst.addr + 1);
+    // With VXLAN: on iface's network, the same; off it, echoed at its VTEP address (its subnet's
+    // network address), through the tunnel like the gateway.
+    const std::vector<Ipv4Net> here{Ipv4Net{dead_route.via & 0xffffff00u, 24}};
+    const std::vector<Ipv4Net> elsewhere{Ipv4Net{0xc0000200u, 24}};  // 192.0.2.0/24
+    auto on_segment = host_subjects(*c.at(0).node, &here);
+    auto off_segment = host_subjects(*c.at(0).node, &elsewhere);
+    for (const auto* list : {&on_segment, &off_segment}) {
+        auto s = std::find_if(list->begin(), list->end(),
+                              [&](const HostSubject& x) { return x.id == dead; });
+        ASSERT_NE(s, list->end());
+        EXPECT_EQ(s->addr, list == &on_segment ? dead_route.via : dead_route.dst.addr);
+        EXPECT_EQ(s->gateway, dead_route.dst.addr + 1);
+    }
     c.act(1, [&](SubnetNode& n) { n.prepare_restart(c.now(), 60s); });
     ASSERT_TRUE(c.run_until([&] { return c.view(0, 1) == MemberState::Restarting; }, 10s));
     EXPECT_EQ(desired_routes(*c.at(0).node, 5).size(), 1u);  // held with its route
