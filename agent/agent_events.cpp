@@ -34,18 +34,20 @@ void Agent::apply_routes() {
     // when it goes, not a failure per route and event).
     if (!carrier_) return;
     std::set<NodeId> kept = host_check_.kept();  // empty without an ICMP socket
+    std::optional<VxlanPlan> vxlan;
+    if (cfg_.vxlan) vxlan = routes_with_vxlan(*ifindex, segment, kept, armed);
     reconcile_family(routes_, route_log_,
-                     cfg_.vxlan ? routes_with_vxlan(*ifindex, segment, kept, armed)
-                                : desired_routes(*node_, *ifindex, kept),
+                     vxlan ? std::move(vxlan->routes) : desired_routes(*node_, *ifindex, kept),
                      cfg_.network.network(), armed, kept);
     if (routes6_)
-        reconcile_family(*routes6_, route_log6_, desired_routes<Ipv6Net>(*node_, *ifindex, kept),
-                         *cfg_.network.network6(), armed, kept);
+        reconcile_family(
+            *routes6_, route_log6_,
+            vxlan ? std::move(vxlan->routes6) : desired_routes<Ipv6Net>(*node_, *ifindex, kept),
+            *cfg_.network.network6(), armed, kept);
 }
 
-std::vector<netlink::Route> Agent::routes_with_vxlan(int ifindex,
-                                                     const std::vector<Ipv4Net>& segment,
-                                                     const std::set<NodeId>& kept, bool armed) {
+VxlanPlan Agent::routes_with_vxlan(int ifindex, const std::vector<Ipv4Net>& segment,
+                                   const std::set<NodeId>& kept, bool armed) {
     // A restart adopts the last run's peers without a gap: their addresses answered that run,
     // and nothing it wrote is removed until the agent knows the cluster (armed), as its routes.
     if (!vxlan_adopted_) {
@@ -71,7 +73,7 @@ std::vector<netlink::Route> Agent::routes_with_vxlan(int ifindex,
         for (const auto& msg : res.messages)
             log_(res.errors ? LogLevel::Warn : LogLevel::Info, cfg_.vxlan_device + ": " + msg);
     }
-    return plan.routes;
+    return plan;
 }
 
 void Agent::ensure_vxlan_device(int ifindex) {
@@ -467,7 +469,7 @@ Control::Reply Agent::handle_command(const std::string& line) {
         std::map<int, std::string> devices;
         if (vxlan_index_) devices[*vxlan_index_] = cfg_.vxlan_device;
         auto rows = route_rows(route_log_.reports(), cfg_.iface, kept, devices);
-        auto rows6 = route_rows(route_log6_.reports(), cfg_.iface, kept);
+        auto rows6 = route_rows(route_log6_.reports(), cfg_.iface, kept, devices);
         rows.insert(rows.end(), rows6.begin(), rows6.end());
         return {true, render_routes(rows, json)};
     }

@@ -74,10 +74,10 @@ class Agent {
     void reconcile_family(netlink::BasicRouteReconciler<Net>& routes, BasicRouteReportLog<Net>& log,
                           std::vector<netlink::BasicRoute<Net>> desired, const Net& network,
                           bool armed, const std::set<NodeId>& kept);
-    // vxlan: the IPv4 routes, host-gw on the segment and through the VXLAN device off it; the
-    // device made when first needed and its peers' entries brought to the plan.
-    std::vector<netlink::Route> routes_with_vxlan(int ifindex, const std::vector<Ipv4Net>& segment,
-                                                  const std::set<NodeId>& kept, bool armed);
+    // vxlan: the routes of both families, host-gw on the segment and through the VXLAN device
+    // off it; the device made when first needed and its peers' entries brought to the plan.
+    VxlanPlan routes_with_vxlan(int ifindex, const std::vector<Ipv4Net>& segment,
+                                const std::set<NodeId>& kept, bool armed);
     void ensure_vxlan_device(int ifindex);
     // The MTU pods get: iface's, less VXLAN's overhead with vxlan on.
     int pod_mtu() const;

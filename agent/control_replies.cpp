@@ -67,8 +67,12 @@ std::vector<Record> member_rows(const SubnetNode& node,
             reason = "no route yet: off the segment, its address has not answered our probes";
         if (!self && holds_subnet(m.state) && !sub) reason = "owns no subnet";
         // Its IPv4 route is what host-gw needs first; the IPv6 one is said when that is fine.
+        // Through the VXLAN device its IPv6 route needs no address of it.
         if (!reason && !self && sub6 && holds_subnet(m.state)) {
-            if (!addr6)
+            bool wanted6 = std::any_of(routes6.begin(), routes6.end(), [&](const auto& r) {
+                return r.route.dst.to_string() == *sub6;
+            });
+            if (!addr6 && !wanted6)
                 reason = "announces no IPv6 address: no IPv6 route";
             else if (auto why6 = not_installed(routes6, *sub6))
                 reason = "IPv6 route: " + *why6;

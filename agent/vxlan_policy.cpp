@@ -22,14 +22,23 @@ VxlanPlan vxlan_plan(const SubnetNode& node, int iface_index, const std::vector<
         const Ipv4Net subnet = node.network().subnet(slot);
         bool on_segment = std::any_of(segment.begin(), segment.end(),
                                       [&](const Ipv4Net& net) { return contains(net, addr); });
+        const std::optional<Ipv6Net> subnet6 = node.network().subnet6(slot);
         if (on_segment) {
             plan.routes.push_back(netlink::Route{subnet, addr, iface_index});
+            auto ann = node.announcement_of(m);
+            if (subnet6 && ann && ann->addr6)
+                plan.routes6.push_back(netlink::Route6{*subnet6, *ann->addr6, iface_index});
             return;
         }
         ++plan.off_segment;
         if (vxlan_index <= 0 || !answered.count(addr)) return;
         plan.routes.push_back(netlink::Route{subnet, subnet.addr, vxlan_index, true});
-        plan.peers.push_back(netlink::VxlanPeer{subnet.addr, vtep_mac(m.id()), addr});
+        netlink::VxlanPeer peer{subnet.addr, vtep_mac(m.id()), addr, std::nullopt};
+        if (subnet6) {
+            peer.vtep6 = subnet6->addr;
+            plan.routes6.push_back(netlink::Route6{*subnet6, subnet6->addr, vxlan_index, true});
+        }
+        plan.peers.push_back(peer);
     });
     return plan;
 }

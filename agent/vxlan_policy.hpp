@@ -30,8 +30,12 @@ inline constexpr int kVxlanOverhead = 50;
 // (-> the VTEP MAC of the member's id) and forwarding entry (-> the member's address). Only a
 // member whose address answered this agent's own probes (`answered`) gets them: nobody's word
 // sends a subnet's traffic to an address that never answered us.
+// Dual stack (`ipv6-network` set): `routes6` likewise, the same members through the same tunnel
+// (IPv4 underneath): a member on the segment via the IPv6 address it announced on `iface_index`,
+// one off it via its IPv6 subnet's network address onlink, with that address's neighbour entry.
 struct VxlanPlan {
     std::vector<netlink::Route> routes;
+    std::vector<netlink::Route6> routes6;
     std::vector<netlink::VxlanPeer> peers;
     std::size_t off_segment = 0;  // members off the segment: the device is needed when > 0
 };

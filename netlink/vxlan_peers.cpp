@@ -26,6 +26,9 @@ AddrPtr ipv4(std::uint32_t ip) {
     std::uint32_t be = htonl(ip);
     return AddrPtr(nl_addr_build(AF_INET, &be, sizeof(be)));
 }
+AddrPtr ipv6(const Ipv6Addr& ip) {
+    return AddrPtr(nl_addr_build(AF_INET6, ip.data(), ip.size()));
+}
 AddrPtr lladdr(const Mac& mac) {
     return AddrPtr(nl_addr_build(AF_LLC, mac.data(), mac.size()));
 }
@@ -35,6 +38,12 @@ std::optional<std::uint32_t> ipv4_of(nl_addr* a) {
     std::memcpy(&be, nl_addr_get_binary_addr(a), 4);
     return ntohl(be);
 }
+std::optional<Ipv6Addr> ipv6_of(nl_addr* a) {
+    if (!a || nl_addr_get_family(a) != AF_INET6 || nl_addr_get_len(a) != 16) return std::nullopt;
+    Ipv6Addr ip;
+    std::memcpy(ip.data(), nl_addr_get_binary_addr(a), 16);
+    return ip;
+}
 std::optional<Mac> mac_of(nl_addr* a) {
     if (!a || nl_addr_get_len(a) != 6) return std::nullopt;
     Mac m;
@@ -42,26 +51,31 @@ std::optional<Mac> mac_of(nl_addr* a) {
     return m;
 }
 
-// One entry as the kernel has it or as it is to be: a neighbour (family AF_INET: VTEP address
-// -> MAC) or a forwarding entry (AF_BRIDGE: MAC -> underlay address).
+// One entry as the kernel has it or as it is to be: a neighbour (family AF_INET or AF_INET6:
+// VTEP address -> MAC) or a forwarding entry (AF_BRIDGE: MAC -> underlay address).
 struct Entry {
     int family = AF_INET;
     std::uint32_t ip = 0;  // the VTEP address, or the underlay address
+    Ipv6Addr ip6{};        // AF_INET6: the VTEP address
     Mac mac{};
     bool operator==(const Entry&) const = default;
 };
 
 std::string describe(const Entry& e) {
-    return e.family == AF_INET
-               ? "neighbour " + ipv4_to_string(e.ip) + " lladdr " + mac_to_string(e.mac)
-               : "fdb " + mac_to_string(e.mac) + " dst " + ipv4_to_string(e.ip);
+    switch (e.family) {
+        case AF_INET:
+            return "neighbour " + ipv4_to_string(e.ip) + " lladdr " + mac_to_string(e.mac);
+        case AF_INET6:
+            return "neighbour " + ipv6_to_string(e.ip6) + " lladdr " + mac_to_string(e.mac);
+        default: return "fdb " + mac_to_string(e.mac) + " dst " + ipv4_to_string(e.ip);
+    }
 }
 
 NeighPtr build(int ifindex, const Entry& e) {
     NeighPtr n(rtnl_neigh_alloc());
     rtnl_neigh_set_ifindex(n.get(), ifindex);
     rtnl_neigh_set_state(n.get(), NUD_PERMANENT);
-    AddrPtr mac = lladdr(e.mac), ip = ipv4(e.ip);
+    AddrPtr mac = lladdr(e.mac), ip = e.family == AF_INET6 ? ipv6(e.ip6) : ipv4(e.ip);
     rtnl_neigh_set_lladdr(n.get(), mac.get());
     // The address first: libnl takes the family from it and refuses one of another family
     // after; a forwarding entry is then made a bridge-family one, its address an IPv4 one.
@@ -84,10 +98,14 @@ int take(nl_msg* msg, void* arg) {
     if (rtnl_neigh_get_ifindex(n.get()) != dump->ifindex ||
         rtnl_neigh_get_family(n.get()) != dump->family)
         return NL_OK;
+    // Ours are permanent; the kernel's own (learned, being resolved: IPv6's neighbour discovery
+    // on the device makes some) are left to it.
+    if (dump->family != AF_BRIDGE && !(rtnl_neigh_get_state(n.get()) & NUD_PERMANENT)) return NL_OK;
     auto mac = mac_of(rtnl_neigh_get_lladdr(n.get()));
     if (!mac) return NL_OK;  // an incomplete entry: no address to compare or keep
+    nl_addr* dst = rtnl_neigh_get_dst(n.get());
     dump->entries.push_back(
-        Entry{dump->family, ipv4_of(rtnl_neigh_get_dst(n.get())).value_or(0), *mac});
+        Entry{dump->family, ipv4_of(dst).value_or(0), ipv6_of(dst).value_or(Ipv6Addr{}), *mac});
     return NL_OK;
 }
 
@@ -129,10 +147,11 @@ VxlanPeersResult reconcile_vxlan_peers(int ifindex, const std::vector<VxlanPeer>
     }
     std::vector<Entry> want;
     for (const auto& p : peers) {
-        want.push_back(Entry{AF_INET, p.vtep, p.mac});
-        want.push_back(Entry{AF_BRIDGE, p.underlay, p.mac});
+        want.push_back(Entry{AF_INET, p.vtep, {}, p.mac});
+        if (p.vtep6) want.push_back(Entry{AF_INET6, 0, *p.vtep6, p.mac});
+        want.push_back(Entry{AF_BRIDGE, p.underlay, {}, p.mac});
     }
-    for (int family : {AF_INET, AF_BRIDGE}) {
+    for (int family : {AF_INET, AF_INET6, AF_BRIDGE}) {
         auto have = read(ifindex, family);
         if (!have) {
             ++res.errors;

@@ -12,7 +12,8 @@
 SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
 PORT=9100
-SEGMENT6=fd77:${E2E_ID: -3}   # each run its own IPv6 segment too, like its names
+# Each run its own IPv6 segment too, like its names; written as ip prints it (no leading zero).
+SEGMENT6=fd77:$(printf %x $((E2E_ID % 65535 + 1)))
 NETWORK6=fd00:244::/56
 
 listen6() { # KEY NAMESPACE: answers each connection with the address it came from

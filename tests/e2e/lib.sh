@@ -19,6 +19,8 @@ e2e_cleanup() {
     wait 2>/dev/null || true
     # Hosts, switch and pods (made in subshells, so kept in no list) all end in -$E2E_ID.
     netns_drop_run "-$E2E_ID"
+    # E2E_KEEP=DIR keeps a copy of the run's files (agents' logs, subnet files) for a post-mortem.
+    if [ -n "${E2E_KEEP:-}" ]; then cp -r "$E2E_DIR" "$E2E_KEEP" || true; fi
     rm -rf "$E2E_DIR"
 }
 trap e2e_cleanup EXIT

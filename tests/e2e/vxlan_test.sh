@@ -2,15 +2,21 @@
 # Hosts on two segments joined by a router (issue 16): members on a host's own segment are
 # routed host-gw as before, members behind the router through shoal's VXLAN device (a route
 # onlink via the peer's VTEP address, a static neighbour entry, a forwarding entry to the peer's
-# address), with real CNI pods and packets. A dead off-segment host is withdrawn everywhere,
-# route, neighbour and forwarding entry; a graceful leave takes the device.
+# address), with real CNI pods and packets. Dual stack: IPv6 subnets follow the same split, host-gw
+# via the announced IPv6 address on the segment, through the same (IPv4) tunnel off it. A dead
+# off-segment host is withdrawn everywhere, route, neighbour and forwarding entry; a graceful
+# leave takes the device.
 #
 # 192.168.1.0/24 (br0): h1, h2      192.168.2.0/24 (br1): h3, h4      router r: .254 on both
+# and IPv6 on each segment: $SEG6:1::N/64 and $SEG6:2::N/64
 # Usage: vxlan_test.sh path/to/shoal
 SHOAL=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
 E2E_SEED=192.168.1.1:7946
 R="shoal-r-$E2E_ID"
+# Each run its own IPv6 prefix, like its names; written as ip prints it (no leading zero).
+SEG6=fd78:$(printf %x $((E2E_ID % 65535 + 1)))
+NETWORK6=fd00:244::/56
 
 segment_of() { [ "$1" -le 2 ] && echo 192.168.1 || echo 192.168.2; }
 bridge_of() { [ "$1" -le 2 ] && echo br0 || echo br1; }
@@ -19,6 +25,7 @@ add_seg_host() {
     local n=$1 seg; seg=$(segment_of "$1")
     NETNS_BRIDGE=$(bridge_of "$n") netns_host "$E2E_SW" "$(host "$n")" "$seg.$n/24" "ve$n-$E2E_ID" "vp$n-$E2E_ID"
     on "$n" ip route add default via "$seg.254"
+    on "$n" ip -6 addr add "$SEG6:${seg##*.}::$n/64" dev eth0 nodad
     mkdir -p "$E2E_DIR/h$n"
 }
 vx_routes() { on "$1" ip -4 route show proto 77 dev shoal.1 2>/dev/null; }
@@ -41,7 +48,7 @@ ip -n "$E2E_SW" link set "vq1-$E2E_ID" master br1
 ip -n "$E2E_SW" link set "vq1-$E2E_ID" up
 ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
 for n in 1 2 3 4; do add_seg_host $n; done
-for n in 1 2 3 4; do start_agent $n; done
+for n in 1 2 3 4; do start_agent $n --ipv6-network "$NETWORK6"; done
 check "every host has a subnet" wait_for 20 bash -c \
     "for n in 1 2 3 4; do test -s $E2E_DIR/h\$n/subnet.env || exit 1; done"
 check "pods get iface's MTU less VXLAN's 50 bytes" grep -qx FLANNEL_MTU=1450 "$E2E_DIR/h1/subnet.env"
@@ -69,6 +76,23 @@ check "the path to h3's pod leaves h1 on shoal.1, to h2's on eth0" bash -c \
     "[ \"\$(ip netns exec $(host 1) ip -4 route get ${p[3]} | grep -o 'dev [^ ]*')\" = 'dev shoal.1' ] && [ \"\$(ip netns exec $(host 1) ip -4 route get ${p[2]} | grep -o 'dev [^ ]*')\" = 'dev eth0' ]"
 check "a full-size packet fits the tunnel (1422 bytes of ICMP, do not fragment)" \
     pod 1 ping -c 1 -W 2 -M do -s 1422 "${p[3]}"
+
+# IPv6 subnets: host-gw on the segment, through the same tunnel off it (IPv4 underneath).
+subnet6_of() { sed -n 's/^FLANNEL_IPV6_SUBNET=\(.*\)::1\/\(.*\)/\1::\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
+pod6_of() { pod "$1" ip -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
+t2=$(subnet6_of 2) t3=$(subnet6_of 3)
+check "h1 routes h2's IPv6 subnet host-gw via its announced address" wait_for 10 bash -c \
+    "ip netns exec $(host 1) ip -6 route show proto 77 | grep -q '^$t2 via $SEG6:1::2 dev eth0'"
+check "... and h3's through shoal.1, onlink via its IPv6 VTEP address" wait_for 10 bash -c \
+    "ip netns exec $(host 1) ip -6 route show proto 77 | grep -q '^$t3 via ${t3%/*} dev shoal.1 .*onlink'"
+check "... whose neighbour entry is h3's VTEP MAC" bash -c \
+    "ip netns exec $(host 1) ip -6 neigh show dev shoal.1 | grep -q '^${t3%/*} lladdr .* PERMANENT'"
+q3=$(pod6_of 3) q2=$(pod6_of 2)
+check "h1's pod reaches h3's pod over IPv6 across the router (VXLAN)" \
+    pod 1 ping -6 -c 3 -i 0.2 -W 2 "$q3"
+check "... and h2's on the segment" pod 1 ping -6 -c 2 -i 0.2 -W 2 "$q2"
+check "shoal routes shows h3's IPv6 subnet on shoal.1" bash -c "$(declare -f shoal_at); SHOAL=$SHOAL E2E_DIR=$E2E_DIR \
+    shoal_at 1 routes --json | jq -e '.[] | select(.subnet == \"$t3\") | .dev == \"shoal.1\" and .state == \"installed\"'"
 
 # iface's MTU changes (jumbo frames turned on, say): pods made from now on, and the device, follow.
 on 2 ip link set eth0 mtu 1400
@@ -109,7 +133,7 @@ pod 1 ping -i 0.05 -c 100 -W 1 "${p[3]}" >"$E2E_DIR/restart-ping" 2>&1 &
 ping_pid=$!
 sleep 0.5
 stop_agent 1 TERM
-start_agent 1
+start_agent 1 --ipv6-network "$NETWORK6"
 wait "$ping_pid"
 lost=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$E2E_DIR/restart-ping")
 check "a restart of h1's agent loses no pod packet to h3 across the tunnel (${lost:-?} % lost)" \
@@ -143,8 +167,8 @@ on 3 ip link set eth0 down
 ms=$(wait_for 15 bash -c "$(declare -f on host routed_via fdb_to); E2E_ID=$E2E_ID; \
     ! routed_via 1 $s3 shoal.1 && ! fdb_to 1 192.168.2.3 && ! routed_via 4 $s3 eth0")
 check "a dead off-segment host is withdrawn: route and forwarding entry on h1, route on h4 (${ms:-never} ms)" test -n "$ms"
-check "... and its neighbour entry on h1" bash -c \
-    "! ip netns exec $(host 1) ip neigh show dev shoal.1 | grep -q '^${s3%/*} '"
+check "... and its neighbour entries on h1, both families" bash -c \
+    "! ip netns exec $(host 1) ip neigh show dev shoal.1 | grep -q '^${s3%/*} ' && ! ip netns exec $(host 1) ip -6 route show proto 77 | grep -q '^$t3 ' && ! ip netns exec $(host 1) ip -6 neigh show dev shoal.1 | grep -q '^${t3%/*} '"
 check "... while h4 stays routed through the tunnel" routed_via 1 "$s4" shoal.1
 
 shoal_at 1 leave >/dev/null

@@ -97,25 +97,36 @@ TEST_F(Vxlan, SomeoneElsesDeviceOfThatNameIsNeverTouched) {
 TEST_F(Vxlan, PeersGetAStaticNeighbourAndForwardingEntryAndNothingElseStays) {
     ASSERT_TRUE(dev.ensure(spec));
     int ifindex = *VxlanDevice::index("shoal.1");
-    const VxlanPeer a{0x0af40700, {0x02, 0, 0, 0, 0, 0x07}, 0xc0a80207};  // 10.244.7.0 @ .2.7
-    const VxlanPeer b{0x0af40800, {0x02, 0, 0, 0, 0, 0x08}, 0xc0a80208};
+    // 10.244.7.0 at 192.168.2.7; b dual stack, its IPv6 subnet's network address fd00:244:0:8::.
+    const VxlanPeer a{0x0af40700, {0x02, 0, 0, 0, 0, 0x07}, 0xc0a80207, std::nullopt};
+    const VxlanPeer b{
+        0x0af40800, {0x02, 0, 0, 0, 0, 0x08}, 0xc0a80208, parse_ipv6("fd00:244:0:8::")};
     auto res = reconcile_vxlan_peers(ifindex, {a, b});
     EXPECT_EQ(res.errors, 0) << lines(res.messages);
-    EXPECT_EQ(res.added, 4);
+    EXPECT_EQ(res.added, 5);
     std::string neigh = run("ip neigh show dev shoal.1");
     EXPECT_NE(neigh.find("10.244.7.0 lladdr 02:00:00:00:00:07 PERMANENT"), std::string::npos)
         << neigh;
+    std::string neigh6 = run("ip -6 neigh show dev shoal.1");
+    EXPECT_NE(neigh6.find("fd00:244:0:8:: lladdr 02:00:00:00:00:08 PERMANENT"), std::string::npos)
+        << neigh6;
     std::string fdb = run("bridge fdb show dev shoal.1");
     EXPECT_NE(fdb.find("02:00:00:00:00:07 dst 192.168.2.7 self permanent"), std::string::npos)
         << fdb;
     auto again = reconcile_vxlan_peers(ifindex, {a, b});
     EXPECT_EQ(again.added + again.removed + again.errors, 0);
 
-    // b leaves; an entry someone added by hand goes too (the device is ours).
+    // b leaves; an entry someone added by hand goes too (the device is ours). A neighbour entry
+    // the kernel would have learned (not permanent) is its own and stays.
     ASSERT_EQ(run("bridge fdb append 02:00:00:00:00:09 dev shoal.1 dst 192.168.2.9"), "");
+    ASSERT_EQ(run("ip -6 neigh add fd00:244:0:9::5 lladdr 02:00:00:00:00:09 dev shoal.1 nud stale"),
+              "");
     auto gone = reconcile_vxlan_peers(ifindex, {a});
     EXPECT_EQ(gone.errors, 0) << lines(gone.messages);
-    EXPECT_EQ(gone.removed, 3);
+    EXPECT_EQ(gone.removed, 4) << lines(gone.messages);
+    neigh6 = run("ip -6 neigh show dev shoal.1");
+    EXPECT_EQ(neigh6.find("fd00:244:0:8::"), std::string::npos) << neigh6;
+    EXPECT_NE(neigh6.find("fd00:244:0:9::5"), std::string::npos) << neigh6;
     fdb = run("bridge fdb show dev shoal.1");
     EXPECT_EQ(fdb.find("02:00:00:00:00:08"), std::string::npos) << fdb;
     EXPECT_EQ(fdb.find("02:00:00:00:00:09"), std::string::npos) << fdb;
@@ -139,4 +150,18 @@ TEST_F(Vxlan, PeersGetAStaticNeighbourAndForwardingEntryAndNothingElseStays) {
     auto same = routes.reconcile(
         {Route{*parse_ipv4_net("10.244.7.0/24"), 0x0af40700, ifindex, true}}, std::nullopt);
     EXPECT_EQ(same.unchanged, 1) << "the onlink flag reads back as written";
+
+    // Dual stack: b's IPv6 subnet through the same device, onlink via its IPv6 VTEP address.
+    ASSERT_EQ(reconcile_vxlan_peers(ifindex, {a, b}).added, 3);
+    Route6Reconciler routes6{*parse_ipv6_net("fd00:244::/56")};
+    ASSERT_TRUE(routes6.open());
+    const Route6 r6{*parse_ipv6_net("fd00:244:0:8::/64"), *parse_ipv6("fd00:244:0:8::"), ifindex,
+                    true};
+    auto added6 = routes6.reconcile({r6}, std::nullopt);
+    EXPECT_EQ(added6.added, 1) << lines(added6.messages);
+    std::string shown6 = run("ip -6 route show proto 77");
+    EXPECT_NE(shown6.find("fd00:244:0:8::/64 via fd00:244:0:8:: dev shoal.1"), std::string::npos)
+        << shown6;
+    EXPECT_NE(shown6.find("onlink"), std::string::npos) << shown6;
+    EXPECT_EQ(routes6.reconcile({r6}, std::nullopt).unchanged, 1);
 }

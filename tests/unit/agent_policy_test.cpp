@@ -166,8 +166,9 @@ TEST(RoutePolicy, MembersOffTheSegmentGoThroughTheVxlanDeviceOnceTheyAnswered) {
                         netlink::Route{far_subnet, far_subnet.addr, 9, true}),
               plan.routes.end());
     ASSERT_EQ(plan.peers.size(), 1u);
-    EXPECT_EQ(plan.peers[0],
-              (netlink::VxlanPeer{far_subnet.addr, vtep_mac(far.node->node().id()), far.addr.ip}));
+    EXPECT_EQ(plan.peers[0], (netlink::VxlanPeer{far_subnet.addr, vtep_mac(far.node->node().id()),
+                                                 far.addr.ip, std::nullopt}));
+    EXPECT_TRUE(plan.routes6.empty());  // no ipv6-network
 
     // Until it answers, `members` says why it has no route instead of calling it routable.
     std::vector<netlink::RouteReport> reports;
@@ -177,6 +178,52 @@ TEST(RoutePolicy, MembersOffTheSegmentGoThroughTheVxlanDeviceOnceTheyAnswered) {
     EXPECT_NE(rows.find("its address has not answered our probes"), std::string::npos) << rows;
     EXPECT_EQ(rows.find("\"routable\":true,\"route_kept\":false,\"reason\":\"no route"),
               std::string::npos);
+}
+
+// Dual stack with vxlan: a member on the segment keeps its IPv6 host-gw route via the address it
+// announced; one off it gets its IPv6 subnet through the same tunnel, onlink via that subnet's
+// network address, with a neighbour entry of that address to its VTEP MAC.
+TEST(RoutePolicy, AnIpv6SubnetOffTheSegmentGoesThroughTheTunnelToo) {
+    auto c = three_nodes({"10.244.0.0/16", 24, "", "", "fd00:244::/56", 64});
+    const Ipv6Addr a1 = *parse_ipv6("fd10::11"), a2 = *parse_ipv6("fd20::12");
+    c.act(1, [&](SubnetNode& n) { n.set_address6(c.now(), a1); });
+    c.act(2, [&](SubnetNode& n) { n.set_address6(c.now(), a2); });
+    ASSERT_TRUE(
+        c.run_until([&] { return desired_routes<Ipv6Net>(*c.at(0).node, 5).size() == 2; }, 10s));
+    const std::vector<Ipv4Net> segment{Ipv4Net{c.at(1).addr.ip, 32}};  // node 1 only
+    const auto& far = c.at(2);
+    const Ipv6Net far6 = *c.network().subnet6(*far.node->slot());
+    const Ipv6Net near6 = *c.network().subnet6(*c.at(1).node->slot());
+    auto waiting = vxlan_plan(*c.at(0).node, 5, segment, 9, {});
+    EXPECT_EQ(waiting.routes6, (std::vector<netlink::Route6>{{near6, a1, 5}}));
+    auto plan = vxlan_plan(*c.at(0).node, 5, segment, 9, {far.addr.ip});
+    ASSERT_EQ(plan.routes6.size(), 2u);
+    EXPECT_NE(std::find(plan.routes6.begin(), plan.routes6.end(), netlink::Route6{near6, a1, 5}),
+              plan.routes6.end());
+    EXPECT_NE(std::find(plan.routes6.begin(), plan.routes6.end(),
+                        netlink::Route6{far6, far6.addr, 9, true}),
+              plan.routes6.end())
+        << "not via the address it announced (fd20::12): the tunnel, not the segment";
+    ASSERT_EQ(plan.peers.size(), 1u);
+    EXPECT_EQ(plan.peers[0].vtep6, far6.addr);
+    EXPECT_EQ(plan.peers[0].mac, vtep_mac(far.node->node().id()));
+
+    // The tunnel needs no IPv6 address of the member: one that announces none is routed too,
+    // and `members` does not say otherwise.
+    c.act(2, [&](SubnetNode& n) { n.set_address6(c.now(), std::nullopt); });
+    ASSERT_TRUE(
+        c.run_until([&] { return desired_routes<Ipv6Net>(*c.at(0).node, 5).size() == 1; }, 10s));
+    auto without = vxlan_plan(*c.at(0).node, 5, segment, 9, {far.addr.ip});
+    EXPECT_EQ(without.routes6.size(), 2u);
+    std::vector<netlink::RouteReport> r4;
+    std::vector<netlink::RouteReport6> r6;
+    for (const auto& r : without.routes)
+        r4.push_back({r, netlink::RouteState::Installed, {}, false});
+    for (const auto& r : without.routes6)
+        r6.push_back({r, netlink::RouteState::Installed, {}, false});
+    auto rows = render_members(member_rows(*c.at(0).node, r4, {}, r6), true);
+    EXPECT_EQ(rows.find("announces no IPv6 address"), std::string::npos) << rows;
+    EXPECT_EQ(rows.find("IPv6 route"), std::string::npos) << rows;
 }
 
 TEST(RoutePolicy, StaleRoutesArmTwoSecondsAfterTheFirstSyncOrAfterThirtySeconds) {
