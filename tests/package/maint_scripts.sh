@@ -3,7 +3,9 @@
 # run inside a private mount namespace (`unshare -m`) with /run/systemd/system present and fake
 # systemctl, deb-systemd-invoke, deb-systemd-helper, systemd-tmpfiles and shoal on PATH that
 # record their arguments. The scripts write only to tmpfs mounts of that namespace.
-# Usage (with the .deb installed): unshare -m --propagation private maint_scripts.sh DEB RPM
+# A network namespace of its own too (`unshare -n`): on removal the scripts delete what shoal
+# made in the kernel (its nftables table, its VXLAN device), here made by the test.
+# Usage (with the .deb installed): unshare -m -n --propagation private maint_scripts.sh DEB RPM
 set -uo pipefail
 deb=$1 rpm=$2
 fails=0
@@ -88,9 +90,26 @@ expect "deb upgrade: try-restart (planned restart)" "$calls" "deb-systemd-invoke
 refuse "deb upgrade: no plain start" "$calls" "invoke start"
 touch "$work/active"
 printf 'socket = "/run/x/ctl.sock"\n' >/etc/shoal/shoal.conf
+# What a stopped agent leaves in the kernel: shoal's VXLAN device (by its alias, under a name
+# set in vxlan-device), its nftables table; and another's VXLAN device, which stays.
+leftovers() {
+    ip link add pods.7 type vxlan id 7 dstport 8472 local 127.0.0.1 &&
+        ip link set pods.7 alias 'shoal: pod network VXLAN (off-segment peers)' &&
+        { ip link show vx-other >/dev/null 2>&1 ||
+            ip link add vx-other type vxlan id 8 dstport 4789 local 127.0.0.1; } &&
+        nft add table inet shoal
+}
+kernel_cleaned() { # kernel_cleaned WHAT
+    if ip link show pods.7 >/dev/null 2>&1; then fail "$1: shoal's VXLAN device is left"
+    elif ! ip link show vx-other >/dev/null 2>&1; then fail "$1: another's VXLAN device was deleted"
+    elif nft list table inet shoal >/dev/null 2>&1; then fail "$1: the nftables table is left"
+    else ok "$1: shoal's VXLAN device and nftables table deleted, another's device kept"; fi
+}
+leftovers || fail "cannot make the leftovers"
 calls=$(run "$work/deb/prerm" remove)
 expect "deb remove: the agent leaves, on the configured socket" "$calls" "shoal leave --socket /run/x/ctl.sock"
 expect "deb remove: then stop" "$calls" "deb-systemd-invoke stop shoal.service"
+kernel_cleaned "deb remove"
 calls=$(run "$work/deb/postrm" remove)
 expect "deb remove: unit masked" "$calls" "deb-systemd-helper mask shoal.service"
 calls=$(run "$work/deb/postrm" purge)
@@ -111,8 +130,10 @@ calls=$(run "$work/rpm-postun" 1)
 expect "rpm upgrade: try-restart" "$calls" "systemctl try-restart shoal.service"
 touch "$work/active"
 echo '' >/etc/shoal/shoal.conf
+leftovers || fail "cannot make the leftovers"
 calls=$(run "$work/rpm-preun" 0)
 expect "rpm erase: the agent leaves, default socket" "$calls" "shoal leave --socket /run/shoal/shoal.sock"
+kernel_cleaned "rpm erase"
 expect "rpm erase: disable --now" "$calls" "systemctl --no-reload disable --now shoal.service"
 calls=$(run "$work/rpm-postun" 0)
 refuse "rpm erase: no restart" "$calls" "restart"

@@ -223,7 +223,7 @@ ip netns del $ns
 ns=""
 
 # The scripts' branches for a host running systemd, in a private mount namespace.
-out=$(unshare -m --propagation private "$src/tests/package/maint_scripts.sh" "$deb" "$rpm" 2>&1)
+out=$(unshare -m -n --propagation private "$src/tests/package/maint_scripts.sh" "$deb" "$rpm" 2>&1)
 rc=$?
 echo "$out" | sed 's/^/  scripts: /'
 check "maintainer scripts (deb and rpm) under a fake systemd" test $rc = 0
