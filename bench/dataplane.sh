@@ -2,9 +2,10 @@
 # Measurement 8: the data plane. Pod-to-pod TCP throughput (iperf3) and round-trip latency (ping)
 # between pods on two hosts over (a) shoal's host-gw routes with the agents running, (e) the same
 # over IPv6 (the agents' IPv6 routes, the same pods' IPv6 addresses), (b) the IPv4 routes added by
-# hand with the agents stopped, (c) a flannel-style VXLAN overlay, (f) shoal's own VXLAN path
+# hand with the agents stopped, (g) the IPv6 routes by hand likewise, (h) (g) with the agents'
+# nftables table loaded again, (c) a flannel-style VXLAN overlay, (f) shoal's own VXLAN path
 # (two more hosts, each off the other's network, with their own agents), (d) two namespaces on one
-# veth pair; the setups alternate a,e,b,c,f,d,a,e,... so noise hits all alike.
+# veth pair; the setups alternate a,e,b,g,h,c,f,d,a,e,... so noise hits all alike.
 # Hosts, bridge and pods are made as in tests/e2e/lib.sh (pods through the real CNI plugins).
 # Writes DIR/dataplane.{md,tsv} and DIR/dataplane-*.png.
 # Usage: bash bench/dataplane.sh --out DIR --build BUILDDIR [--quick]   (as root)
@@ -37,8 +38,6 @@ trap dp_cleanup EXIT
 trap 'exit 130' INT TERM
 die() { echo "dataplane: $*" >&2; exit 1; }
 
-subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
-subnet6_of() { sed -n 's/^FLANNEL_IPV6_SUBNET=\(.*\)::1\/\(.*\)/\1::\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
 peer_of() { echo $((3 - $1)); }
 # The routes to the peer's pod subnets that shoal installs, IPv4 and IPv6, present on both hosts.
 shoal_routes_up() {
@@ -48,6 +47,10 @@ shoal_routes_up() {
         routes_of $n | grep -q "^$(subnet_of "$p") via $SEGMENT.$p dev eth0" || return 1
         on $n ip -6 route show proto 77 | grep -q "^$(subnet6_of "$p") via $SEGMENT6::$p dev eth0" || return 1
     done
+}
+tables_up() {
+    # Whole listings compared, not piped into grep -q: under pipefail its early exit can fail nft.
+    for n in 1 2; do [[ $(on $n nft list chain inet shoal postrouting 2>/dev/null) == *masquerade* ]] || return 1; done
 }
 agents_alive() { kill -0 "${E2E_PID[1]}" 2>/dev/null && kill -0 "${E2E_PID[2]}" 2>/dev/null; }
 vx_agents_alive() { kill -0 "${E2E_PID[5]}" 2>/dev/null && kill -0 "${E2E_PID[6]}" 2>/dev/null; }
@@ -89,7 +92,6 @@ pod_a1=$(add_pod_from_conflist 1)
 pod_a2=$(add_pod_from_conflist 2)
 [ -n "$pod_a1" ] && [ -n "$pod_a2" ] || die "CNI gave the host-gw pods no address"
 [[ $pod_a1 != *:* && $pod_a2 != *:* ]] || die "the host-gw pods' first address is not IPv4 ($pod_a1, $pod_a2)"
-pod6_of() { pod "$1" ip -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
 pod_e2=$(pod6_of 2)
 [ -n "$pod_e2" ] && [ -n "$(pod6_of 1)" ] || die "CNI gave the host-gw pods no IPv6 address"
 
@@ -180,6 +182,8 @@ declare -A SRC DST
 SRC[a]="shoal-p1-$E2E_ID" DST[a]=$pod_a2
 SRC[b]="shoal-p1-$E2E_ID" DST[b]=$pod_a2
 SRC[e]="shoal-p1-$E2E_ID" DST[e]=$pod_e2
+SRC[g]="shoal-p1-$E2E_ID" DST[g]=$pod_e2
+SRC[h]="shoal-p1-$E2E_ID" DST[h]=$pod_e2
 SRC[c]="shoal-q1-$E2E_ID" DST[c]=$pod_c2
 SRC[f]="shoal-p5-$E2E_ID" DST[f]=$pod_f6
 SRC[d]="shoal-d1-$E2E_ID" DST[d]=$pod_d2
@@ -188,18 +192,22 @@ for ns in "shoal-p2-$E2E_ID" "shoal-q2-$E2E_ID" "shoal-p6-$E2E_ID" "shoal-d2-$E2
     dp_pids+=($!)
 done
 
-# --- switching between (a), (e) and (b) -------------------------------------------------------
+# --- switching between (a), (e) and (b), (g) -------------------------------------------------
 to_a() { # agents running, their proto-77 routes (both families) installed, no hand-made route
     [ -n "${E2E_PID[1]:-}" ] && return 0
     on 1 ip route del "$s2" via "$SEGMENT.2" dev eth0
     on 2 ip route del "$s1" via "$SEGMENT.1" dev eth0
+    on 1 ip -6 route del "$s2_6" via "$SEGMENT6::2" dev eth0
+    on 2 ip -6 route del "$s1_6" via "$SEGMENT6::1" dev eth0
     start_agent 1 "${agent_args[@]}"
     start_agent 2 "${agent_args[@]}"
     wait_for 15 shoal_routes_up >/dev/null || die "shoal did not reinstall its routes within 15 s"
+    # ... and its table: (a) and (e) measure with it, and to_b saves it for (h).
+    wait_for 15 tables_up >/dev/null || die "shoal did not write its nftables table within 15 s"
     [ "$(subnet_of 1) $(subnet_of 2) $(subnet6_of 1) $(subnet6_of 2)" = "$s1 $s2 $s1_6 $s2_6" ] ||
         die "an agent came back with another subnet"
 }
-to_b() { # agents stopped, their routes gone, the same IPv4 routes by hand
+to_b() { # agents stopped, their routes gone, the same routes of both families by hand
     [ -z "${E2E_PID[1]:-}" ] && return 0
     stop_agent 1 TERM || true
     stop_agent 2 TERM || true
@@ -210,11 +218,19 @@ to_b() { # agents stopped, their routes gone, the same IPv4 routes by hand
     on 2 ip -6 route flush proto 77
     # ip-masq's table outlives the agent (SIGTERM keeps it): (b) runs without it, so (a) against
     # (b) is also the cost of the masquerade table on pod-to-pod traffic.
+    on 1 nft list table inet shoal >"$E2E_DIR/table-1.nft"
+    on 2 nft list table inet shoal >"$E2E_DIR/table-2.nft"
     on 1 nft delete table inet shoal
     on 2 nft delete table inet shoal
     on 1 ip route add "$s2" via "$SEGMENT.2" dev eth0
     on 2 ip route add "$s1" via "$SEGMENT.1" dev eth0
+    on 1 ip -6 route add "$s2_6" via "$SEGMENT6::2" dev eth0
+    on 2 ip -6 route add "$s1_6" via "$SEGMENT6::1" dev eth0
 }
+
+# (h): (g) with the agents' table put back as they wrote it (saved by to_b), nothing else of theirs.
+table_on() { on 1 nft -f "$E2E_DIR/table-1.nft" && on 2 nft -f "$E2E_DIR/table-2.nft"; }
+table_off() { on 1 nft delete table inet shoal && on 2 nft delete table inet shoal; }
 
 # The path each setup takes, checked before every measurement: a wrong route must not pass for
 # a fast one.
@@ -226,6 +242,13 @@ check_path() {
            [[ $route == *"via $SEGMENT.2 dev eth0 proto 77"* ]] || die "(a): h1's route to $s2 is '$route'" ;;
         b) route=$(on 1 ip -4 route show "$s2")
            [[ $route == *"via $SEGMENT.2 dev eth0"* && $route != *"proto 77"* ]] || die "(b): h1's route to $s2 is '$route'" ;;
+        g) route=$(on 1 ip -6 route show "$s2_6")
+           [[ $route == *"via $SEGMENT6::2 dev eth0"* && $route != *"proto 77"* ]] || die "(g): h1's route to $s2_6 is '$route'"
+           ! on 1 nft list table inet shoal >/dev/null 2>&1 || die "(g): h1 has shoal's table" ;;
+        h) route=$(on 1 ip -6 route show "$s2_6")
+           [[ $route == *"via $SEGMENT6::2 dev eth0"* && $route != *"proto 77"* ]] || die "(h): h1's route to $s2_6 is '$route'"
+           tables_up || die "(h): a host lacks shoal's table"
+           [ -z "${E2E_PID[1]:-}" ] || die "(h): an agent runs" ;;
         c) route=$(on 1 ip -4 route get "$pod_c2")
            [[ $route == *"dev flannel.1"* ]] || die "(c): h1 routes $pod_c2 as '$route'"
            ! on 1 test -e /sys/class/net/shoal.1 || die "(c): h1 has a shoal.1" ;;
@@ -249,7 +272,7 @@ printf 'rep\tsetup\tgbit_s\tretransmits\trtt_p50_us\trtt_avg_us\trtt_mdev_us\tpi
 tmp=$E2E_DIR/run
 measure() { # rep setup
     local rep=$1 s=$2 src=${SRC[$2]} dst=${DST[$2]} tx0 stx0 gbit retr cpu p50 avg mdev loss fam=()
-    [ "$s" = e ] && fam=(-6)
+    [[ $s == [egh] ]] && fam=(-6)
     check_path "$s"
     # The same pause before every run: (a) follows the wait for the agents' routes, and must not
     # be the only one that starts after a quiet moment.
@@ -279,6 +302,10 @@ for rep in $(seq 1 "$reps"); do
     to_a; measure "$rep" a
     measure "$rep" e
     to_b; measure "$rep" b
+    measure "$rep" g
+    table_on || die "cannot put the agents' table back"
+    measure "$rep" h
+    table_off
     measure "$rep" c
     measure "$rep" f
     measure "$rep" d
@@ -310,17 +337,17 @@ compare() { # x y column
 }
 # Each vxlan device must have carried its own setup's traffic and nothing else: flannel.1 (c),
 # shoal.1 (f).
-for s in a b d e f; do
+for s in a b d e f g h; do
     [ "$(col $s 9 | maxof)" -lt 50 ] || die "($s) traffic went through flannel.1"
 done
 [ "$(col c 9 | minof)" -gt 1000 ] || die "(c) traffic did not go through flannel.1"
-for s in a b c d e; do
+for s in a b c d e g h; do
     [ "$(col $s 11 | maxof)" -lt 50 ] || die "h5's shoal.1 sent packets during ($s)"
 done
 [ "$(col f 11 | minof)" -gt 1000 ] || die "(f) traffic did not go through shoal.1"
 
 declare -A NAME=([a]="(a) shoal host-gw, agents running" [b]="(b) same routes by hand"
-    [c]="(c) VXLAN, flannel style (MTU 1450)" [d]="(d) one veth pair"
+    [g]="(g) same IPv6 routes by hand" [h]="(h) (g) with the inet shoal table" [c]="(c) VXLAN, flannel style (MTU 1450)" [d]="(d) one veth pair"
     [e]="(e) shoal host-gw over IPv6, agents running" [f]="(f) shoal VXLAN (shoal.1, MTU 1450), agents running")
 bm=$(col b 3 | median) bl=$(col b 5 | median) bc=$(col b 10 | median)
 md="$out/dataplane.md"
@@ -348,6 +375,12 @@ md="$out/dataplane.md"
     echo "  tables deleted, and the same routes added by hand (\`ip route add <peer subnet> via"
     echo "  <peer> dev eth0\`; the IPv6 ones flushed too); the same pods as (a). (a) against (b) is"
     echo "  the cost of the agent and of the masquerade table on pod-to-pod traffic (target: none);"
+    echo "- (g) the same state as (b), over IPv6: the IPv6 routes added by hand too (\`ip -6 route"
+    echo "  add <peer IPv6 subnet> via <peer's IPv6> dev eth0\`), measured like (e). (g) against (b)"
+    echo "  is the kernel's IPv6 path against its IPv4 path with nothing of shoal's in the way, (e)"
+    echo "  against (g) what shoal adds over IPv6;"
+    echo "- (h) (g) with the agents' \`inet shoal\` table loaded again as they wrote it (\`nft list\`"
+    echo "  before (b), \`nft -f\` here, deleted after): the table's own cost over IPv6;"
     echo "- (c) flannel's vxlan backend, set up by hand: \`flannel.1\` (vxlan id 1, local <host>,"
     echo "  dstport 8472, nolearning, MTU 1450, the subnet's .0/32 on it), route"
     echo "  \`<peer subnet> via <peer subnet .0> dev flannel.1 onlink\`, permanent neighbour entry"
@@ -367,8 +400,9 @@ md="$out/dataplane.md"
     echo "  (a) against (b), that includes the agents and their table);"
     echo "- (d) two namespaces directly on one veth pair (no bridge, no routing), MTU 1500."
     echo
-    echo "Each repetition runs a, e, b, c, f, d in that order ($reps repetitions), so noise hits all"
-    echo "alike; (e) needs the agents running, so it follows (a). (a) restarts both agents and waits"
+    echo "Each repetition runs a, e, b, g, h, c, f, d in that order ($reps repetitions), so noise"
+    echo "hits all alike; (e) needs the agents running, so it follows (a), and (g) and (h) the"
+    echo "hand-made routes, so they follow (b). (a) restarts both agents and waits"
     echo "for their routes of both families; every run starts after the same 1 s pause, so (a), which"
     echo "follows the wait for the agents' routes, starts like the others. Before and after each"
     echo "measurement the script checks the path (the route's gateway, device, flags and protocol;"
@@ -380,13 +414,13 @@ md="$out/dataplane.md"
     else echo "bash bench/dataplane.sh --out DIR --build BUILDDIR"; fi
     echo "ip netns exec <pod1> iperf3 -c <pod2> -t $secs -J"
     echo "ip netns exec <pod1> ping -n -c $pings -i 0.002 <pod2>"
-    echo "ip netns exec <pod1> iperf3 -6 -c <pod2's IPv6> -t $secs -J          # (e)"
-    echo "ip netns exec <pod1> ping -6 -n -c $pings -i 0.002 <pod2's IPv6>     # (e)"
+    echo "ip netns exec <pod1> iperf3 -6 -c <pod2's IPv6> -t $secs -J          # (e), (g)"
+    echo "ip netns exec <pod1> ping -6 -n -c $pings -i 0.002 <pod2's IPv6>     # (e), (g)"
     echo '```'
     echo
     echo "| setup | throughput median (Gbit/s) | max | ratio to (b), medians | ratio to (b), paired median | RTT p50 median (µs) | max | ratio to (b) | RTT mdev median (µs) | iperf3 CPU % per Gbit/s, median | ratio to (b) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for s in a e b c f d; do
+    for s in a e b g h c f d; do
         m=$(col $s 3 | median) x=$(col $s 3 | maxof) l=$(col $s 5 | median) lx=$(col $s 5 | maxof)
         cp=$(col $s 10 | median)
         printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %.1f | %s |\n' "${NAME[$s]}" "$m" "$x" "$(div "$m" "$bm")" \
@@ -399,6 +433,13 @@ md="$out/dataplane.md"
     read -r clr clw cln _ <<<"$(compare a c 5)"
     read -r er ew en ep <<<"$(compare e a 3)"
     read -r elr elw eln elp <<<"$(compare e a 5)"
+    read -r gr gw gn gp <<<"$(compare g b 3)"
+    read -r glr glw gln glp <<<"$(compare g b 5)"
+    read -r gcr _ _ _ <<<"$(compare g b 10)"
+    read -r hgr hgw hgn hgp <<<"$(compare h g 3)"
+    read -r hgcr _ _ _ <<<"$(compare h g 10)"
+    read -r egr egw egn egp <<<"$(compare e g 3)"
+    read -r eglr eglw egln eglp <<<"$(compare e g 5)"
     read -r fr fw fn fp <<<"$(compare f c 3)"
     read -r flr flw fln flp <<<"$(compare f c 5)"
     same() { awk -v r="$1" -v p="$2" 'BEGIN { d = r - 1; if (d < 0) d = -d; print (p >= 0.05 || d <= 0.05 ? "met" : "**missed**") }'; }
@@ -415,6 +456,13 @@ md="$out/dataplane.md"
     echo "(e) equal to (a) within noise, the same test: throughput $(same "$er" "$ep") (median ratio"
     echo "(e)/(a) $er; (e) higher in $ew of $en repetitions, p = $ep), RTT $(same "$elr" "$elp") (median"
     echo "ratio $elr; (e) higher in $elw of $eln repetitions without a tie, p = $elp)."
+    echo "Where a gap between (e) and (a) comes from, without targets: the kernel's IPv6 path against"
+    echo "its IPv4 path, both by hand and without agents or table, (g)/(b): throughput $gr ((g) higher"
+    echo "in $gw of $gn, p = $gp), RTT $glr ((g) higher in $glw of $gln without a tie, p = $glp), CPU"
+    echo "per Gbit/s $gcr; and what shoal adds over IPv6, (e)/(g): throughput $egr ((e) higher in $egw"
+    echo "of $egn, p = $egp), RTT $eglr ((e) higher in $eglw of $egln without a tie, p = $eglp);"
+    echo "of which the table alone, (h)/(g): throughput $hgr ((h) higher in $hgw of $hgn, p = $hgp),"
+    echo "CPU per Gbit/s $hgcr."
     echo "(f) equal to (c) within noise, the same test: throughput $(same "$fr" "$fp") (median ratio"
     echo "(f)/(c) $fr; (f) higher in $fw of $fn repetitions, p = $fp), RTT $(same "$flr" "$flp") (median"
     echo "ratio $flr; (f) higher in $flw of $fln repetitions without a tie, p = $flp)."
@@ -435,8 +483,9 @@ md="$out/dataplane.md"
 plot() { # column ylabel title file
     local spec="" s
     # gnuplot's first colours for a, e, b, c as before; (f) one that stands apart from (c)'s.
-    local -A color=([a]='#9400d3' [e]='#009e73' [b]='#56b4e9' [c]='#e69f00' [f]='#d55e00' [d]='#0072b2')
-    for s in a e b c f d; do
+    local -A color=([a]='#9400d3' [e]='#009e73' [b]='#56b4e9' [g]='#000000' [h]='#999999'
+        [c]='#e69f00' [f]='#d55e00' [d]='#0072b2')
+    for s in a e b g h c f d; do
         awk -F'\t' -v s="$s" -v c="$1" 'NR > 1 && $2 == s { print $1, $c }' "$tsv" > "$E2E_DIR/plot-$s.dat"
         spec+="${spec:+, }'$E2E_DIR/plot-$s.dat' using 1:2 with linespoints lc rgb '${color[$s]}' title '${NAME[$s]}'"
     done
@@ -444,7 +493,7 @@ plot() { # column ylabel title file
 set terminal pngcairo size 800,520
 set output '$out/$4'
 set title '$3'
-set xlabel 'repetition (setups alternate a, e, b, c, f, d within each)'
+set xlabel 'repetition (setups alternate a, e, b, g, h, c, f, d within each)'
 set ylabel '$2'
 set yrange [0:*]
 set key below

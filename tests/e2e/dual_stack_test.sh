@@ -39,9 +39,7 @@ full6() {
 # seen_by6 ADDR: from the pod on h1, the address the listener at ADDR saw us come from.
 seen_by6() { full6 "$(pod 1 timeout 5 socat -T 3 - "TCP6:[$1]:$PORT" </dev/null | tr -d '[]')"; }
 routes6_of() { on "$1" ip -6 route show proto 77; }
-subnet6_of() { sed -n 's/^FLANNEL_IPV6_SUBNET=\(.*\)::1\/\(.*\)/\1::\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
 has_route6() { routes6_of "$1" | grep -q "^$2 via $3 dev eth0"; }   # N SUBNET VIA
-pod6_of() { pod "$1" ip -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
 
 e2e_switch
 for n in 1 2 3; do

@@ -78,6 +78,8 @@ shoal_at() { local n=$1; shift; "$SHOAL" "$@" --socket "$E2E_DIR/h$n.sock"; }
 routes_of() { on "$1" ip -4 route show proto 77; }
 # The subnet host N serves, from its subnet.env (10.244.3.0/24).
 subnet_of() { sed -n 's/^FLANNEL_SUBNET=\(.*\)\.1\/\(.*\)/\1.0\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
+# ... and its IPv6 one (fd00:244:0:3::/64), with ipv6-network set.
+subnet6_of() { sed -n 's/^FLANNEL_IPV6_SUBNET=\(.*\)::1\/\(.*\)/\1::\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
 # routes_exact N PEER...: exactly one shoal route per peer subnet on host N, via that peer.
 routes_exact() {
     local n=$1; shift
@@ -140,6 +142,8 @@ add_pod() {
         CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$conf" | sed -n 's/.*"address": "\([0-9.]*\)\/.*/\1/p'
 }
 pod() { local n=$1; shift; ip netns exec "shoal-p$n-$E2E_ID" "$@"; }
+# pod6_of N: the global IPv6 address of host N's pod (dual stack).
+pod6_of() { pod "$1" ip -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
 
 # add_pod_from_conflist N: the same, from the conflist the agent wrote (--cni-conf), handing the
 # plugin its entry with the list's name and version, as a runtime does.

@@ -78,8 +78,6 @@ check "a full-size packet fits the tunnel (1422 bytes of ICMP, do not fragment)"
     pod 1 ping -c 1 -W 2 -M do -s 1422 "${p[3]}"
 
 # IPv6 subnets: host-gw on the segment, through the same tunnel off it (IPv4 underneath).
-subnet6_of() { sed -n 's/^FLANNEL_IPV6_SUBNET=\(.*\)::1\/\(.*\)/\1::\/\2/p' "$E2E_DIR/h$1/subnet.env"; }
-pod6_of() { pod "$1" ip -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
 t2=$(subnet6_of 2) t3=$(subnet6_of 3)
 check "h1 routes h2's IPv6 subnet host-gw via its announced address" wait_for 10 bash -c \
     "ip netns exec $(host 1) ip -6 route show proto 77 | grep -q '^$t2 via $SEG6:1::2 dev eth0'"
