@@ -49,9 +49,7 @@ std::vector<HostSubject> host_subjects(const SubnetNode& node,
         Ipv4Net subnet = node.network().subnet(slot);
         std::uint32_t gateway = subnet.len <= 30 ? subnet.addr + 1 : 0;
         std::uint32_t addr = m->info.addr.ip;
-        if (segment && std::none_of(segment->begin(), segment->end(),
-                                    [&](const Ipv4Net& net) { return contains(net, addr); }))
-            addr = subnet.addr;
+        if (segment && !on_segment(*segment, addr)) addr = subnet.addr;
         subjects.push_back(HostSubject{owner, m->info.name, addr, gateway, m->state});
     }
     return subjects;

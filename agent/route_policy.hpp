@@ -44,6 +44,14 @@ std::vector<netlink::BasicRoute<Net>> desired_routes(const SubnetNode& node, int
 template <class Net = Ipv4Net>
 std::vector<Net> departed_subnets(const SubnetNode& node, const std::set<NodeId>& kept = {});
 
+// Whether `addr` is on one of iface's networks (`segment`): with vxlan, a member there is routed
+// host-gw, one elsewhere through the VXLAN device.
+inline bool on_segment(const std::vector<Ipv4Net>& segment, std::uint32_t addr) {
+    for (const auto& net : segment)
+        if (contains(net, addr)) return true;
+    return false;
+}
+
 // What the host check follows: every other member that owns a subnet, with its address and its
 // subnet's gateway (the first address, the pod bridge on that host; none for a /31 or /32).
 // With VXLAN (`segment`: iface's networks), a member off them is echoed at its VTEP address

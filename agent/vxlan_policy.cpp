@@ -1,7 +1,5 @@
 #include "agent/vxlan_policy.hpp"
 
-#include <algorithm>
-
 #include "agent/route_policy.hpp"
 
 namespace shoal::agent {
@@ -20,10 +18,8 @@ VxlanPlan vxlan_plan(const SubnetNode& node, int iface_index, const std::vector<
     for_each_routed_owner(node, kept, [&](std::uint32_t slot, const Member& m) {
         const std::uint32_t addr = m.info.addr.ip;
         const Ipv4Net subnet = node.network().subnet(slot);
-        bool on_segment = std::any_of(segment.begin(), segment.end(),
-                                      [&](const Ipv4Net& net) { return contains(net, addr); });
         const std::optional<Ipv6Net> subnet6 = node.network().subnet6(slot);
-        if (on_segment) {
+        if (on_segment(segment, addr)) {
             plan.routes.push_back(netlink::Route{subnet, addr, iface_index});
             auto ann = node.announcement_of(m);
             if (subnet6 && ann && ann->addr6)

@@ -48,6 +48,15 @@ export PATH=$work/bin:$PATH
 dpkg-deb -e "$deb" "$work/deb"
 rpm -qp --qf '%{POSTIN}' "$rpm" >"$work/rpm-post" 2>/dev/null
 rpm -qp --qf '%{PREUN}' "$rpm" >"$work/rpm-preun" 2>/dev/null
+# The VXLAN device the removal scripts delete is found by its alias: the one they look for must be
+# the one the agent writes (taken from the deb's prerm, found in the installed binary and in the
+# rpm's %preun alike).
+vx_alias=$(sed -n "s/.*grep -F 'alias \(shoal: [^']*\)'.*/\1/p" "$work/deb/prerm")
+if [ -n "$vx_alias" ] && grep -aqF "$vx_alias" /usr/bin/shoal && grep -qF "$vx_alias" "$work/rpm-preun"; then
+    ok "the removal scripts look for the VXLAN alias the agent writes ($vx_alias)"
+else
+    fail "the VXLAN alias in prerm ('$vx_alias') is not the agent's, or not in the rpm's %preun"
+fi
 rpm -qp --qf '%{POSTUN}' "$rpm" >"$work/rpm-postun" 2>/dev/null
 
 run() { # run SCRIPT ARGS...: the calls the script made, one per line
@@ -94,7 +103,7 @@ printf 'socket = "/run/x/ctl.sock"\n' >/etc/shoal/shoal.conf
 # set in vxlan-device), its nftables table; and another's VXLAN device, which stays.
 leftovers() {
     ip link add pods.7 type vxlan id 7 dstport 8472 local 127.0.0.1 &&
-        ip link set pods.7 alias 'shoal: pod network VXLAN (off-segment peers)' &&
+        ip link set pods.7 alias "$vx_alias" &&
         { ip link show vx-other >/dev/null 2>&1 ||
             ip link add vx-other type vxlan id 8 dstport 4789 local 127.0.0.1; } &&
         nft add table inet shoal
