@@ -23,18 +23,15 @@ void assign_info(Member& m, const Alive& info, VerifiedAnnouncement ann) {
 }  // namespace
 
 const Member* MemberTable::find(const NodeId& id) const {
-    auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : *it;
+    return by_id_.find(id);
 }
 
 Member* MemberTable::find(const NodeId& id) {
-    auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : *it;
+    return by_id_.find(id);
 }
 
 const Member* MemberTable::find_by_addr(const Address& a) const {
-    auto it = by_addr_.find(a);
-    return it == by_addr_.end() ? nullptr : it->second;
+    return by_addr_.find(a);
 }
 
 // What the digest covers: id, incarnation and whether the member is present, dead or left.
@@ -56,17 +53,16 @@ Member& MemberTable::insert(const Alive& info, VerifiedAnnouncement ann, MemberS
     if (!fresh) {
         digest_toggle(m);
         --counts_[static_cast<int>(m.state)];
-        if (auto a = by_addr_.find(m.info.addr); a != by_addr_.end() && a->second == &m)
-            by_addr_.erase(a);
+        by_addr_.erase(&m);
     }
     assign_info(m, info, std::move(ann));
-    if (fresh) by_id_.insert(&m);  // hashed by the id assign_info has just set
+    if (fresh) by_id_.assign(&m);  // hashed by the id assign_info has just set
     m.state_inc = info.inc;
     m.state = state;
     m.state_since = since;
     ++counts_[static_cast<int>(state)];
     digest_toggle(m);
-    by_addr_[info.addr] = &m;
+    by_addr_.assign(&m);
     if (fresh && info.id != self_) {
         m.others_pos = static_cast<std::uint32_t>(others_.size());
         others_.push_back(&m);
@@ -77,11 +73,10 @@ Member& MemberTable::insert(const Alive& info, VerifiedAnnouncement ann, MemberS
 
 void MemberTable::set_info(Member& m, const Alive& info, VerifiedAnnouncement ann) {
     digest_toggle(m);
-    if (auto it = by_addr_.find(m.info.addr); it != by_addr_.end() && it->second == &m)
-        by_addr_.erase(it);
+    by_addr_.erase(&m);
     assign_info(m, info, std::move(ann));
     m.state_inc = info.inc;
-    by_addr_[info.addr] = &m;
+    by_addr_.assign(&m);
     digest_toggle(m);
 }
 
@@ -106,8 +101,7 @@ void MemberTable::erase(const NodeId& id) {
     Member& m = it->second;
     digest_toggle(m);
     --counts_[static_cast<int>(m.state)];
-    if (auto a = by_addr_.find(m.info.addr); a != by_addr_.end() && a->second == &m)
-        by_addr_.erase(a);
+    by_addr_.erase(&m);
     if (id != self_) {
         std::uint32_t pos = m.others_pos;
         if (pos + 1 != others_.size()) {

@@ -6,11 +6,10 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "gossip/membership/credentials.hpp"
+#include "gossip/membership/pointer_index.hpp"
 #include "gossip/membership/suspicion.hpp"
 #include "gossip/wire/messages.hpp"
 #include "gossip/wire/rng.hpp"
@@ -115,20 +114,26 @@ class MemberTable {
     // The indexes point into members_, whose nodes never move: every simulated node holds one
     // entry per member in each, so they hold pointers rather than more copies of ids.
     struct ById {
-        using is_transparent = void;
-        std::size_t operator()(const Member* m) const noexcept { return (*this)(m->id()); }
-        std::size_t operator()(const NodeId& id) const noexcept { return std::hash<NodeId>{}(id); }
-        bool operator()(const Member* a, const Member* b) const noexcept { return a == b; }
-        bool operator()(const NodeId& a, const Member* b) const noexcept { return a == b->id(); }
-        bool operator()(const Member* a, const NodeId& b) const noexcept { return a->id() == b; }
+        static const NodeId& key(const Member& m) { return m.id(); }
+        static std::uint64_t hash(const NodeId& id) {
+            return mix64(id.prefix64() ^ (id.suffix64() * 0x9e3779b97f4a7c15ULL));
+        }
+    };
+    // A member's entry is under its current address; a newer member at the same address takes
+    // it over.
+    struct ByAddr {
+        static const Address& key(const Member& m) { return m.info.addr; }
+        static std::uint64_t hash(const Address& a) {
+            return mix64((std::uint64_t{a.ip} << 16) | a.port);
+        }
     };
     // Drops `m` from the probe schedule before its record goes.
     void unschedule(const Member* m);
 
     NodeId self_;
     std::map<NodeId, Member> members_;  // ordered: state transfers page through it by id
-    std::unordered_set<Member*, ById, ById> by_id_;
-    std::unordered_map<Address, Member*> by_addr_;
+    PointerIndex<Member, ById> by_id_;
+    PointerIndex<Member, ByAddr> by_addr_;
     std::array<std::size_t, 5> counts_{};
     Digest digest_{};
     std::vector<Member*> others_;  // every member but self, for random picks
