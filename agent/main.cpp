@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -74,9 +75,24 @@ int run_keygen(const std::string& out) {
     return 1;
 }
 
+// `shoal simulate` keeps every simulated node's tables in one heap of gigabytes and reads it at
+// random: with 4 KiB pages nearly every read misses the TLB as well as the cache. glibc backs its
+// heap with transparent huge pages only when told so at startup, so simulate runs itself again,
+// once, with that tunable. If that fails the simulation still runs, only slower.
+void exec_simulate_with_huge_pages(int argc, char** argv) {
+    if (argc < 2 || std::strcmp(argv[1], "simulate") != 0) return;
+    const char* set = std::getenv("GLIBC_TUNABLES");
+    std::string tunables = set ? set : "";
+    if (tunables.find("glibc.malloc.hugetlb") != std::string::npos) return;
+    tunables += std::string(tunables.empty() ? "" : ":") + "glibc.malloc.hugetlb=1";
+    if (::setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
+    ::execv("/proc/self/exe", argv);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    exec_simulate_with_huge_pages(argc, argv);
     if (sodium_init() < 0) {
         std::fprintf(stderr, "shoal: libsodium failed to initialise\n");
         return 1;

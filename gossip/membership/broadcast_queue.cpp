@@ -14,7 +14,8 @@ void BroadcastQueue::push(const NodeId& about, SharedBytes encoded) {
         buckets_[item->transmits].erase(item);
     }
     if (buckets_.empty()) buckets_.resize(1);
-    buckets_[0].push_front(Item{about, std::move(encoded), 0});
+    auto size = static_cast<std::uint32_t>(encoded->size());
+    buckets_[0].push_front(Item{about, std::move(encoded), size, 0});
     index_.insert(buckets_[0].begin());
 }
 
@@ -24,7 +25,7 @@ void BroadcastQueue::fill(DatagramBuilder& b, int limit) {
     for (auto& bucket : buckets_) {
         for (auto it = bucket.begin(); it != bucket.end(); ++it) {
             if (b.room() < kSmallestUpdate || misses > kMaxMisses) break;
-            if (b.add(*it->bytes))
+            if (it->size <= b.room() && b.add(*it->bytes))
                 sent.push_back(it);
             else
                 ++misses;
@@ -32,7 +33,7 @@ void BroadcastQueue::fill(DatagramBuilder& b, int limit) {
     }
     for (auto it : sent) {
         std::size_t from = it->transmits;
-        std::size_t to = from + 1;
+        std::uint32_t to = it->transmits + 1;
         if (static_cast<int>(to) >= limit) {
             index_.erase(it);
             buckets_[from].erase(it);

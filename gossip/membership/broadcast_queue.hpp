@@ -28,7 +28,8 @@ class BroadcastQueue {
     struct Item {
         NodeId about;
         SharedBytes bytes;
-        std::size_t transmits = 0;
+        std::uint32_t size = 0;  // bytes->size(), kept here: most items looked at do not fit
+        std::uint32_t transmits = 0;
     };
     using Bucket = std::list<Item>;
     // buckets_[t] holds the updates sent t times, newest first: moving one along is a splice, so

@@ -63,6 +63,7 @@ Member& MemberTable::insert(const Alive& info, VerifiedAnnouncement ann, MemberS
     ++counts_[static_cast<int>(state)];
     digest_toggle(m);
     by_addr_.assign(&m);
+    if (fresh && info.id == self_) self_member_ = &m;
     if (fresh && info.id != self_) {
         m.others_pos = static_cast<std::uint32_t>(others_.size());
         others_.push_back(&m);
@@ -112,6 +113,7 @@ void MemberTable::erase(const NodeId& id) {
         unschedule(&m);
     }
     by_id_.erase(&m);
+    if (&m == self_member_) self_member_ = nullptr;
     members_.erase(it);
 }
 

@@ -78,6 +78,8 @@ class MemberTable {
     MemberTable& operator=(const MemberTable&) = delete;
 
     const Member* find(const NodeId& id) const;
+    // Our own record (null before it is inserted): read on every datagram, so kept at hand.
+    const Member* self() const { return self_member_; }
     Member* find(const NodeId& id);
     const Member* find_by_addr(const Address& a) const;
 
@@ -113,6 +115,8 @@ class MemberTable {
 
     // The indexes point into members_, whose nodes never move: every simulated node holds one
     // entry per member in each, so they hold pointers rather than more copies of ids.
+    // Unkeyed, as std::hash was: a peer grinding keys for colliding ids slows lookups in one
+    // table, bounded by the member cap and the new-identity rate.
     struct ById {
         static const NodeId& key(const Member& m) { return m.id(); }
         static std::uint64_t hash(const NodeId& id) {
@@ -131,6 +135,7 @@ class MemberTable {
     void unschedule(const Member* m);
 
     NodeId self_;
+    Member* self_member_ = nullptr;
     std::map<NodeId, Member> members_;  // ordered: state transfers page through it by id
     PointerIndex<Member, ById> by_id_;
     PointerIndex<Member, ByAddr> by_addr_;

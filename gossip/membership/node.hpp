@@ -200,7 +200,7 @@ class Node {
     };
 
     // Plumbing and our own announcement (node.cpp).
-    const Member& self() const { return *table_.find(cfg_.id); }
+    const Member& self() const { return *table_.self(); }
     // Our announcement at `inc`, from what we hold: address, payload, restart hold.
     SignedAnnouncement sign_self(std::uint32_t inc) const;
     // Signs our announcement at `inc`, holds it as ours and gossips it.

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/mix64.hpp"
+
 namespace shoal {
 
 // `KeyOf` has `static const Key& key(const T&)` and `static std::uint64_t hash(const Key&)`.
@@ -79,12 +81,5 @@ class PointerIndex {
     std::vector<Slot> slots_;  // a power of two long, at most three quarters full
     std::size_t used_ = 0;
 };
-
-// Spreads a 64-bit key over all bits (the table uses the low ones).
-inline std::uint64_t mix64(std::uint64_t h) {
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 32);
-}
 
 }  // namespace shoal

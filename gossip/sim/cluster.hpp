@@ -4,8 +4,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
+#include "common/mix64.hpp"
 #include "gossip/ownership/subnet_node.hpp"
 #include "gossip/sim/network.hpp"
 
@@ -126,6 +128,8 @@ class Cluster {
   private:
     void start(std::size_t i);
     void deliver(InFlight f);
+    void trace_fold(std::uint64_t word) { trace_ = mix64(trace_ + word + 0x9e3779b97f4a7c15ULL); }
+    void trace_fold(std::span<const std::uint8_t> bytes);
     void drain(std::size_t i);
     void wake(std::size_t i);
     std::size_t index_of(const Address& a) const;
@@ -143,7 +147,7 @@ class Cluster {
     Keyring default_ring_;
     // Node wake-ups, lazily invalidated: an entry counts only if it matches the node's `wake`.
     std::vector<std::pair<Time, std::size_t>> wakeups_;
-    std::array<std::uint8_t, 16> trace_{};
+    std::uint64_t trace_ = 0;
 };
 
 }  // namespace shoal::sim

@@ -84,7 +84,11 @@ std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> b
 DatagramBuilder::DatagramBuilder(std::size_t max_datagram)
     : budget_(max_datagram > kDatagramOverhead + kArrayHeaderMax
                   ? max_datagram - kDatagramOverhead - kArrayHeaderMax
-                  : 0) {}
+                  : 0) {
+    // Every datagram is built up to its budget: growing the buffer as messages arrive copied it
+    // ten times over.
+    body_.reserve(budget_);
+}
 
 bool DatagramBuilder::add(std::span<const std::uint8_t> encoded) {
     if (encoded.size() > room()) return false;
@@ -101,22 +105,23 @@ bool DatagramBuilder::add(const Message& m) {
 
 std::vector<std::uint8_t> DatagramBuilder::seal(const Keyring& ring, Rng& rng,
                                                 std::uint8_t version) const {
-    std::vector<std::uint8_t> plain;
-    plain.reserve(body_.size() + kArrayHeaderMax);
+    std::vector<std::uint8_t> header;
     {
-        MsgWriter w(plain);
+        MsgWriter w(header);
         w.array(count_);
     }
-    plain.insert(plain.end(), body_.begin(), body_.end());
-
-    std::vector<std::uint8_t> out(1 + kNonceBytes + plain.size() + kTagBytes);
+    // The plaintext is written where its ciphertext goes and sealed in place.
+    const std::size_t plain_len = header.size() + body_.size();
+    std::vector<std::uint8_t> out(1 + kNonceBytes + plain_len + kTagBytes);
     out[0] = version;
     rng.fill({out.data() + 1, kNonceBytes});
+    std::uint8_t* plain = out.data() + 1 + kNonceBytes;
+    std::copy(header.begin(), header.end(), plain);
+    std::copy(body_.begin(), body_.end(), plain + header.size());
     const auto nonce = full_nonce(out.data() + 1);
     unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + 1 + kNonceBytes, &clen, plain.data(),
-                                               plain.size(), out.data(), 1, nullptr, nonce.data(),
-                                               ring.primary().data());
+    crypto_aead_xchacha20poly1305_ietf_encrypt(plain, &clen, plain, plain_len, out.data(), 1,
+                                               nullptr, nonce.data(), ring.primary().data());
     out.resize(1 + kNonceBytes + clen);
     return out;
 }
