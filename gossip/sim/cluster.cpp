@@ -134,8 +134,11 @@ void Cluster::drain(std::size_t i) {
         revocations = n.node->revocations();
     n.disk.revocations = std::move(revocations);
     if (n.node->node().stopped()) n.status = NodeStatus::Stopped;
+    // A wake-up already queued stays valid while the node still asks for it: queueing it again
+    // after every delivery kept the heap hundreds of thousands of entries deep.
+    const std::optional<Time> queued = n.wake;
     n.wake = n.status == NodeStatus::Running ? n.node->poll_timeout() : std::nullopt;
-    if (n.wake) {
+    if (n.wake && n.wake != queued) {
         wakeups_.emplace_back(*n.wake, i);
         std::push_heap(wakeups_.begin(), wakeups_.end(), later_wake);
     }
@@ -195,6 +198,8 @@ void Cluster::run_until(Time t) {
         while (!wakeups_.empty()) {
             auto [w, i] = wakeups_.front();
             if (nodes_[i].status == NodeStatus::Running && nodes_[i].wake == w) break;
+            // A paused node's wake-up is dropped: it is queued again when the node resumes.
+            if (nodes_[i].wake == w) nodes_[i].wake.reset();
             std::pop_heap(wakeups_.begin(), wakeups_.end(), later_wake);
             wakeups_.pop_back();
         }
