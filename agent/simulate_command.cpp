@@ -1,5 +1,6 @@
 // `shoal simulate`: the real membership core on a virtual network (see gossip/sim/scenario.hpp).
 #include <cstdio>
+#include <thread>
 
 #include "agent/commands.hpp"
 #include "gossip/sim/scenario.hpp"
@@ -17,6 +18,7 @@ Run add_simulate(CLI::App& app) {
         double jitter_ms = 0.05;
         bool json = false;
         bool verbose = false;
+        std::size_t threads = std::thread::hardware_concurrency() >= 2 ? 2 : 1;
         std::vector<std::string> settings;
     };
     auto args = std::make_shared<Args>();
@@ -38,6 +40,10 @@ Run add_simulate(CLI::App& app) {
         ->check(CLI::Range(0.0, 10000.0));
     cmd->add_option("--set", args->settings,
                     "Override one timer, NAME=VALUE (e.g. probe-interval=1s)");
+    cmd->add_option("--threads", args->threads,
+                    "Threads stepping the nodes (1 or 2); the run is the same bit for bit")
+        ->check(CLI::Range(1, 2))
+        ->capture_default_str();
     cmd->add_flag("--json", args->json, "Print one JSON object instead of prose");
     cmd->add_flag("--verbose", args->verbose, "Print every member's log lines to stderr");
 
@@ -66,6 +72,7 @@ Run add_simulate(CLI::App& app) {
         o.latency = from_seconds(args->latency_ms / 1000);
         o.jitter = from_seconds(args->jitter_ms / 1000);
         o.verbose = args->verbose;
+        o.threads = args->threads;
         auto print = [](const std::string& line) {
             std::printf("%s\n", line.c_str());
             std::fflush(stdout);

@@ -8,6 +8,7 @@ namespace shoal {
 SharedBytes UpdatePool::intern(std::vector<std::uint8_t> bytes) {
     const std::uint64_t key = std::hash<std::string_view>{}(
         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    std::lock_guard lock(mutex_);
     auto [first, last] = entries_.equal_range(key);
     for (auto it = first; it != last; ++it)
         if (SharedBytes held = it->second.lock(); held && *held == bytes) return held;

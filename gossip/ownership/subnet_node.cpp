@@ -6,7 +6,7 @@ namespace shoal {
 
 // ---- verification cache ------------------------------------------------------------------------
 
-const Verification& VerifyCache::get_or_verify(const Alive& a, const NetworkConfig& network) {
+Verification VerifyCache::get_or_verify(const Alive& a, const NetworkConfig& network) {
     std::array<std::uint8_t, 32> key;
     crypto_generichash_state st;
     crypto_generichash_init(&st, nullptr, 0, key.size());
@@ -23,16 +23,35 @@ const Verification& VerifyCache::get_or_verify(const Alive& a, const NetworkConf
     add(network.digest().data(), network.digest().size());
     add(a.meta.data(), a.meta.size());
     crypto_generichash_final(&st, key.data(), key.size());
-    if (auto it = entries_.find(key); it != entries_.end()) {
-        ++hits_;
-        return it->second;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = entries_.find(key); it != entries_.end()) {
+            ++hits_;
+            return it->second;
+        }
     }
-    ++misses_;
-    if (entries_.size() >= kMaxEntries) entries_.clear();
+    // Verified outside the lock: two threads verifying one announcement get equal results.
     auto opened = open_announcement(a, network.digest(), network.slots());
-    if (auto* rejected = std::get_if<Rejection>(&opened)) return entries_[key] = *rejected;
-    return entries_[key] =
-               std::make_shared<const Announcement>(std::get<Announcement>(std::move(opened)));
+    Verification v;
+    if (auto* rejected = std::get_if<Rejection>(&opened))
+        v = *rejected;
+    else
+        v = std::make_shared<const Announcement>(std::get<Announcement>(std::move(opened)));
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    auto [it, fresh] = entries_.try_emplace(key, std::move(v));
+    ++(fresh ? misses_ : hits_);
+    return it->second;
+}
+
+std::uint64_t VerifyCache::verifications() const {
+    std::lock_guard lock(mutex_);
+    return misses_;
+}
+
+std::uint64_t VerifyCache::hits() const {
+    std::lock_guard lock(mutex_);
+    return hits_;
 }
 
 // ---- the credentials the core uses -------------------------------------------------------------
@@ -82,7 +101,7 @@ class Signer final : public Credentials {
         return shoal::sign_leave(identity_, inc);
     }
     Verification verify(const Alive& a) override {
-        const Verification& v = cache_->get_or_verify(a, network_);
+        Verification v = cache_->get_or_verify(a, network_);
         auto* ann = std::get_if<VerifiedAnnouncement>(&v);
         if (!ann || still_admitted(**ann)) return v;
         return *admission_->check(**ann, network_);

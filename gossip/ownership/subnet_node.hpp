@@ -16,6 +16,7 @@
 // the same instant see each other's claims within it, and a claim that loses inside it is never
 // reported. A saved claim (a restart) and a certificate's subnet are reported at once.
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -36,9 +37,10 @@ class VerifyCache {
   public:
     // The network's digest is part of the key and fixes its slot range, so one cache may serve
     // nodes of different networks.
-    const Verification& get_or_verify(const Alive& a, const NetworkConfig& network);
-    std::uint64_t verifications() const { return misses_; }
-    std::uint64_t hits() const { return hits_; }
+    // Safe to call from several threads (the simulator steps nodes in parallel).
+    Verification get_or_verify(const Alive& a, const NetworkConfig& network);
+    std::uint64_t verifications() const;
+    std::uint64_t hits() const;
 
   private:
     static constexpr std::size_t kMaxEntries = 1 << 16;
@@ -49,6 +51,7 @@ class VerifyCache {
             return h;
         }
     };
+    mutable std::mutex mutex_;
     std::unordered_map<std::array<std::uint8_t, 32>, Verification, KeyHash> entries_;
     std::uint64_t hits_ = 0, misses_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "gossip/sim/cluster.hpp"
 
+#include "gossip/sim/helper_thread.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -30,6 +32,10 @@ Cluster::Cluster(ClusterOptions opts)
     rng_.fill(key);
     default_ring_ = Keyring({key});
 }
+
+Cluster::~Cluster() = default;
+Cluster::Cluster(Cluster&&) noexcept = default;
+Cluster& Cluster::operator=(Cluster&&) noexcept = default;
 
 std::size_t Cluster::add_node(const std::vector<std::size_t>& seed_nodes,
                               const std::optional<Keyring>& ring,
@@ -104,28 +110,22 @@ std::size_t Cluster::index_of(const Address& a) const {
     return i < nodes_.size() ? i : SIZE_MAX;
 }
 
-void Cluster::drain(std::size_t i) {
+void Cluster::collect(std::size_t i, Step& s) {
     SimNode& n = nodes_[i];
     if (!n.node) return;
     while (auto t = n.node->poll_transmit()) {
         n.bytes_sent += t->bytes.size() + kIpUdpHeaderBytes;
         ++n.datagrams_sent;
-        std::size_t to = index_of(t->to);
-        if (to == SIZE_MAX) continue;
-        net_.send(now_, n.group, nodes_[to].group, to, n.addr, std::move(t->bytes));
+        s.sends.push_back(std::move(*t));
     }
-    while (auto e = n.node->poll_event()) {
-        if (on_event) on_event(now_, i, *e);
-    }
-    while (auto l = n.node->poll_log()) {
-        if (on_log) on_log(now_, i, *l);
-    }
-    while (auto a = n.node->poll_reachable()) {
-        if (on_reachable) on_reachable(now_, i, *a);
-    }
-    while (auto e = n.node->poll_subnet_event()) {
-        if (on_subnet) on_subnet(now_, i, *e);
-    }
+    while (auto e = n.node->poll_event())
+        if (on_event) s.events.push_back(std::move(*e));
+    while (auto l = n.node->poll_log())
+        if (on_log) s.logs.push_back(std::move(*l));
+    while (auto a = n.node->poll_reachable())
+        if (on_reachable) s.reachable.push_back(*a);
+    while (auto e = n.node->poll_subnet_event())
+        if (on_subnet) s.subnets.push_back(std::move(*e));
     // As the agent writes its state file on every change; revocations only grow, so their count
     // says when to copy them.
     std::vector<Revocation> revocations = std::move(n.disk.revocations);
@@ -138,35 +138,63 @@ void Cluster::drain(std::size_t i) {
     // after every delivery kept the heap hundreds of thousands of entries deep.
     const std::optional<Time> queued = n.wake;
     n.wake = n.status == NodeStatus::Running ? n.node->poll_timeout() : std::nullopt;
-    if (n.wake && n.wake != queued) {
-        wakeups_.emplace_back(*n.wake, i);
-        std::push_heap(wakeups_.begin(), wakeups_.end(), later_wake);
-    }
+    s.requeue = n.wake && n.wake != queued;
 }
 
-void Cluster::trace_fold(std::span<const std::uint8_t> bytes) {
-    for (std::size_t at = 0; at < bytes.size(); at += 8) {
-        std::uint64_t word = 0;
-        std::memcpy(&word, bytes.data() + at, std::min<std::size_t>(8, bytes.size() - at));
-        trace_fold(word);
+void Cluster::apply(Step& s) {
+    const SimNode& n = nodes_[s.node];
+    for (auto& t : s.sends) {
+        std::size_t to = index_of(t.to);
+        if (to == SIZE_MAX) continue;
+        net_.send(now_, n.group, nodes_[to].group, to, n.addr, std::move(t.bytes));
+    }
+    for (const auto& e : s.events) on_event(now_, s.node, e);
+    for (const auto& l : s.logs) on_log(now_, s.node, l);
+    for (const auto& a : s.reachable) on_reachable(now_, s.node, a);
+    for (const auto& e : s.subnets) on_subnet(now_, s.node, e);
+}
+
+void Cluster::queue_wake(std::size_t i) {
+    wakeups_.emplace_back(*nodes_[i].wake, i);
+    std::push_heap(wakeups_.begin(), wakeups_.end(), later_wake);
+}
+
+void Cluster::drain(std::size_t i) {
+    Step s;
+    s.node = i;
+    collect(i, s);
+    apply(s);
+    if (s.requeue) queue_wake(i);
+}
+
+void Cluster::delivery_words(const InFlight& f, std::vector<std::uint64_t>& out) {
+    // Every delivery goes into the trace: two runs with one seed must produce the same hash. Of
+    // a sealed datagram its header, nonce and tag are enough, as the tag authenticates every
+    // byte; hashing all of it cost as much as opening it.
+    out.push_back(static_cast<std::uint64_t>(f.at.time_since_epoch().count()));
+    out.push_back(f.to);
+    out.push_back(f.bytes.size());
+    auto words = [&](std::span<const std::uint8_t> bytes) {
+        for (std::size_t at = 0; at < bytes.size(); at += 8) {
+            std::uint64_t word = 0;
+            std::memcpy(&word, bytes.data() + at, std::min<std::size_t>(8, bytes.size() - at));
+            out.push_back(word);
+        }
+    };
+    const std::span<const std::uint8_t> bytes(f.bytes);
+    constexpr std::size_t kHead = 1 + kNonceBytes;
+    if (bytes.size() < kHead + 2 * kTagBytes) {
+        words(bytes);
+    } else {
+        words(bytes.first(kHead));
+        words(bytes.last(kTagBytes));
     }
 }
 
 void Cluster::deliver(InFlight f) {
-    // Fold every delivery into the trace: two runs with one seed must produce the same hash. Of
-    // a sealed datagram its header, nonce and tag are enough, as the tag authenticates every
-    // byte; hashing all of it cost as much as opening it.
-    trace_fold(static_cast<std::uint64_t>(f.at.time_since_epoch().count()));
-    trace_fold(f.to);
-    trace_fold(f.bytes.size());
-    const std::span<const std::uint8_t> bytes(f.bytes);
-    constexpr std::size_t kHead = 1 + kNonceBytes;
-    if (bytes.size() < kHead + 2 * kTagBytes) {
-        trace_fold(bytes);
-    } else {
-        trace_fold(bytes.first(kHead));
-        trace_fold(bytes.last(kTagBytes));
-    }
+    trace_words_.clear();
+    delivery_words(f, trace_words_);
+    for (auto w : trace_words_) trace_fold(w);
 
     SimNode& n = nodes_[f.to];
     switch (n.status) {
@@ -194,6 +222,10 @@ void Cluster::wake(std::size_t i) {
 }
 
 void Cluster::run_until(Time t) {
+    if (opts_.threads > 1 && net_.link().latency >= Duration(1)) {
+        run_windows(t);
+        return;
+    }
     for (;;) {
         while (!wakeups_.empty()) {
             auto [w, i] = wakeups_.front();
@@ -219,6 +251,159 @@ void Cluster::run_until(Time t) {
         }
     }
     now_ = std::max(now_, t);
+}
+
+// Parallel stepping. Nodes touch each other only through datagrams, and none arrives sooner than
+// one link latency after it was sent: so every event due within a latency of the earliest one
+// can be stepped node by node, each node's in its own order, on either thread. What reaches
+// beyond a node (its sends, which draw the network's numbers; observers; the trace) is kept per
+// event and applied afterwards in the order of the one-thread loop above: by time, deliveries
+// before wake-ups, then by sequence number or node index. A wake-up a node asks for during the
+// window is stepped in the window too, right after the event that asked for it, as above.
+void Cluster::run_windows(Time t) {
+    constexpr std::size_t kParallelMin = 2;  // fewer nodes than this in a window: one thread
+    if (arrivals_.size() < nodes_.size()) {
+        arrivals_.resize(nodes_.size());
+        is_active_.resize(nodes_.size(), 0);
+    }
+    for (;;) {
+        while (!wakeups_.empty()) {
+            auto [w, i] = wakeups_.front();
+            if (nodes_[i].status == NodeStatus::Running && nodes_[i].wake == w) break;
+            if (nodes_[i].wake == w) nodes_[i].wake.reset();
+            std::pop_heap(wakeups_.begin(), wakeups_.end(), later_wake);
+            wakeups_.pop_back();
+        }
+        Time next_net = net_.empty() ? Time::max() : net_.next_time();
+        Time next_wake = wakeups_.empty() ? Time::max() : wakeups_.front().first;
+        Time next = std::min(next_net, next_wake);
+        if (next > t) break;
+        const Time limit = std::min(t, std::max(now_, next) + net_.link().latency - Duration(1));
+        auto activate = [&](std::size_t i) {
+            if (is_active_[i]) return;
+            is_active_[i] = 1;
+            active_.push_back(i);
+        };
+        while (!net_.empty() && net_.next_time() <= limit) {
+            InFlight f = net_.pop();
+            std::size_t to = f.to;
+            arrivals_[to].push_back(std::move(f));
+            activate(to);
+        }
+        while (!wakeups_.empty() && wakeups_.front().first <= limit) {
+            auto [w, i] = wakeups_.front();
+            std::pop_heap(wakeups_.begin(), wakeups_.end(), later_wake);
+            wakeups_.pop_back();
+            if (nodes_[i].status == NodeStatus::Running && nodes_[i].wake == w)
+                activate(i);
+            else if (nodes_[i].wake == w)
+                nodes_[i].wake.reset();
+        }
+        // Which wake-up each node had queued, to queue only what changed afterwards.
+        std::vector<std::optional<Time>> had;
+        had.reserve(active_.size());
+        for (auto i : active_) had.push_back(nodes_[i].wake);
+        if (steps_.size() < active_.size()) steps_.resize(active_.size());
+        const Time start = now_;
+        // Two shares of about equal work (a node's arrivals, and its wake-up): which thread steps
+        // a node changes nothing but the wall time.
+        shares_[0].clear();
+        shares_[1].clear();
+        std::size_t load[2] = {0, 0};
+        for (std::size_t k = 0; k < active_.size(); ++k) {
+            int to = load[1] < load[0] ? 1 : 0;
+            shares_[to].push_back(k);
+            load[to] += arrivals_[active_[k]].size() + 1;
+        }
+        auto step_share = [&](int which) {
+            for (auto k : shares_[which]) step_node(active_[k], limit, start, steps_[k]);
+        };
+        if (active_.size() >= kParallelMin) {
+            if (!helper_) helper_ = std::make_unique<Helper>();
+            ++parallel_windows_;
+            helper_->post([&] { step_share(1); });
+            step_share(0);
+            helper_->wait();
+        } else {
+            step_share(0);
+            step_share(1);
+        }
+        // Merge: the next event of the one-thread order is the least of the nodes' next ones.
+        std::vector<std::size_t> pos(active_.size(), 0);
+        auto after = [&](std::size_t a, std::size_t b) {  // heap order: b's next event goes first
+            const Step& x = steps_[a][pos[a]];
+            const Step& y = steps_[b][pos[b]];
+            return std::tie(x.at, x.wake, x.tie) > std::tie(y.at, y.wake, y.tie);
+        };
+        std::vector<std::size_t> heads;
+        for (std::size_t k = 0; k < active_.size(); ++k)
+            if (!steps_[k].empty()) heads.push_back(k);
+        std::make_heap(heads.begin(), heads.end(), after);
+        while (!heads.empty()) {
+            std::pop_heap(heads.begin(), heads.end(), after);
+            std::size_t k = heads.back();
+            Step& s = steps_[k][pos[k]];
+            now_ = std::max(now_, s.now);
+            for (auto w : s.trace) trace_fold(w);
+            apply(s);
+            if (++pos[k] < steps_[k].size())
+                std::push_heap(heads.begin(), heads.end(), after);
+            else
+                heads.pop_back();
+        }
+        for (std::size_t k = 0; k < active_.size(); ++k) {
+            std::size_t i = active_[k];
+            is_active_[i] = 0;
+            steps_[k].clear();
+            const auto& w = nodes_[i].wake;
+            if (w && (w != had[k] || *had[k] <= limit)) queue_wake(i);
+        }
+        active_.clear();
+    }
+    now_ = std::max(now_, t);
+}
+
+void Cluster::step_node(std::size_t i, Time limit, Time start, std::vector<Step>& out) {
+    SimNode& n = nodes_[i];
+    std::vector<InFlight>& in = arrivals_[i];
+    Time node_now = start;
+    std::size_t next = 0;
+    for (;;) {
+        const bool delivery = next < in.size();
+        const bool wake = n.status == NodeStatus::Running && n.wake && *n.wake <= limit;
+        if (!delivery && !wake) break;
+        Step& s = out.emplace_back();
+        s.node = i;
+        if (delivery && (!wake || in[next].at <= *n.wake)) {
+            InFlight& f = in[next++];
+            s.at = f.at;
+            s.tie = f.order;
+            node_now = std::max(node_now, f.at);
+            s.now = node_now;
+            delivery_words(f, s.trace);
+            switch (n.status) {
+                case NodeStatus::Running:
+                    n.node->handle_datagram(node_now, f.from, f.bytes);
+                    collect(i, s);
+                    break;
+                case NodeStatus::Paused:
+                    if (n.buffered.size() < opts_.socket_buffer) n.buffered.push_back(std::move(f));
+                    break;
+                case NodeStatus::Crashed:
+                case NodeStatus::Stopped: break;
+            }
+        } else {
+            s.at = *n.wake;
+            s.wake = true;
+            s.tie = i;
+            n.wake.reset();
+            node_now = std::max(node_now, s.at);
+            s.now = node_now;
+            n.node->handle_timeout(node_now);
+            collect(i, s);
+        }
+    }
+    in.clear();
 }
 
 bool Cluster::run_until(const std::function<bool()>& done, Duration limit, Duration step) {

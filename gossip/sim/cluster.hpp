@@ -25,6 +25,10 @@ struct ClusterOptions {
     // with certified_subnets, subnet slot i for node i).
     AdmissionMode admission = AdmissionMode::Off;
     bool certified_subnets = false;
+    // More than 1: within each window of one link latency (no datagram arrives sooner) the nodes
+    // are stepped on two threads, and everything that reaches beyond a node is applied in the
+    // order one thread would have: the same run, bit for bit (the trace hash says so).
+    std::size_t threads = 1;
 };
 
 enum class NodeStatus { Running, Paused, Crashed, Stopped };
@@ -46,9 +50,14 @@ struct SimNode {
     std::vector<std::uint8_t> certificate;             // empty: none
 };
 
+class Helper;  // the second thread of a parallel run
+
 class Cluster {
   public:
     explicit Cluster(ClusterOptions opts);
+    ~Cluster();
+    Cluster(Cluster&&) noexcept;
+    Cluster& operator=(Cluster&&) noexcept;
 
     // Starts a node now; its seeds are the given members' addresses. It uses the cluster's key
     // unless given a keyring of its own.
@@ -113,6 +122,8 @@ class Cluster {
     bool tables_agree() const;
     std::vector<std::size_t> running() const;
     std::uint64_t trace_hash() const;
+    // Windows whose nodes were stepped on two threads (threads > 1).
+    std::uint64_t parallel_windows() const { return parallel_windows_; }
     std::uint64_t total_bytes_sent() const;
 
     // Observers: every membership event and log line of every node.
@@ -127,9 +138,32 @@ class Cluster {
 
   private:
     void start(std::size_t i);
+    // What one event at one node did beyond the node, kept while a window is stepped in
+    // parallel and applied in the order one thread would have: sends (which draw the network's
+    // numbers), observers, the trace.
+    struct Step {
+        Time at{};              // the event's place in that order: time,
+        bool wake = false;      // deliveries before wake-ups,
+        std::uint64_t tie = 0;  // then a delivery's sequence number or the node's index
+        Time now{};             // the time the node was given
+        std::size_t node = 0;
+        std::vector<std::uint64_t> trace;  // a delivery's words
+        std::vector<Transmit> sends;
+        std::vector<MemberEvent> events;
+        std::vector<LogLine> logs;
+        std::vector<Address> reachable;
+        std::vector<SubnetEvent> subnets;
+        bool requeue = false;  // the node asks for a new wake-up
+    };
+    void collect(std::size_t i, Step& s);  // the node's side of drain()
+    void apply(Step& s);                   // the cluster's side
+    void queue_wake(std::size_t i);
     void deliver(InFlight f);
+    void delivery_words(const InFlight& f, std::vector<std::uint64_t>& out);
     void trace_fold(std::uint64_t word) { trace_ = mix64(trace_ + word + 0x9e3779b97f4a7c15ULL); }
-    void trace_fold(std::span<const std::uint8_t> bytes);
+    // run_until(t) with the nodes stepped in parallel (opts_.threads > 1).
+    void run_windows(Time t);
+    void step_node(std::size_t i, Time limit, Time start, std::vector<Step>& out);
     void drain(std::size_t i);
     void wake(std::size_t i);
     std::size_t index_of(const Address& a) const;
@@ -148,6 +182,15 @@ class Cluster {
     // Node wake-ups, lazily invalidated: an entry counts only if it matches the node's `wake`.
     std::vector<std::pair<Time, std::size_t>> wakeups_;
     std::uint64_t trace_ = 0;
+    std::vector<std::uint64_t> trace_words_;
+    // Parallel stepping: per node, what arrives in the current window.
+    std::vector<std::vector<InFlight>> arrivals_;
+    std::vector<std::size_t> active_;
+    std::vector<char> is_active_;
+    std::vector<std::vector<Step>> steps_;
+    std::array<std::vector<std::size_t>, 2> shares_;
+    std::unique_ptr<Helper> helper_;
+    std::uint64_t parallel_windows_ = 0;
 };
 
 }  // namespace shoal::sim

@@ -56,6 +56,7 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
     copts.timing = opts.timing;
     copts.link = LinkModel{opts.loss, opts.latency, opts.jitter};
     copts.seed = opts.seed;
+    copts.threads = opts.threads;
     Cluster c(copts);
 
     // Who is really down: a death declared about anyone else is a false positive.

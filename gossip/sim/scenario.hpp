@@ -16,8 +16,9 @@ struct ScenarioOptions {
     Duration latency = 200us;
     Duration jitter = 50us;
     std::uint64_t seed = 1;
-    double seconds = 60;   // simulated time after the cluster has settled
-    bool verbose = false;  // print each node's log lines
+    double seconds = 60;      // simulated time after the cluster has settled
+    bool verbose = false;     // print each node's log lines
+    std::size_t threads = 1;  // ClusterOptions::threads: the same run whatever the count
 };
 
 struct Summary {

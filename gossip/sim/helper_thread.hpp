@@ -1,0 +1,60 @@
+#pragma once
+// A second thread that runs one job at a time while the caller does its own share. The simulator
+// hands it a job per window of simulated time, thousands of times a second, so both sides spin
+// briefly before they sleep.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <thread>
+
+namespace shoal::sim {
+
+class Helper {
+  public:
+    Helper() : thread_([this] { loop(); }) {}
+    ~Helper() {
+        stop_.store(true, std::memory_order_relaxed);
+        posted_.fetch_add(1, std::memory_order_release);
+        posted_.notify_one();
+        thread_.join();
+    }
+    Helper(const Helper&) = delete;
+    Helper& operator=(const Helper&) = delete;
+
+    // Runs `job` on the helper thread; wait() returns once it has finished.
+    void post(std::function<void()> job) {
+        job_ = std::move(job);
+        posted_.fetch_add(1, std::memory_order_release);
+        posted_.notify_one();
+    }
+    void wait() {
+        const std::uint64_t want = posted_.load(std::memory_order_relaxed);
+        await(done_, want);
+    }
+
+  private:
+    static void await(std::atomic<std::uint64_t>& a, std::uint64_t want) {
+        for (int spins = 0;; ++spins) {
+            std::uint64_t v = a.load(std::memory_order_acquire);
+            if (v == want) return;
+            if (spins > 200000) a.wait(v, std::memory_order_acquire);
+        }
+    }
+    void loop() {
+        for (std::uint64_t seen = 0;;) {
+            await(posted_, seen + 1);
+            seen += 1;
+            if (stop_.load(std::memory_order_relaxed)) return;
+            job_();
+            done_.store(seen, std::memory_order_release);
+            done_.notify_one();
+        }
+    }
+
+    std::function<void()> job_;
+    std::atomic<std::uint64_t> posted_{0}, done_{0};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;  // last: it starts once the rest is built
+};
+
+}  // namespace shoal::sim
