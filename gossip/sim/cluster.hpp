@@ -1,10 +1,10 @@
 #pragma once
 // Many membership cores on one virtual clock and network: the real `Node` code, with crashes,
 // pauses (a frozen process whose socket buffer fills), restarts, leaves and partitions.
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <span>
 #include <vector>
 
 #include "common/mix64.hpp"

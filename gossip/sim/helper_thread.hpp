@@ -34,10 +34,14 @@ class Helper {
 
   private:
     static void await(std::atomic<std::uint64_t>& a, std::uint64_t want) {
-        for (int spins = 0;; ++spins) {
+        constexpr int kSpins = 200000;  // about a millisecond: longer than most windows take
+        for (int spins = 0;;) {
             std::uint64_t v = a.load(std::memory_order_acquire);
             if (v == want) return;
-            if (spins > 200000) a.wait(v, std::memory_order_acquire);
+            if (spins < kSpins)
+                ++spins;
+            else
+                a.wait(v, std::memory_order_acquire);
         }
     }
     void loop() {

@@ -84,11 +84,7 @@ std::variant<Datagram, DropReason> open_datagram(std::span<const std::uint8_t> b
 DatagramBuilder::DatagramBuilder(std::size_t max_datagram)
     : budget_(max_datagram > kDatagramOverhead + kArrayHeaderMax
                   ? max_datagram - kDatagramOverhead - kArrayHeaderMax
-                  : 0) {
-    // Every datagram is built up to its budget: growing the buffer as messages arrive copied it
-    // ten times over.
-    body_.reserve(budget_);
-}
+                  : 0) {}
 
 bool DatagramBuilder::add(std::span<const std::uint8_t> encoded) {
     if (encoded.size() > room()) return false;

@@ -3,6 +3,8 @@
 # every datagram delivered) for each recorded run. A refactoring that changes the wire, a message's
 # order or the order of random draws changes a hash. A deliberate behaviour change records anew:
 #   tests/sim/trace_hashes.sh SHOAL --record > tests/sim/trace_hashes.txt
+# One thread: the test runs beside others, where a second thread only waits for a core; that two
+# threads give the same runs is ParallelStepping's to show (tests/sim/parallel_test.cpp).
 # Usage: trace_hashes.sh path/to/shoal [--record]
 set -uo pipefail
 shoal=$1 record=${2:-}
@@ -14,7 +16,7 @@ runs() { # seed nodes profile loss seconds
     echo "1 512 lan 0 20"
 }
 hash_of() {
-    "$shoal" simulate --rng-seed "$1" --nodes "$2" --profile "$3" --loss "$4" --seconds "$5" --json |
+    "$shoal" simulate --threads 1 --rng-seed "$1" --nodes "$2" --profile "$3" --loss "$4" --seconds "$5" --json |
         sed -n 's/.*"trace_hash": *"\([0-9a-f]*\)".*/\1/p'
 }
 if [ "$record" = --record ]; then
