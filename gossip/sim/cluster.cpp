@@ -222,22 +222,26 @@ void Cluster::wake(std::size_t i) {
     drain(i);
 }
 
+std::pair<Time, Time> Cluster::next_times() {
+    while (!wakeups_.empty()) {
+        auto [w, i] = wakeups_.front();
+        if (nodes_[i].status == NodeStatus::Running && nodes_[i].wake == w) break;
+        // A paused node's wake-up is dropped: it is queued again when the node resumes.
+        if (nodes_[i].wake == w) nodes_[i].wake.reset();
+        std::pop_heap(wakeups_.begin(), wakeups_.end(), later_wake);
+        wakeups_.pop_back();
+    }
+    return {net_.empty() ? Time::max() : net_.next_time(),
+            wakeups_.empty() ? Time::max() : wakeups_.front().first};
+}
+
 void Cluster::run_until(Time t) {
     if (opts_.threads > 1 && net_.link().latency >= Duration(1)) {
         run_windows(t);
         return;
     }
     for (;;) {
-        while (!wakeups_.empty()) {
-            auto [w, i] = wakeups_.front();
-            if (nodes_[i].status == NodeStatus::Running && nodes_[i].wake == w) break;
-            // A paused node's wake-up is dropped: it is queued again when the node resumes.
-            if (nodes_[i].wake == w) nodes_[i].wake.reset();
-            std::pop_heap(wakeups_.begin(), wakeups_.end(), later_wake);
-            wakeups_.pop_back();
-        }
-        Time next_net = net_.empty() ? Time::max() : net_.next_time();
-        Time next_wake = wakeups_.empty() ? Time::max() : wakeups_.front().first;
+        auto [next_net, next_wake] = next_times();
         Time next = std::min(next_net, next_wake);
         if (next > t) break;
         now_ = std::max(now_, next);
@@ -268,15 +272,7 @@ void Cluster::run_windows(Time t) {
         is_active_.resize(nodes_.size(), 0);
     }
     for (;;) {
-        while (!wakeups_.empty()) {
-            auto [w, i] = wakeups_.front();
-            if (nodes_[i].status == NodeStatus::Running && nodes_[i].wake == w) break;
-            if (nodes_[i].wake == w) nodes_[i].wake.reset();
-            std::pop_heap(wakeups_.begin(), wakeups_.end(), later_wake);
-            wakeups_.pop_back();
-        }
-        Time next_net = net_.empty() ? Time::max() : net_.next_time();
-        Time next_wake = wakeups_.empty() ? Time::max() : wakeups_.front().first;
+        auto [next_net, next_wake] = next_times();
         Time next = std::min(next_net, next_wake);
         if (next > t) break;
         const Time limit = std::min(t, std::max(now_, next) + net_.link().latency - Duration(1));

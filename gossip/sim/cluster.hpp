@@ -161,6 +161,9 @@ class Cluster {
     void deliver(InFlight f);
     void delivery_words(const InFlight& f, std::vector<std::uint64_t>& out);
     void trace_fold(std::uint64_t word) { trace_ = mix64(trace_ + word + 0x9e3779b97f4a7c15ULL); }
+    // Drops queued wake-ups nobody asks for any more; then when the next datagram arrives and
+    // the next wake-up is due (Time::max() for none).
+    std::pair<Time, Time> next_times();
     // run_until(t) with the nodes stepped in parallel (opts_.threads > 1).
     void run_windows(Time t);
     void step_node(std::size_t i, Time limit, Time start, std::vector<Step>& out);
