@@ -192,16 +192,12 @@ void Cluster::delivery_words(const InFlight& f, std::vector<std::uint64_t>& out)
     }
 }
 
-void Cluster::deliver(InFlight f) {
-    trace_words_.clear();
-    delivery_words(f, trace_words_);
-    for (auto w : trace_words_) trace_fold(w);
-
+void Cluster::receive(InFlight& f, Time now, Step& s) {
     SimNode& n = nodes_[f.to];
     switch (n.status) {
         case NodeStatus::Running:
-            n.node->handle_datagram(now_, f.from, f.bytes);
-            drain(f.to);
+            n.node->handle_datagram(now, f.from, f.bytes);
+            collect(f.to, s);
             break;
         case NodeStatus::Paused:
             if (n.buffered.size() < opts_.socket_buffer) n.buffered.push_back(std::move(f));
@@ -209,6 +205,16 @@ void Cluster::deliver(InFlight f) {
         case NodeStatus::Crashed:
         case NodeStatus::Stopped: break;
     }
+}
+
+void Cluster::deliver(InFlight f) {
+    Step s;
+    s.node = f.to;
+    delivery_words(f, s.trace);
+    for (auto w : s.trace) trace_fold(w);
+    receive(f, now_, s);
+    apply(s);
+    if (s.requeue) queue_wake(f.to);
 }
 
 void Cluster::inject(std::size_t to, const Address& from, std::vector<std::uint8_t> bytes) {
@@ -378,17 +384,7 @@ void Cluster::step_node(std::size_t i, Time limit, Time start, std::vector<Step>
             node_now = std::max(node_now, f.at);
             s.now = node_now;
             delivery_words(f, s.trace);
-            switch (n.status) {
-                case NodeStatus::Running:
-                    n.node->handle_datagram(node_now, f.from, f.bytes);
-                    collect(i, s);
-                    break;
-                case NodeStatus::Paused:
-                    if (n.buffered.size() < opts_.socket_buffer) n.buffered.push_back(std::move(f));
-                    break;
-                case NodeStatus::Crashed:
-                case NodeStatus::Stopped: break;
-            }
+            receive(f, node_now, s);
         } else {
             s.at = *n.wake;
             s.wake = true;

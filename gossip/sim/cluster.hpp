@@ -158,6 +158,8 @@ class Cluster {
     void collect(std::size_t i, Step& s);  // the node's side of drain()
     void apply(Step& s);                   // the cluster's side
     void queue_wake(std::size_t i);
+    // The node's side of a delivery at `now`: handled, kept while paused, or lost.
+    void receive(InFlight& f, Time now, Step& s);
     void deliver(InFlight f);
     void delivery_words(const InFlight& f, std::vector<std::uint64_t>& out);
     void trace_fold(std::uint64_t word) { trace_ = mix64(trace_ + word + 0x9e3779b97f4a7c15ULL); }
@@ -185,7 +187,6 @@ class Cluster {
     // Node wake-ups, lazily invalidated: an entry counts only if it matches the node's `wake`.
     std::vector<std::pair<Time, std::size_t>> wakeups_;
     std::uint64_t trace_ = 0;
-    std::vector<std::uint64_t> trace_words_;
     // Parallel stepping: per node, what arrives in the current window.
     std::vector<std::vector<InFlight>> arrivals_;
     std::vector<std::size_t> active_;
