@@ -32,8 +32,7 @@ void BroadcastQueue::fill(DatagramBuilder& b, int limit) {
         }
     }
     for (auto it : sent) {
-        std::size_t from = it->transmits;
-        std::uint32_t to = it->transmits + 1;
+        const std::uint32_t from = it->transmits, to = from + 1;
         if (static_cast<int>(to) >= limit) {
             index_.erase(it);
             buckets_[from].erase(it);

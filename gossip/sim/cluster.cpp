@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <span>
 #include <stdexcept>
 
@@ -325,8 +326,15 @@ void Cluster::run_windows(Time t) {
             if (!helper_) helper_ = std::make_unique<Helper>();
             ++parallel_windows_;
             helper_->post([&] { step_share(1); });
-            step_share(0);
+            // The helper's share refers to this frame: it must end before an exception leaves.
+            std::exception_ptr failed;
+            try {
+                step_share(0);
+            } catch (...) {
+                failed = std::current_exception();
+            }
             helper_->wait();
+            if (failed) std::rethrow_exception(failed);
         } else {
             step_share(0);
             step_share(1);

@@ -4,8 +4,10 @@
 // briefly before they sleep.
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <thread>
+#include <utility>
 
 namespace shoal::sim {
 
@@ -21,7 +23,8 @@ class Helper {
     Helper(const Helper&) = delete;
     Helper& operator=(const Helper&) = delete;
 
-    // Runs `job` on the helper thread; wait() returns once it has finished.
+    // Runs `job` on the helper thread; wait() returns once it has finished, and throws what the
+    // job threw (an exception must not end the process from the helper, nor be lost).
     void post(std::function<void()> job) {
         job_ = std::move(job);
         posted_.fetch_add(1, std::memory_order_release);
@@ -30,6 +33,7 @@ class Helper {
     void wait() {
         const std::uint64_t want = posted_.load(std::memory_order_relaxed);
         await(done_, want);
+        if (failed_) std::rethrow_exception(std::exchange(failed_, nullptr));
     }
 
   private:
@@ -49,13 +53,18 @@ class Helper {
             await(posted_, seen + 1);
             seen += 1;
             if (stop_.load(std::memory_order_relaxed)) return;
-            job_();
+            try {
+                job_();
+            } catch (...) {
+                failed_ = std::current_exception();
+            }
             done_.store(seen, std::memory_order_release);
             done_.notify_one();
         }
     }
 
     std::function<void()> job_;
+    std::exception_ptr failed_;  // written by the helper before `done_`, read after it
     std::atomic<std::uint64_t> posted_{0}, done_{0};
     std::atomic<bool> stop_{false};
     std::thread thread_;  // last: it starts once the rest is built

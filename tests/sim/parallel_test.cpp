@@ -3,6 +3,9 @@
 // restart, a partition and its healing, a leave and a late joiner.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
+#include "gossip/sim/helper_thread.hpp"
 #include "gossip/sim/scenario.hpp"
 #include "sim_fixture.hpp"
 
@@ -81,6 +84,16 @@ TEST(ParallelStepping, TheScenarioReportsTheSameWhateverTheThreads) {
     };
     EXPECT_EQ(json_of(2, Profile::Lan, 0), json_of(1, Profile::Lan, 0));
     EXPECT_EQ(json_of(2, Profile::Fast, 0.05), json_of(1, Profile::Fast, 0.05));
+}
+
+TEST(ParallelStepping, AnExceptionOnTheHelperReachesTheCallerAndTheHelperGoesOn) {
+    sim::Helper helper;
+    helper.post([] { throw std::runtime_error("from the helper"); });
+    EXPECT_THROW(helper.wait(), std::runtime_error);
+    int ran = 0;
+    helper.post([&] { ran = 1; });
+    EXPECT_NO_THROW(helper.wait());
+    EXPECT_EQ(ran, 1);
 }
 
 }  // namespace
