@@ -44,6 +44,16 @@ void MemberTable::digest_toggle(const Member& m) {
     Digest h{};
     crypto_generichash(h.data(), h.size(), in.data(), in.size(), nullptr, 0);
     for (std::size_t i = 0; i < h.size(); ++i) digest_[i] ^= h[i];
+    std::uint64_t part = 0;
+    for (int i = 0; i < 8; ++i) part |= std::uint64_t{h[i]} << (8 * i);
+    range_digests_[digest_range_of(m.info.id, kMaxDigestRanges)] ^= part;
+}
+
+std::vector<std::uint64_t> MemberTable::range_digests(std::size_t k) const {
+    std::vector<std::uint64_t> out(k);
+    for (std::size_t i = 0; i < kMaxDigestRanges; ++i)
+        out[i / (kMaxDigestRanges / k)] ^= range_digests_[i];
+    return out;
 }
 
 Member& MemberTable::insert(const Alive& info, VerifiedAnnouncement ann, MemberState state,

@@ -96,6 +96,8 @@ class MemberTable {
         return count(MemberState::Alive) + count(MemberState::Suspect);
     }
     const Digest& digest() const { return digest_; }
+    // The digest of each of `k` id ranges (k a power of two, 2..kMaxDigestRanges; SyncDigest).
+    std::vector<std::uint64_t> range_digests(std::size_t k) const;
     const std::map<NodeId, Member>& all() const { return members_; }
     std::map<NodeId, Member>& all() { return members_; }
 
@@ -141,6 +143,8 @@ class MemberTable {
     PointerIndex<Member, ByAddr> by_addr_;
     std::array<std::size_t, 5> counts_{};
     Digest digest_{};
+    // Per id range at the finest split; coarser splits fold these.
+    std::array<std::uint64_t, kMaxDigestRanges> range_digests_{};
     std::vector<Member*> others_;  // every member but self, for random picks
     std::vector<Member*> probe_order_;
     std::size_t probe_pos_ = 0;

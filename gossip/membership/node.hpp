@@ -191,6 +191,11 @@ class Node {
         std::optional<NodeId> first_gap() const {
             return covered_all ? std::nullopt : std::optional<NodeId>(covered_to);
         }
+        // Where that gap ends: the start of the next covered range, or nullopt (the end).
+        std::optional<NodeId> gap_end() const {
+            if (beyond_gap.empty()) return std::nullopt;
+            return beyond_gap.begin()->first;
+        }
         // Ids below covered_to are covered; pages past a gap wait, by start, until it closes.
         // Kept incrementally: a 4096-member transfer has 500 pages, and re-sorting them all on
         // each one was cubic in the cluster size over a mass join.
@@ -333,12 +338,18 @@ class Node {
     void on_sync_retry(Time now, std::uint64_t session);
     // Tombstones a page of our own transfer carries: remembered unless we hold the member.
     void merge_tombstones(Time now, const Address& from, const std::vector<Tombstone>& ts);
-    void start_sync(Time now, const Address& peer, bool join);
+    // A transfer of the whole table or, given the peer's range digests, of the id ranges whose
+    // digests differ from ours.
+    void start_sync(Time now, const Address& peer, bool join,
+                    const std::vector<std::uint64_t>* ranges = nullptr);
     void request_missing(Time now);
     void merge_record(Time now, const Address& from, const MemberRecord& r);
-    SyncDigest digest_message(bool reply) const;
+    // Our digest; with `ranges` > 1, split into that many id ranges too.
+    SyncDigest digest_message(bool reply, std::size_t ranges = 0) const;
+    // How many id ranges we split our digest into for a peer that pulls by range.
+    std::size_t digest_split() const;
     // A pull; padded to a full datagram while our peers may not know us yet, and on retries.
-    SyncPull pull_message(const NodeId& cursor) const;
+    SyncPull pull_message(const NodeId& cursor, std::optional<NodeId> until = std::nullopt) const;
     void reap(Time now);
 
     NodeConfig cfg_;

@@ -34,12 +34,27 @@ void Node::SyncSession::cover(const SyncInterval& page) {
     }
 }
 
-SyncDigest Node::digest_message(bool reply) const {
-    return SyncDigest{table_.digest(), static_cast<std::uint32_t>(table_.size()), reply};
+SyncDigest Node::digest_message(bool reply, std::size_t ranges) const {
+    // Always marked ranged: a peer of this version then answers with its range digests and
+    // waits for ours, so that both sides pull only the ranges that differ (docs/PROTOCOL.md).
+    SyncDigest d{table_.digest(), static_cast<std::uint32_t>(table_.size()), reply, true};
+    if (ranges > 1) d.ranges = table_.range_digests(ranges);
+    return d;
 }
 
-SyncPull Node::pull_message(const NodeId& cursor) const {
-    SyncPull pull{sync_->id, cursor, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks), 0};
+std::size_t Node::digest_split() const {
+    // About 16 members a range: a few differing members then cost a few ranges, not the table.
+    // Within a datagram at the smallest max-datagram, beside the digest's other fields.
+    std::size_t k = 2;
+    while (k < kMaxDigestRanges && 16 * 2 * k <= table_.size()) k *= 2;
+    const std::size_t room = DatagramBuilder(cfg_.timing.max_datagram).room();
+    while (k > 2 && 8 * k + 64 > room) k /= 2;
+    return k;
+}
+
+SyncPull Node::pull_message(const NodeId& cursor, std::optional<NodeId> until) const {
+    SyncPull pull{sync_->id, cursor, static_cast<std::uint8_t>(cfg_.timing.sync_max_chunks), 0,
+                  until};
     if (!announced_ || sync_->pad) {
         std::vector<std::uint8_t> enc;
         encode_message(pull, enc);
@@ -182,16 +197,36 @@ void Node::reap(Time now) {
 
 void Node::on_sync_digest(Time now, const Address& from, const SyncDigest& d) {
     if (d.digest == table_.digest()) return;
+    // Only a member or a seed may point our own state transfer at itself: a flood of digests
+    // would otherwise keep us pulling from whoever sent the last one.
+    const bool may_pull = known_source(from) || is_seed(from);
+    // Pulling by range (this version on both sides), in four steps: A sends its digest marked
+    // ranged; B answers with its range digests and "send me yours"; A pulls the ranges that
+    // differ and answers with its own at B's split; B pulls the ranges that differ.
+    // (A marked digest that asks for nothing is an answer from the whole-table path below.)
+    if (d.ranged && may_pull && (d.reply || !d.ranges.empty())) {
+        if (d.ranges.empty()) {
+            send(from, {digest_message(true, digest_split())});
+            return;
+        }
+        if (d.reply) send(from, {digest_message(false, d.ranges.size())});
+        start_sync(now, from, false, &d.ranges);
+        return;
+    }
     // Our digest is the size of theirs: a stranger (a joiner not yet announced) gets it too, and
-    // then pulls from us. But only a member or a seed may point our own state transfer at
-    // itself: a flood of digests would otherwise keep us pulling from whoever sent the last one.
-    if (d.reply) send(from, {digest_message(false)});
-    if (known_source(from) || is_seed(from)) start_sync(now, from, false);
+    // then pulls from us. Marked as theirs was, so an older peer sees what it always did.
+    if (d.reply) {
+        SyncDigest ours = digest_message(false);
+        ours.ranged = d.ranged;
+        send(from, {ours});
+    }
+    if (may_pull) start_sync(now, from, false);
 }
 
 // ---- the requesting side -----------------------------------------------------------------------
 
-void Node::start_sync(Time now, const Address& peer, bool join) {
+void Node::start_sync(Time now, const Address& peer, bool join,
+                      const std::vector<std::uint64_t>* ranges) {
     if (leaving()) return;
     if (sync_) {
         if (const Member* m = table_.find_by_addr(peer); m && is_live(m->state))
@@ -201,6 +236,18 @@ void Node::start_sync(Time now, const Address& peer, bool join) {
     if (last_sync_started_ != Time{} && now - last_sync_started_ < cfg_.timing.probe_interval)
         return;
     sync_.emplace(fresh_number(), peer, now, join);
+    if (ranges) {
+        // The ranges whose digests agree count as received, but for the last: revocations
+        // travel with the table's last page. When none differs (two tables whose range digests
+        // collide), the whole table is pulled.
+        const std::size_t k = ranges->size();
+        const auto ours = table_.range_digests(k);
+        if (ours != *ranges)
+            for (std::size_t b = 0; b + 1 < k; ++b)
+                if (ours[b] == (*ranges)[b])
+                    sync_->cover(SyncInterval{digest_range_start(b, k),
+                                              digest_range_start(b + 1, k), false});
+    }
     last_sync_started_ = now;
     ++stats_.syncs_started;
     request_missing(now);
@@ -210,7 +257,7 @@ void Node::start_sync(Time now, const Address& peer, bool join) {
 void Node::request_missing(Time) {
     auto gap = sync_->first_gap();
     if (!gap) return;
-    SyncPull pull = pull_message(*gap);
+    SyncPull pull = pull_message(*gap, sync_->gap_end());
     if (sync_->peer) {
         send(*sync_->peer, {pull});
     } else {
@@ -443,6 +490,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
         ++stats_.sync_requests_throttled;
         return;
     }
+    if (p.until && *p.until <= p.cursor) return;  // an empty range: nothing to send
     const auto& all = table_.all();
     const auto& tombs = tombstones_.all();
     auto it = all.lower_bound(p.cursor);
@@ -450,13 +498,19 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
     auto tomb_first = [&] {
         return it == all.end() || (tomb != tombs.end() && tomb->first < it->first);
     };
+    // Past the requested range: what is next is at or beyond `until`.
+    auto at_until = [&] {
+        if (!p.until) return false;
+        const NodeId& next = tomb_first() ? tomb->first : it->first;
+        return !(next < *p.until);
+    };
     NodeId start = p.cursor;
     std::vector<std::uint8_t> enc;
     for (int i = 0; i < chunks; ++i) {
         SyncChunk c{p.session, start, NodeId{}, false, false, {}, {}};
         std::size_t used = 0;
         // Members and tombstones in id order, so that a page covers both in its range.
-        while (it != all.end() || tomb != tombs.end()) {
+        while ((it != all.end() || tomb != tombs.end()) && !at_until()) {
             if (tomb_first()) {
                 if (used + kTombstoneBytes > budget) break;
                 used += kTombstoneBytes;
@@ -489,8 +543,13 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
             ++it;
         }
         c.done = it == all.end() && tomb == tombs.end();
-        if (!c.done) c.next = tomb_first() ? tomb->first : it->first;
-        if (c.records.empty() && c.tombstones.empty() && !c.done) {
+        // Whether the page ended at the range's end or filled up just before it.
+        const bool reached_until = !c.done && at_until();
+        if (reached_until)
+            c.next = *p.until;  // the page covers the rest of the range, which may hold nothing
+        else if (!c.done)
+            c.next = tomb_first() ? tomb->first : it->first;
+        if (c.records.empty() && c.tombstones.empty() && !c.done && !reached_until) {
             // Not even one record fits what an unknown source may be sent: an unpadded pull.
             ++stats_.sync_requests_throttled;
             return;
@@ -502,7 +561,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
             if (i == 0) ++stats_.sync_requests_throttled;
             return;
         }
-        c.last_in_batch = c.done || i + 1 == chunks;
+        c.last_in_batch = c.done || reached_until || i + 1 == chunks;
         send(from, {c}, false);
         ++stats_.sync_chunks_served;
         serve_tokens_ -= 1;
@@ -512,6 +571,7 @@ void Node::on_sync_pull(Time now, const Address& from, const SyncPull& p) {
             if (verified && creds_) send_revocations(now, from);
             break;
         }
+        if (reached_until) break;
         start = c.next;
     }
 }

@@ -173,17 +173,27 @@ struct Encoder {
         if (m.ca) w.bin(*m.ca);
     }
     void operator()(const SyncDigest& m) {
-        head(MsgType::SyncDigest, 3);
+        const bool ranged = m.ranged || !m.ranges.empty();
+        head(MsgType::SyncDigest, ranged ? 4 : 3);
         w.bin(m.digest);
         w.uint(m.members);
         w.boolean(m.reply);
+        if (ranged) {
+            std::vector<std::uint8_t> b;
+            b.reserve(8 * m.ranges.size());
+            for (std::uint64_t d : m.ranges)
+                for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(d >> (8 * i)));
+            w.bin(b);
+        }
     }
     void operator()(const SyncPull& m) {
-        head(MsgType::SyncPull, m.padding > 0 ? 4 : 3);
+        // The padding comes before `until`, which older responders skip with it.
+        head(MsgType::SyncPull, m.until ? 5 : m.padding > 0 ? 4 : 3);
         w.uint(m.session);
         put_id(w, m.cursor);
         w.uint(m.max_chunks);
-        if (m.padding > 0) w.bin(std::vector<std::uint8_t>(m.padding));
+        if (m.padding > 0 || m.until) w.bin(std::vector<std::uint8_t>(m.padding));
+        if (m.until) put_id(w, *m.until);
     }
     void operator()(const Revoked& m) {
         head(MsgType::Revoked, 3);
@@ -263,12 +273,32 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type, std::uint32_t fie
                 !get_u32(r, m.members) || !r.boolean(m.reply))
                 return std::nullopt;
             std::copy(d.begin(), d.end(), m.digest.begin());
+            if (fields > 3) {
+                // Bounded above what this version sends, so that a later one may send more
+                // ranges: those are ignored here (a whole-table pull), not the digest dropped.
+                std::span<const std::uint8_t> b;
+                if (!r.bin(b, 8 * 4 * kMaxDigestRanges)) return std::nullopt;
+                m.ranged = true;
+                const std::size_t k = b.size() / 8;
+                if (b.size() % 8 == 0 && k >= 2 && k <= kMaxDigestRanges && (k & (k - 1)) == 0) {
+                    m.ranges.resize(k);
+                    for (std::size_t i = 0; i < b.size(); ++i)
+                        m.ranges[i / 8] |= std::uint64_t{b[i]} << (8 * (i % 8));
+                }
+            }
             return m;
         }
         case MsgType::SyncPull: {
             SyncPull m;
-            if (r.uint(m.session) && get_id(r, m.cursor) && r.uint_as(m.max_chunks, 255)) return m;
-            return std::nullopt;
+            if (!r.uint(m.session) || !get_id(r, m.cursor) || !r.uint_as(m.max_chunks, 255))
+                return std::nullopt;
+            if (fields > 3 && !r.skip()) return std::nullopt;  // the padding
+            if (fields > 4) {
+                NodeId until;
+                if (!get_id(r, until)) return std::nullopt;
+                m.until = until;
+            }
+            return m;
         }
         case MsgType::SyncChunk: {
             SyncChunk m;
@@ -317,10 +347,11 @@ constexpr std::uint32_t known_fields(MsgType t) {
 }
 
 // Read by decode_body when the sender wrote them: an accusation's signature, a page's tombstones,
-// a force-leave's CA.
+// a force-leave's CA, a digest's ranges, a pull's padding and end.
 constexpr std::uint32_t optional_fields(MsgType t) {
+    if (t == MsgType::SyncPull) return 2;  // the padding, then where the range ends
     return t == MsgType::Suspect || t == MsgType::Dead || t == MsgType::SyncChunk ||
-                   t == MsgType::Left
+                   t == MsgType::Left || t == MsgType::SyncDigest
                ? 1
                : 0;
 }

@@ -3,6 +3,7 @@
 // decoder takes at least the fields it knows and skips any it does not, so a later minor version
 // can append fields without breaking older readers.
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -98,13 +99,32 @@ struct Left {
     // Set: `sig` is this CA's force-leave signature (admission), not the member's own.
     std::optional<PublicKey> ca = std::nullopt;
 };
+// Most id ranges a digest is split into (8 bytes each on the wire).
+inline constexpr std::size_t kMaxDigestRanges = 64;
+// Of a split into k ranges (a power of two): the range that holds `id`, and where range b starts.
+inline std::size_t digest_range_of(const NodeId& id, std::size_t k) {
+    return k < 2 ? 0 : static_cast<std::size_t>(id.prefix64() >> (64 - std::countr_zero(k)));
+}
+inline NodeId digest_range_start(std::size_t b, std::size_t k) {
+    NodeId id;
+    if (k < 2) return id;
+    const std::uint64_t prefix = std::uint64_t{b} << (64 - std::countr_zero(k));
+    for (int i = 0; i < 8; ++i) id.bytes[i] = static_cast<std::uint8_t>(prefix >> (56 - 8 * i));
+    return id;
+}
 // Anti-entropy: a digest of the whole membership table; equal digests mean equal tables.
 struct SyncDigest {
     Digest digest{};
     std::uint32_t members = 0;
     bool reply = false;  // "send me yours": the receiver answers with its digest on mismatch
+    // The sender pulls by id range (docs/PROTOCOL.md, "Anti-entropy"); absent from older senders.
+    bool ranged = false;
+    // Empty, or a digest per id range: k (a power of two, 2..kMaxDigestRanges) ranges, range b
+    // holding the ids whose top log2(k) bits are b. A malformed list is decoded as empty.
+    std::vector<std::uint64_t> ranges = {};
 };
-// Asks for the table entries with id >= cursor, in at most `max_chunks` datagrams.
+// Asks for the table entries with id >= cursor (and < until, when set), in at most
+// `max_chunks` datagrams.
 struct SyncPull {
     std::uint64_t session = 0;
     NodeId cursor;
@@ -112,6 +132,8 @@ struct SyncPull {
     // Zero bytes appended by a requester its peer may not know yet: a peer answers an unknown
     // source with no more bytes than it sent, so a full datagram buys one full page.
     std::uint16_t padding = 0;
+    // Where the requested range ends. Older responders do not read it and send on to the end.
+    std::optional<NodeId> until = std::nullopt;
 };
 // One member as a full-state transfer carries it.
 struct MemberRecord {

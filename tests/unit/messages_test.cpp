@@ -127,6 +127,53 @@ TEST(Messages, TrailingFieldsFromANewerMinorVersionAreSkipped) {
     EXPECT_TRUE(r.at_end());
 }
 
+// Anti-entropy by id range (docs/PROTOCOL.md): a digest's range digests and a pull's end are
+// appended fields, so older readers skip them, and this reader takes older messages as before.
+TEST(Messages, RangeDigestsAndPullEndsRoundTripAndStayReadableBothWays) {
+    SyncDigest dg{{}, 4096, true, true, {1, 2, 0xfedcba9876543210ULL, 4}};
+    auto dg2 = std::get<SyncDigest>(round_trip(dg));
+    EXPECT_TRUE(dg2.ranged);
+    EXPECT_EQ(dg2.ranges, dg.ranges);
+    auto marked = std::get<SyncDigest>(round_trip(SyncDigest{{}, 6, true, true}));
+    EXPECT_TRUE(marked.ranged);
+    EXPECT_TRUE(marked.ranges.empty());
+    EXPECT_FALSE(std::get<SyncDigest>(round_trip(SyncDigest{{}, 6, true})).ranged);
+
+    // Not a power of two, or more than this version would send: ignored, the digest kept.
+    auto with_ranges = [](std::size_t bytes) {
+        std::vector<std::uint8_t> buf;
+        MsgWriter w(buf);
+        w.array(5);
+        w.uint(static_cast<std::uint8_t>(MsgType::SyncDigest));
+        w.bin(Digest{});
+        w.uint(6);
+        w.boolean(true);
+        w.bin(std::vector<std::uint8_t>(bytes, 7));
+        MsgReader r(buf);
+        return decode_message(r);
+    };
+    for (std::size_t bytes :
+         {std::size_t{24}, std::size_t{8}, std::size_t{20}, 8 * 2 * kMaxDigestRanges}) {
+        auto m = with_ranges(bytes);
+        ASSERT_TRUE(m) << bytes;
+        EXPECT_TRUE(std::get<SyncDigest>(*m).ranges.empty()) << bytes;
+        EXPECT_TRUE(std::get<SyncDigest>(*m).ranged) << bytes;
+    }
+    EXPECT_EQ(std::get<SyncDigest>(*with_ranges(8 * kMaxDigestRanges)).ranges.size(),
+              kMaxDigestRanges);
+    EXPECT_FALSE(with_ranges(8 * 4 * kMaxDigestRanges + 1));  // past any bound: malformed
+
+    SyncPull ranged{5, id_of(9), 16, 0, id_of(10)};
+    auto p = std::get<SyncPull>(round_trip(ranged));
+    EXPECT_EQ(p.cursor, id_of(9));
+    EXPECT_EQ(p.until, id_of(10));
+    ranged.padding = 300;
+    p = std::get<SyncPull>(round_trip(ranged));
+    EXPECT_EQ(p.until, id_of(10));
+    EXPECT_FALSE(std::get<SyncPull>(round_trip(SyncPull{5, id_of(9), 16, 300})).until);
+    EXPECT_FALSE(std::get<SyncPull>(round_trip(SyncPull{5, id_of(9), 16})).until);
+}
+
 TEST(Messages, MissingFieldsUnknownTypesAndBadValuesAreRejected) {
     auto decode = [](auto build) {
         std::vector<std::uint8_t> buf;

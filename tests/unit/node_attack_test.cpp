@@ -151,6 +151,31 @@ TEST_F(NodeAttack, AnUnknownSourceIsNeverAnsweredWithMoreBytesThanItSent) {
     EXPECT_GE(h.sent().size(), 1u);
 }
 
+// Range digests are 8 bytes a range (up to 64): a digest from a source we cannot tell from a
+// spoofed one is answered with a plain digest, never with ranges, which would be an amplifier.
+TEST_F(NodeAttack, AStrangersDigestIsAnsweredWithoutRangeDigests) {
+    Digest other;
+    other.fill(0xab);
+    auto asked = h.seal({SyncDigest{other, 6, true, true}});
+    h.deliver_bytes(kStranger, asked);
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].msgs.size(), 1u);
+    auto* d = std::get_if<SyncDigest>(&out[0].msgs[0]);
+    ASSERT_TRUE(d);
+    EXPECT_TRUE(d->ranges.empty());
+    EXPECT_FALSE(d->reply);
+    EXPECT_LE(out[0].bytes.size(), asked.size());
+    // A member is answered with them.
+    h.deliver("B", {SyncDigest{other, 6, true, true}});
+    out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].msgs.size(), 1u);
+    d = std::get_if<SyncDigest>(&out[0].msgs[0]);
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(d->ranges.empty());
+}
+
 // Names reach logs, terminals and files: a newline in one forged an `error:` log line.
 TEST_F(NodeAttack, AMemberNameThatIsNotAHostNameIsRefused) {
     for (const char* bad : {"evil\nerror: forged", "a b", "-x", "\x1b[31mred", ""}) {

@@ -183,3 +183,133 @@ TEST_F(NodeSync, ServedTableCarriesDeathsWithTheirAgeButNotSuspicions) {
     EXPECT_EQ(recs, (Strings{"A alive 5 0", "B alive 5 0", "C dead 5 250", "D alive 5 0",
                              "E alive 5 0", "S alive 3 0"}));
 }
+
+// ---- pulling by id range -----------------------------------------------------------------------
+
+namespace {
+
+Digest some_other_digest() {
+    Digest d;
+    d.fill(0xab);
+    return d;
+}
+
+const SyncDigest* digest_in(const Sent& s) {
+    return s.msgs.size() == 1 ? std::get_if<SyncDigest>(&s.msgs[0]) : nullptr;
+}
+
+const SyncPull* pull_in(const Sent& s) {
+    return s.msgs.size() == 1 ? std::get_if<SyncPull>(&s.msgs[0]) : nullptr;
+}
+
+}  // namespace
+
+// Step 2 of four: a member's digest that says it pulls by range is answered with our range
+// digests, asking for its own; we pull nothing until we have them.
+TEST_F(NodeSync, AMarkedDigestIsAnsweredWithRangeDigestsAndNoPullYet) {
+    h.deliver("B", {SyncDigest{some_other_digest(), 6, true, true}});
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u) << ::testing::PrintToString(texts(out));
+    EXPECT_EQ(out[0].to, h.addr("B"));
+    const SyncDigest* d = digest_in(out[0]);
+    ASSERT_TRUE(d);
+    EXPECT_TRUE(d->reply);
+    EXPECT_EQ(d->digest, h.node.members().digest());
+    EXPECT_EQ(d->ranges, h.node.members().range_digests(2));  // 6 members: the smallest split
+}
+
+// Steps 3 and 4: given the peer's range digests, we answer with ours at its split (once: it
+// asked) and pull the ranges that differ, and the last range, with which revocations travel.
+TEST_F(NodeSync, OnlyTheRangesThatDifferArePulled) {
+    const auto before = h.node.stats().syncs_completed;
+    auto theirs = h.node.members().range_digests(8);
+    theirs[2] ^= 1;
+    theirs[5] ^= 1;
+    h.deliver("B", {SyncDigest{some_other_digest(), 6, true, true, theirs}});
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 2u) << ::testing::PrintToString(texts(out));
+    const SyncDigest* d = digest_in(out[0]);
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(d->reply);
+    EXPECT_EQ(d->ranges, h.node.members().range_digests(8));
+    const SyncPull* p = pull_in(out[1]);
+    ASSERT_TRUE(p);
+    const std::uint64_t s = p->session;
+    EXPECT_EQ(p->cursor, digest_range_start(2, 8));
+    EXPECT_EQ(p->until, digest_range_start(3, 8));
+    // The page for range 2 ends its batch: next range 5.
+    h.deliver("B",
+              {SyncChunk{s, digest_range_start(2, 8), digest_range_start(3, 8), false, true, {}}});
+    out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    p = pull_in(out[0]);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->cursor, digest_range_start(5, 8));
+    EXPECT_EQ(p->until, digest_range_start(6, 8));
+    // A responder of an older version does not read `until` and goes on past it: what it
+    // covers counts, and the transfer goes on from the next gap, the last range.
+    h.deliver("B",
+              {SyncChunk{s, digest_range_start(5, 8), digest_range_start(7, 8), false, true, {}}});
+    out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    p = pull_in(out[0]);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->cursor, digest_range_start(7, 8));
+    EXPECT_FALSE(p->until);
+    h.deliver("B", {SyncChunk{s, digest_range_start(7, 8), NodeId{}, true, true, {}}});
+    for (const auto& o : h.sent()) EXPECT_FALSE(pull_in(o)) << ::testing::PrintToString(o.text);
+    EXPECT_EQ(h.node.stats().syncs_completed, before + 1);
+}
+
+// Range digests that all agree under a different whole digest (a collision, or a liar): the
+// whole table is pulled, so that two tables never stay different for good.
+TEST_F(NodeSync, RangeDigestsThatAllAgreeUnderADifferentDigestPullEverything) {
+    h.deliver("B",
+              {SyncDigest{some_other_digest(), 6, false, true, h.node.members().range_digests(4)}});
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u) << ::testing::PrintToString(texts(out));
+    const SyncPull* p = pull_in(out[0]);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->cursor, NodeId{});
+    EXPECT_FALSE(p->until);
+}
+
+// The serving side: a pull with an end gets the records below it, and a page that covers the
+// rest of the range even when the range holds nobody.
+TEST_F(NodeSync, APullWithAnEndIsServedUpToIt) {
+    std::vector<std::pair<NodeId, std::string>> ids;
+    for (const auto& [id, m] : h.node.members().all()) ids.emplace_back(id, m.info.name);
+    ASSERT_EQ(ids.size(), 6u);
+    auto served = [&](const NodeId& cursor, const NodeId& until) {
+        h.deliver("E", {SyncPull{42, cursor, 16, 0, until}});
+        auto out = h.sent();
+        std::vector<SyncChunk> pages;
+        for (const auto& o : out)
+            for (const auto& m : o.msgs)
+                if (auto* c = std::get_if<SyncChunk>(&m)) pages.push_back(*c);
+        return pages;
+    };
+    // [first, fourth): three records, one page that ends the batch at `until`.
+    auto pages = served(ids[0].first, ids[3].first);
+    ASSERT_EQ(pages.size(), 1u);
+    EXPECT_EQ(pages[0].records.size(), 3u);
+    EXPECT_EQ(pages[0].records.back().alive.id, ids[2].first);
+    EXPECT_EQ(pages[0].next, ids[3].first);
+    EXPECT_FALSE(pages[0].done);
+    EXPECT_TRUE(pages[0].last_in_batch);
+    // A range with nobody in it: an empty page that covers it, so the requester moves on.
+    NodeId just_after = ids[1].first;
+    for (int i = 15; i >= 0 && ++just_after.bytes[i] == 0; --i) {
+    }
+    ASSERT_LT(ids[1].first, just_after);
+    ASSERT_LT(just_after, ids[2].first);
+    pages = served(just_after, ids[2].first);
+    ASSERT_EQ(pages.size(), 1u);
+    EXPECT_TRUE(pages[0].records.empty());
+    EXPECT_EQ(pages[0].start, just_after);
+    EXPECT_EQ(pages[0].next, ids[2].first);
+    EXPECT_TRUE(pages[0].last_in_batch);
+    // An end at or before the cursor asks for nothing.
+    EXPECT_TRUE(served(ids[2].first, ids[2].first).empty());
+    EXPECT_TRUE(served(ids[3].first, ids[1].first).empty());
+}
