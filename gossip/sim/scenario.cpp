@@ -84,6 +84,18 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
                          c.at(i).name.c_str(), l.text.c_str());
         };
     }
+    // Who an outlier is: a slowest observer, named with what it held then.
+    auto describe = [&](std::size_t i) {
+        const Node& n = c.at(i).node->node();
+        return c.at(i).name + " (local health " + std::to_string(n.local_health()) + ", " +
+               std::to_string(n.members().size()) + " members held)";
+    };
+    auto slowest = [&](const std::map<std::size_t, Time>& seen) {
+        auto it = std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
+            return a.second < b.second;
+        });
+        return it == seen.end() ? std::string("nobody") : describe(it->first);
+    };
     auto add = [&](const std::vector<std::size_t>& seeds) {
         std::size_t i = c.add_node(seeds);
         index[c.at(i).id] = i;
@@ -149,7 +161,13 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
         say(c.at(newcomer).name + " joined; every member saw it alive after " +
             fmt(r.join_converge_s) + " s");
     } else {
-        say(c.at(newcomer).name + " joined, but not every member saw it before the kill");
+        std::string missing;
+        std::size_t count = 0;
+        for (auto i : c.running())
+            if (i != newcomer && !joined_seen.count(i) && count++ < 3)
+                missing += (missing.empty() ? "" : ", ") + describe(i);
+        say(c.at(newcomer).name + " joined, but not every member saw it before the kill: " +
+            std::to_string(count) + " did not, among them " + missing);
     }
     c.run_until(t_kill);
 
@@ -173,7 +191,8 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
     r.detect_samples = std::move(detect);
     say("every survivor marked it dead: min " + fmt(r.detect.min) + " s, median " +
         fmt(r.detect.median) + " s, last " + fmt(r.detect.max) + " s" +
-        (r.detect_missing ? " (" + std::to_string(r.detect_missing) + " never did)" : ""));
+        (r.detect_missing ? " (" + std::to_string(r.detect_missing) + " never did)" : "") +
+        ", the last " + slowest(dead_seen));
     c.run_until(t_leave);
 
     // 5. Another member leaves gracefully.
@@ -187,7 +206,7 @@ ScenarioResult run_scenario(const ScenarioOptions& opts, void (*progress)(const 
         for (auto& [i, t] : left_seen) last = std::max(last, t);
         r.leave_all_s = to_seconds(last - t_leave);
         say(c.at(leaver).name + " left; every member saw it leave after " + fmt(r.leave_all_s) +
-            " s");
+            " s, the last " + slowest(left_seen));
     } else {
         say(c.at(leaver).name + " left, but not every member saw it before the end");
     }
