@@ -3,6 +3,7 @@
 #include "gossip/sim/helper_thread.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <span>
@@ -309,35 +310,32 @@ void Cluster::run_windows(Time t) {
         for (auto i : active_) had.push_back(nodes_[i].wake);
         if (steps_.size() < active_.size()) steps_.resize(active_.size());
         const Time start = now_;
-        // Two shares of about equal work (a node's arrivals, and its wake-up): which thread steps
-        // a node changes nothing but the wall time.
-        shares_[0].clear();
-        shares_[1].clear();
-        std::size_t load[2] = {0, 0};
-        for (std::size_t k = 0; k < active_.size(); ++k) {
-            int to = load[1] < load[0] ? 1 : 0;
-            shares_[to].push_back(k);
-            load[to] += arrivals_[active_[k]].size() + 1;
-        }
-        auto step_share = [&](int which) {
-            for (auto k : shares_[which]) step_node(active_[k], limit, start, steps_[k]);
+        // Each thread takes the next node not yet taken, so neither waits long for the other
+        // (a node's work varies a hundredfold: one serving a state transfer seals dozens of
+        // pages). Which thread steps a node changes nothing but the wall time: each node's
+        // steps land in its own slot, merged below in one order.
+        std::atomic<std::size_t> taken{0};
+        auto step_some = [&] {
+            for (std::size_t k;
+                 (k = taken.fetch_add(1, std::memory_order_relaxed)) < active_.size();)
+                step_node(active_[k], limit, start, steps_[k]);
         };
         if (active_.size() >= kParallelMin) {
             if (!helper_) helper_ = std::make_unique<Helper>();
             ++parallel_windows_;
-            helper_->post([&] { step_share(1); });
-            // The helper's share refers to this frame: it must end before an exception leaves.
+            helper_->post(step_some);
+            // The helper's work refers to this frame: it must end before an exception leaves.
             std::exception_ptr failed;
             try {
-                step_share(0);
+                step_some();
             } catch (...) {
                 failed = std::current_exception();
+                taken.store(active_.size());  // the helper takes no more
             }
             helper_->wait();
             if (failed) std::rethrow_exception(failed);
         } else {
-            step_share(0);
-            step_share(1);
+            step_some();
         }
         // Merge: the next event of the one-thread order is the least of the nodes' next ones.
         std::vector<std::size_t> pos(active_.size(), 0);

@@ -1,7 +1,6 @@
 #pragma once
 // Many membership cores on one virtual clock and network: the real `Node` code, with crashes,
 // pauses (a frozen process whose socket buffer fills), restarts, leaves and partitions.
-#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -192,7 +191,6 @@ class Cluster {
     std::vector<std::size_t> active_;
     std::vector<char> is_active_;
     std::vector<std::vector<Step>> steps_;
-    std::array<std::vector<std::size_t>, 2> shares_;
     std::unique_ptr<Helper> helper_;
     std::uint64_t parallel_windows_ = 0;
 };
