@@ -30,3 +30,20 @@ TEST(Scenario, ReportsJoinDetectionLeaveAndTraffic) {
           "\"leave_all_s\"", "\"bytes_per_node_per_s\"", "\"wall_s\""})
         EXPECT_NE(json.find(key), std::string::npos) << key;
 }
+
+// A cluster of exactly `max-members` hosts: the scenario's newcomer is one more, and at the cap
+// every member refused it (the 4096-node run at the default cap: its join never completed and it
+// was the last to see the kill and the leave, 12-14 s late). The scenario sizes the cap to fit.
+TEST(Scenario, TheNewcomerFitsTheMemberCapOfAFullCluster) {
+    sim::ScenarioOptions o;
+    o.nodes = 32;
+    o.seconds = 40;
+    o.seed = 5;
+    o.timing.max_members = 32;
+    auto r = sim::run_scenario(o);
+    ASSERT_TRUE(r.settled);
+    EXPECT_GT(r.join_converge_s, 0);
+    EXPECT_LT(r.join_converge_s, 2.0);
+    EXPECT_EQ(r.detect_missing, 0u);
+    EXPECT_LT(r.detect.max, 5.0);
+}
