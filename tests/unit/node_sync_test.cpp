@@ -237,25 +237,24 @@ TEST_F(NodeSync, OnlyTheRangesThatDifferArePulled) {
     const std::uint64_t s = p->session;
     EXPECT_EQ(p->cursor, digest_range_start(2, 8));
     EXPECT_EQ(p->until, digest_range_start(3, 8));
-    // The page for range 2 ends its batch: next range 5.
-    h.deliver("B",
-              {SyncChunk{s, digest_range_start(2, 8), digest_range_start(3, 8), false, true, {}}});
-    out = h.sent();
-    ASSERT_EQ(out.size(), 1u);
-    p = pull_in(out[0]);
-    ASSERT_TRUE(p);
-    EXPECT_EQ(p->cursor, digest_range_start(5, 8));
-    EXPECT_EQ(p->until, digest_range_start(6, 8));
+    // B's page [start, next) ends its batch: the pull that follows, if one alone is sent.
+    auto after_page = [&](const NodeId& start, const NodeId& next) -> std::optional<SyncPull> {
+        h.deliver("B", {SyncChunk{s, start, next, false, true, {}}});
+        auto sent = h.sent();
+        if (sent.size() != 1 || !pull_in(sent[0])) return std::nullopt;
+        return *pull_in(sent[0]);
+    };
+    // The page for range 2: next range 5.
+    auto next = after_page(digest_range_start(2, 8), digest_range_start(3, 8));
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->cursor, digest_range_start(5, 8));
+    EXPECT_EQ(next->until, digest_range_start(6, 8));
     // A responder of an older version does not read `until` and goes on past it: what it
     // covers counts, and the transfer goes on from the next gap, the last range.
-    h.deliver("B",
-              {SyncChunk{s, digest_range_start(5, 8), digest_range_start(7, 8), false, true, {}}});
-    out = h.sent();
-    ASSERT_EQ(out.size(), 1u);
-    p = pull_in(out[0]);
-    ASSERT_TRUE(p);
-    EXPECT_EQ(p->cursor, digest_range_start(7, 8));
-    EXPECT_FALSE(p->until);
+    next = after_page(digest_range_start(5, 8), digest_range_start(7, 8));
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->cursor, digest_range_start(7, 8));
+    EXPECT_FALSE(next->until);
     h.deliver("B", {SyncChunk{s, digest_range_start(7, 8), NodeId{}, true, true, {}}});
     for (const auto& o : h.sent()) EXPECT_FALSE(pull_in(o)) << ::testing::PrintToString(o.text);
     EXPECT_EQ(h.node.stats().syncs_completed, before + 1);
