@@ -43,8 +43,8 @@ SyncDigest Node::digest_message(bool reply, std::size_t ranges) const {
 }
 
 std::size_t Node::digest_split() const {
-    // About 16 members a range: a few differing members then cost a few ranges, not the table.
-    // Within a datagram at the smallest max-datagram, beside the digest's other fields.
+    // One range per 16 members, up to 64: a few differing members then cost a few ranges, not
+    // the table. Within one datagram at our max-datagram, beside the digest's other fields.
     std::size_t k = 2;
     while (k < kMaxDigestRanges && 16 * 2 * k <= table_.size()) k *= 2;
     const std::size_t room = DatagramBuilder(cfg_.timing.max_datagram).room();
