@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cassert>
 
 namespace shoal {
 
@@ -50,6 +51,8 @@ void MemberTable::digest_toggle(const Member& m) {
 }
 
 std::vector<std::uint64_t> MemberTable::range_digests(std::size_t k) const {
+    // Any other k would index past `out` (or divide by zero): the decoder admits no other.
+    assert(valid_digest_split(k));
     std::vector<std::uint64_t> out(k);
     for (std::size_t i = 0; i < kMaxDigestRanges; ++i)
         out[i / (kMaxDigestRanges / k)] ^= range_digests_[i];

@@ -280,7 +280,7 @@ std::optional<Message> decode_body(MsgReader& r, MsgType type, std::uint32_t fie
                 if (!r.bin(b, 8 * 4 * kMaxDigestRanges)) return std::nullopt;
                 m.ranged = true;
                 const std::size_t k = b.size() / 8;
-                if (b.size() % 8 == 0 && k >= 2 && k <= kMaxDigestRanges && (k & (k - 1)) == 0) {
+                if (b.size() % 8 == 0 && valid_digest_split(k)) {
                     m.ranges.resize(k);
                     for (std::size_t i = 0; i < b.size(); ++i)
                         m.ranges[i / 8] |= std::uint64_t{b[i]} << (8 * (i % 8));

@@ -101,6 +101,10 @@ struct Left {
 };
 // Most id ranges a digest is split into (8 bytes each on the wire).
 inline constexpr std::size_t kMaxDigestRanges = 64;
+// A split this version makes and reads: a power of two, 2..kMaxDigestRanges.
+inline constexpr bool valid_digest_split(std::size_t k) {
+    return k >= 2 && k <= kMaxDigestRanges && (k & (k - 1)) == 0;
+}
 // Of a split into k ranges (a power of two): the range that holds `id`, and where range b starts.
 inline std::size_t digest_range_of(const NodeId& id, std::size_t k) {
     return k < 2 ? 0 : static_cast<std::size_t>(id.prefix64() >> (64 - std::countr_zero(k)));
