@@ -110,6 +110,7 @@ check "after h2's graceful leave h1 routes neither of its subnets" wait_for 10 b
     "! ip netns exec $(host 1) ip route show proto 77 | grep -q '$(subnet_of 2)' && ! ip netns exec $(host 1) ip -6 route show proto 77 | grep -q '^$s2'"
 check "... and h2, its leave complete, holds no shoal route of either family" wait_for 10 bash -c \
     "[ -z \"\$(ip netns exec $(host 2) ip route show proto 77; ip netns exec $(host 2) ip -6 route show proto 77)\" ]"
-check "... nor an accept rule in either FORWARD chain" bash -c \
+check "... and its agent exits" wait_for 10 agent_exited 2
+check "... leaving no accept rule in either FORWARD chain" bash -c \
     "! ip netns exec $(host 2) sh -c 'iptables -S FORWARD; ip6tables -S FORWARD' | grep -q 'shoal: pod network'"
 check_summary

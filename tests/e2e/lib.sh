@@ -13,9 +13,16 @@ SEGMENT=192.168.77       # the hosts' L2 segment: .1, .2, ...
 NETWORK=10.244.0.0/16    # the pod network
 
 e2e_cleanup() {
-    # `|| true`: a caller under `set -e` (bench/dataplane.sh) must not stop here when an agent
-    # is already gone, or the namespaces below are left behind.
-    for h in "${!E2E_PID[@]}"; do kill -9 "${E2E_PID[$h]}" 2>/dev/null || true; done
+    # Only a child of this shell: an agent that left the cluster has ended, and its pid may
+    # since be another process's. `|| true`: a caller under `set -e` (bench/dataplane.sh) must
+    # not stop here when one ends meanwhile, or the namespaces below are left behind.
+    local h pid
+    for h in "${!E2E_PID[@]}"; do
+        pid=${E2E_PID[$h]}
+        if [ "$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null)" = "$$" ]; then
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    done
     wait 2>/dev/null || true
     # Hosts, switch and pods (made in subshells, so kept in no list) all end in -$E2E_ID.
     netns_drop_run "-$E2E_ID"
@@ -73,6 +80,11 @@ stop_agent() { # N SIGNAL
     wait "${E2E_PID[$1]}" 2>/dev/null
     unset "E2E_PID[$1]"
 }
+
+# agent_exited N: host N's agent has ended (this shell reaps its children as they end). Its
+# leave's last steps (the VXLAN device, nftables table and FORWARD rules) come after the routes:
+# check them once it has.
+agent_exited() { ! kill -0 "${E2E_PID[$1]}" 2>/dev/null; }
 
 shoal_at() { local n=$1; shift; "$SHOAL" "$@" --socket "$E2E_DIR/h$n.sock"; }
 routes_of() { on "$1" ip -4 route show proto 77; }

@@ -113,8 +113,7 @@ ip netns exec "$(host 3)" "$SHOAL" agent --name h1 --iface eth0 --network "$NETW
     --socket "$E2E_DIR/h3.sock" --subnet-file "$E2E_DIR/h3/subnet.env" \
     --seed "$SEGMENT.2:7946" --profile fast >"$E2E_DIR/h3.log" 2>&1 &
 E2E_PID[3]=$!
-exited() { ! kill -0 "${E2E_PID[3]}" 2>/dev/null; }
-wait_for 15 exited >/dev/null || kill -KILL "${E2E_PID[3]}" 2>/dev/null
+wait_for 15 agent_exited 3 >/dev/null || kill -KILL "${E2E_PID[3]}" 2>/dev/null
 wait "${E2E_PID[3]}"
 rc=$?
 unset "E2E_PID[3]"

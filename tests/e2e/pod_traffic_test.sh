@@ -81,7 +81,8 @@ check "... and is not ready, saying the command that fixes it" wait_for 10 bash 
     "$(declare -f readyz on host); E2E_ID=$E2E_ID M=$M readyz 2 | tr -d '\n' | grep -q 'fix: iptables -I FORWARD -s 10.244.0.0/16 -j ACCEPT.* 503\$'"
 
 shoal_at 1 leave >/dev/null
-check "after a graceful leave h1 holds no shoal table" wait_for 10 not table_on 1
+check "after a graceful leave h1's agent exits" wait_for 10 agent_exited 1
+check "... holding no shoal table" not table_on 1
 check "... no accept rule in FORWARD" forward_rules_are 1 0
 check "... and no shoal route" bash -c "[ -z \"\$(ip netns exec $(host 1) ip -4 route show proto 77)\" ]"
 check_summary
