@@ -400,6 +400,10 @@ class Node {
     // "at" a third party's address gets it no more than that; the rest of a long list comes with
     // the next anti-entropy transfer.
     SourceLimiter revocations_per_destination_{16, 64};
+    // Digests split into id ranges sent to one address: up to 64 × 8 bytes in answer to a digest
+    // of a few dozen, so a key holder that spoofs a member's address as its source gets that
+    // member sent 64 at once and 20 a second after (a member answers about one per probe interval).
+    SourceLimiter range_digests_per_destination_{20, 64};
     Time last_sync_started_{};
     // Reconnect candidates asked since the list was last gone through (see on_reconnect_tick).
     std::set<Address> reconnect_tried_;

@@ -205,11 +205,16 @@ void Node::on_sync_digest(Time now, const Address& from, const SyncDigest& d) {
     // differ and answers with its own at B's split; B pulls the ranges that differ.
     // (A marked digest that asks for nothing is an answer from the whole-table path below.)
     if (d.ranged && may_pull && (d.reply || !d.ranges.empty())) {
+        auto may_answer = [&] {
+            if (range_digests_per_destination_.take(now, from)) return true;
+            ++stats_.sync_requests_throttled;
+            return false;
+        };
         if (d.ranges.empty()) {
-            send(from, {digest_message(true, digest_split())});
+            if (may_answer()) send(from, {digest_message(true, digest_split())});
             return;
         }
-        if (d.reply) send(from, {digest_message(false, d.ranges.size())});
+        if (d.reply && may_answer()) send(from, {digest_message(false, d.ranges.size())});
         start_sync(now, from, false, &d.ranges);
         return;
     }

@@ -176,6 +176,36 @@ TEST_F(NodeAttack, AStrangersDigestIsAnsweredWithoutRangeDigests) {
     EXPECT_FALSE(d->ranges.empty());
 }
 
+// A key holder that sends digests "from" a member's address (UDP sources are not checked) has us
+// send that member range digests, up to 512 bytes of them for each digest of a few dozen: a
+// handful a second, however many digests arrive.
+TEST_F(NodeAttack, RangeDigestsToOneAddressAreRateLimited) {
+    Digest other;
+    other.fill(0xab);
+    auto range_answers = [&] {
+        std::size_t n = 0;
+        for (const auto& o : h.sent())
+            for (const auto& m : o.msgs)
+                if (auto* d = std::get_if<SyncDigest>(&m); d && o.to == h.addr("B"))
+                    n += d->ranges.empty() ? 0 : 1;
+        return n;
+    };
+    for (int i = 0; i < 1000; ++i) h.deliver("B", {SyncDigest{other, 6, true, true}});
+    EXPECT_EQ(range_answers(), 64u);  // the burst
+    h.advance(1s);
+    for (int i = 0; i < 1000; ++i) h.deliver("B", {SyncDigest{other, 6, true, true}});
+    EXPECT_EQ(range_answers(), 20u);  // a second's worth
+    EXPECT_GE(h.node.stats().sync_requests_throttled, 1000u);
+    // Another member is answered meanwhile.
+    h.deliver("C", {SyncDigest{other, 6, true, true}});
+    bool answered = false;
+    for (const auto& o : h.sent())
+        for (const auto& m : o.msgs)
+            if (auto* d = std::get_if<SyncDigest>(&m); d && o.to == h.addr("C"))
+                answered = answered || !d->ranges.empty();
+    EXPECT_TRUE(answered);
+}
+
 // Names reach logs, terminals and files: a newline in one forged an `error:` log line.
 TEST_F(NodeAttack, AMemberNameThatIsNotAHostNameIsRefused) {
     for (const char* bad : {"evil\nerror: forged", "a b", "-x", "\x1b[31mred", ""}) {
